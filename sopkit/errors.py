@@ -1,0 +1,78 @@
+"""The one exception family of sopkit: messages a planner can act on."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+
+class SopError(Exception):
+    """Base class of every error sopkit raises on purpose.
+
+    The CLI prints these without a traceback, so the message must say what is
+    wrong, where, and how to fix it.
+    """
+
+
+class ConfigError(SopError):
+    """A parameters file, a scenario or a command-line override is wrong."""
+
+
+class StageError(SopError):
+    """A stage of the monthly cycle failed or cannot start."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in the input data.
+
+    ``row`` is the line of the file or sheet (header = line 1) for CSV and Excel
+    sources, the 1-based result row for SQL sources, and ``None`` when the problem
+    concerns a whole table or column.
+    """
+
+    table: str
+    row: int | None
+    column: str | None
+    value: object
+    expected: str
+    origin: str = ""
+    detail: str = ""
+
+    def __str__(self) -> str:
+        where = self.origin or self.table
+        if self.row is not None:
+            where += f" row {self.row}"
+        if self.column:
+            where += f", column {self.column}"
+        got = "" if self.value is None else f"got {self.value!r}; "
+        detail = f" ({self.detail})" if self.detail else ""
+        return f"{where}: {got}expected {self.expected}{detail}"
+
+
+class DataValidationError(SopError):
+    """The input data breaks the contract; carries every problem found."""
+
+    #: at most this many problems of one kind are printed; the rest are counted.
+    SHOW_PER_KIND = 10
+
+    def __init__(self, problems: list[Problem], source: str = "") -> None:
+        self.problems = list(problems)
+        self.source = source
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        n = len(self.problems)
+        head = f"{n} problem{'s' if n != 1 else ''} in the input data"
+        head += f" ({self.source})" if self.source else ""
+        groups: dict[tuple, list[Problem]] = defaultdict(list)
+        for p in self.problems:
+            groups[(p.origin or p.table, p.column, p.expected)].append(p)
+        lines = [head + ":"]
+        for group in groups.values():
+            lines += [f"  - {p}" for p in group[: self.SHOW_PER_KIND]]
+            if len(group) > self.SHOW_PER_KIND:
+                rest = len(group) - self.SHOW_PER_KIND
+                lines.append(f"    ... and {rest} more like the above")
+        lines.append("Nothing was run. Fix the data and run `sop validate` again.")
+        return "\n".join(lines)

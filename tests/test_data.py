@@ -1,0 +1,315 @@
+"""The data contract: loaders agree, and every kind of bad input gets its message."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from conftest import raw_tables
+
+from sopkit.data import (
+    TABLES,
+    Dataset,
+    load_dataset,
+    load_excel,
+    load_folder,
+    load_sql,
+    validate_tables,
+    write_csv_folder,
+    write_excel,
+    write_sql,
+)
+from sopkit.errors import DataValidationError, SopError
+
+
+def assert_same_dataset(a: Dataset, b: Dataset) -> None:
+    for name in TABLES:
+        pd.testing.assert_frame_equal(
+            getattr(a, name).reset_index(drop=True),
+            getattr(b, name).reset_index(drop=True),
+            obj=name,
+        )
+    assert a.fingerprint() == b.fingerprint()
+
+
+def _set(table, row, column, value):
+    def mutate(t):
+        t[table].loc[row, column] = value
+
+    return mutate
+
+
+def _drop_table(table):
+    return lambda t: t.pop(table)
+
+
+def _drop_column(table, column):
+    def mutate(t):
+        t[table] = t[table].drop(columns=column)
+
+    return mutate
+
+
+def _append_row(table, **values):
+    def mutate(t):
+        row = t[table].iloc[[0]].copy()
+        for k, v in values.items():
+            row[k] = v
+        t[table] = pd.concat([t[table], row], ignore_index=True)
+
+    return mutate
+
+
+# Each case: one kind of bad input, and the message it must produce. Rows are file lines
+# (header = line 1), so the first data row is row 2.
+BAD_INPUTS = {
+    "required table missing": (
+        _drop_table("products"),
+        r"products: expected the table products \(one row per SKU\); it is required",
+    ),
+    "required column missing": (
+        _drop_column("sales_history", "qty"),
+        r"sales_history, column qty: expected a column named 'qty'.*columns found: sku, region, month",
+    ),
+    "number that does not parse": (
+        _set("products", 0, "unit_price", "twenty"),
+        r"products row 2, column unit_price: got 'twenty'; expected a number",
+    ),
+    "month that does not parse": (
+        _set("sales_history", 1, "month", "2026-13"),
+        r"sales_history row 3, column month: got '2026-13'; expected a month written YYYY-MM",
+    ),
+    "day where a month belongs": (
+        _set("budget", 0, "month", "2026-11-15"),
+        r"budget row 2, column month: got '2026-11-15'; expected a month \(YYYY-MM\), not a day",
+    ),
+    "date that does not parse": (
+        _set("order_lines", 1, "order_date", "03/09/2026"),
+        r"order_lines row 3, column order_date: got '03/09/2026'; expected a date written YYYY-MM-DD",
+    ),
+    "negative quantity": (
+        _set("sales_history", 0, "qty", "-4"),
+        r"sales_history row 2, column qty: got '-4'; expected a value of 0 or more",
+    ),
+    "negative capacity": (
+        _set("resources", 0, "regular_hours", "-160"),
+        r"resources row 2, column regular_hours: got '-160'; expected a value of 0 or more",
+    ),
+    "empty required cell": (
+        _set("products", 1, "description", "  "),
+        r"products row 3, column description: expected a non-empty text \(the cell is empty\)",
+    ),
+    "value outside its choices": (
+        _set("products", 0, "status", "retired"),
+        r"products row 2, column status: got 'retired'; expected one of active, new, phase_out",
+    ),
+    "duplicated key": (
+        _append_row("sales_history"),
+        r"sales_history row 5, column sku x region x month: got 'A-1, North, 2026-08'; "
+        r"expected each sku x region x month only once \(first seen on row 2\)",
+    ),
+    "unknown SKU": (
+        _set("sales_history", 2, "sku", "Z-9"),
+        r"sales_history row 4, column sku: got 'Z-9'; expected a sku that exists in products",
+    ),
+    "unknown resource in routings": (
+        _set("routings", 1, "resource", "Paint"),
+        r"routings row 3, column resource: got 'Paint'; expected a resource that exists in resources",
+    ),
+    "unknown material in bom": (
+        _set("bom", 0, "material", "Copper"),
+        r"bom row 2, column material: got 'Copper'; expected a material that exists in material_supply",
+    ),
+    "unknown family in budget": (
+        _set("budget", 0, "family", "Toasters"),
+        r"budget row 2, column family: got 'Toasters'; expected a family that exists in products",
+    ),
+    "unknown like_sku": (
+        _set("products", 1, "like_sku", "B-7"),
+        r"products row 3, column like_sku: got 'B-7'; expected a sku that exists in products",
+    ),
+    "requested before ordered": (
+        _set("order_lines", 0, "requested_date", "2026-08-20"),
+        r"order_lines row 2, column requested_date: got '2026-08-20'; "
+        r"expected a requested_date on or after the order_date",
+    ),
+    "shipped before ordered": (
+        _set("order_lines", 0, "shipped_date", "2026-08-31"),
+        r"order_lines row 2, column shipped_date: .*expected a shipped_date on or after the order_date",
+    ),
+    "shipped date without quantity": (
+        _set("order_lines", 1, "shipped_date", "2026-09-12"),
+        r"order_lines row 3, column shipped_qty: expected shipped_date and shipped_qty both filled",
+    ),
+    "end of life before launch": (
+        _set("products", 0, "eol_month", "2019-06"),
+        r"products row 2, column eol_month: got '2019-06'; expected an eol_month on or after the launch_month",
+    ),
+    "sales input by both sku and family": (
+        _set("sales_inputs", 0, "family", "Kettles"),
+        r"sales_inputs row 2, column sku: got 'A-1'; expected either a sku or a family",
+    ),
+    "an all-SKU cost row beside others": (
+        _append_row("costs", sku="A-1"),
+        r"costs row 2, column sku: expected a sku in every row when there is more than one row",
+    ),
+    "unknown table": (
+        lambda t: t.__setitem__("forecasts", pd.DataFrame({"x": [1]})),
+        r"forecasts: expected a table of the data contract",
+    ),
+}
+
+
+def test_raw_fixture_is_valid():
+    ds = validate_tables(raw_tables())
+    assert ds.products["unit_price"].tolist() == [20.0, 30.0]
+    assert ds.sales_history["month"].tolist() == [pd.Timestamp("2026-08-01"), *[pd.Timestamp("2026-09-01")] * 2]
+    assert ds.order_lines["shipped_date"].isna().tolist() == [False, True]
+    assert ds.products["like_sku"].tolist() == [None, "A-1"]
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_is_named(case, raw):
+    mutate, pattern = BAD_INPUTS[case]
+    mutate(raw)
+    with pytest.raises(DataValidationError) as info:
+        validate_tables(raw)
+    assert re.search(pattern, str(info.value)), str(info.value)
+    assert len(info.value.problems) == 1, str(info.value)
+
+
+def test_every_problem_is_reported_at_once(raw):
+    for case in ("number that does not parse", "unknown SKU", "month that does not parse",
+                 "requested before ordered", "unknown material in bom"):  # fmt: skip
+        BAD_INPUTS[case][0](raw)
+    with pytest.raises(DataValidationError) as info:
+        validate_tables(raw, origins={"products": "products.csv"})
+    text = str(info.value)
+    assert text.startswith("5 problems in the input data")
+    for needle in ("products.csv row 2, column unit_price", "sales_history row 4, column sku",
+                   "sales_history row 3, column month", "order_lines row 2", "bom row 2"):  # fmt: skip
+        assert needle in text
+    assert "Nothing was run" in text
+
+
+def test_many_problems_of_one_kind_are_summarised(raw):
+    raw["sales_history"] = pd.concat([raw["sales_history"]] * 20, ignore_index=True)
+    raw["sales_history"]["qty"] = "-1"
+    raw["sales_history"]["region"] = [f"R{i}" for i in range(60)]
+    with pytest.raises(DataValidationError) as info:
+        validate_tables(raw)
+    assert len(info.value.problems) == 60
+    assert "... and 50 more like the above" in str(info.value)
+
+
+def test_excel_and_sql_types_are_accepted(raw):
+    """Real dates and numbers (as Excel and databases give them) validate like text."""
+    raw["sales_history"]["month"] = pd.to_datetime(["2026-08-01", "2026-09-01", "2026-09-01"])
+    raw["sales_history"]["qty"] = [10, 12.0, 3]
+    raw["products"]["sku"] = ["A-1", "A-2"]
+    ds = validate_tables(raw)
+    assert ds.sales_history["qty"].dtype == "float64"
+    assert ds.sales_history["month"].dt.day.eq(1).all()
+
+
+# --------------------------------------------------------------------------- loaders
+
+
+def test_csv_folder_round_trip_and_row_numbers(tiny_demo, tmp_path):
+    write_csv_folder(tiny_demo, tmp_path)
+    assert_same_dataset(load_folder(tmp_path), tiny_demo)
+    # break one cell; the reported row is the line of the file
+    lines = (tmp_path / "routings.csv").read_text().splitlines()
+    cells = lines[6].split(",")
+    cells[1] = "Nowhere"
+    lines[6] = ",".join(cells)
+    (tmp_path / "routings.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataValidationError, match=r"routings.csv row 7, column resource: got 'Nowhere'"):
+        load_folder(tmp_path)
+
+
+def test_excel_round_trip(tiny_demo, tmp_path):
+    path = write_excel(tiny_demo, tmp_path / "erp.xlsx")
+    assert_same_dataset(load_excel(path), tiny_demo)
+
+
+def test_excel_problem_names_sheet(tiny_demo, tmp_path):
+    path = write_excel(tiny_demo, tmp_path / "erp.xlsx")
+    sheets = pd.read_excel(path, sheet_name=None, dtype=object)
+    sheets["inventory"].loc[3, "on_hand"] = -5
+    with pd.ExcelWriter(path) as xl:
+        for name, df in sheets.items():
+            df.to_excel(xl, sheet_name=name, index=False)
+    with pytest.raises(DataValidationError, match=r"erp.xlsx sheet inventory row 5, column on_hand: got -5"):
+        load_excel(path)
+
+
+def test_sqlite_round_trip(tiny_demo, tmp_path):
+    url = f"sqlite:///{tmp_path / 'erp.db'}"
+    write_sql(tiny_demo, url)
+    assert_same_dataset(load_sql(url), tiny_demo)
+    assert_same_dataset(load_dataset(url), tiny_demo)
+
+
+def test_sql_named_queries(tiny_demo, tmp_path):
+    """ERP tables with other names and columns come in through queries in the parameters."""
+    url = f"sqlite:///{tmp_path / 'erp.db'}"
+    write_sql(tiny_demo, url)
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE sales_history RENAME TO erp_sales"))
+        conn.execute(sa.text("ALTER TABLE erp_sales RENAME COLUMN qty TO units"))
+    engine.dispose()
+    queries = {"sales_history": "SELECT sku, region, month, units AS qty FROM erp_sales"}
+    assert_same_dataset(load_sql(url, queries), tiny_demo)
+    with pytest.raises(SopError, match="queries given for unknown table"):
+        load_sql(url, {"sales": "select 1"})
+
+
+@pytest.mark.postgres
+def test_postgresql_round_trip(tiny_demo, pg_url):
+    write_sql(tiny_demo, pg_url)
+    from_pg = load_sql(pg_url)
+    assert_same_dataset(from_pg, tiny_demo)
+    assert "***" in from_pg.source  # the password never appears in messages
+
+
+@pytest.mark.postgres
+def test_postgresql_problem_names_table_and_row(tiny_demo, pg_url):
+    write_sql(tiny_demo, pg_url)
+    engine = sa.create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE budget SET family = 'Toasters' WHERE month = "
+                             "(SELECT min(month) FROM budget)"))  # fmt: skip
+    engine.dispose()
+    with pytest.raises(DataValidationError, match=r"table budget row \d+, column family: got 'Toasters'"):
+        load_sql(pg_url)
+
+
+def test_three_sources_agree(tiny_demo, tmp_path):
+    write_csv_folder(tiny_demo, tmp_path / "csv")
+    write_excel(tiny_demo, tmp_path / "erp.xlsx")
+    write_sql(tiny_demo, f"sqlite:///{tmp_path / 'erp.db'}")
+    prints = {
+        load_dataset("csv", base=tmp_path).fingerprint(),
+        load_dataset("erp.xlsx", base=tmp_path).fingerprint(),
+        load_dataset(f"sqlite:///{tmp_path / 'erp.db'}").fingerprint(),
+    }
+    assert prints == {tiny_demo.fingerprint()}
+
+
+def test_unreadable_sources_say_why(tmp_path):
+    with pytest.raises(SopError, match="holds no CSV files"):
+        load_folder(tmp_path)
+    with pytest.raises(SopError, match="does not exist"):
+        load_dataset(tmp_path / "nothing-here")
+    with pytest.raises(SopError, match=r"database postgresql\+psycopg://planner:\*\*\*@127.0.0.1:9/"):
+        load_sql("postgresql+psycopg://planner:secret@127.0.0.1:9/erp")
+
+
+def test_optional_tables_may_be_absent(raw):
+    ds = validate_tables({k: raw[k] for k in ("products", "sales_history")})
+    assert ds.bom.empty and list(ds.bom.columns) == ["sku", "material", "qty_per_unit"]
+    assert ds.resources["month"].dtype == "datetime64[ns]"
