@@ -367,6 +367,9 @@ def _as_number(s: pd.Series) -> pd.Series:
     return pd.to_numeric(text, errors="coerce").astype("float64")
 
 
+_ISO_DATE = r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+
+
 def _as_datetime(s: pd.Series, fmt: str) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(s):
         out = s.dt.tz_localize(None) if getattr(s.dt, "tz", None) else s
@@ -374,8 +377,12 @@ def _as_datetime(s: pd.Series, fmt: str) -> pd.Series:
     text = s.map(lambda v: v.strip() if isinstance(v, str) else v)
     out = pd.to_datetime(text, format=fmt, errors="coerce")
     retry = out.isna() & text.notna()
-    if retry.any():  # dates typed as real dates in Excel or SQL, or written YYYY-MM-DD
-        out[retry] = pd.to_datetime(text[retry].astype(str), format="ISO8601", errors="coerce")
+    if retry.any():
+        # Real dates from Excel or SQL arrive as date objects (str: "2026-11-01 00:00:00");
+        # accept those and YYYY-MM-DD text, nothing looser ("2026/11", "20261101").
+        vals = text[retry].astype(str)
+        iso = vals.str.fullmatch(_ISO_DATE)
+        out[vals.index[iso]] = pd.to_datetime(vals[iso], format="ISO8601", errors="coerce")
     return out.astype("datetime64[ns]")
 
 

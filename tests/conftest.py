@@ -74,9 +74,18 @@ def raw_tables() -> dict[str, pd.DataFrame]:
             "max_overtime_hours": ["20"],
             "overtime_cost_per_hour": ["45"],
         },
-        "routings": {"sku": ["A-1", "A-2"], "resource": ["Assembly"] * 2, "hours_per_unit": ["0.5", "0.7"]},
+        "routings": {
+            "sku": ["A-1", "A-2"],
+            "resource": ["Assembly"] * 2,
+            "hours_per_unit": ["0.5", "0.7"],
+        },
         "bom": {"sku": ["A-1", "A-2"], "material": ["Steel"] * 2, "qty_per_unit": ["1.2", "1.5"]},
-        "material_supply": {"material": ["Steel"], "month": [""], "max_qty": ["500"], "unit_cost": ["3"]},
+        "material_supply": {
+            "material": ["Steel"],
+            "month": [""],
+            "max_qty": ["500"],
+            "unit_cost": ["3"],
+        },
         "costs": {
             "sku": [""],
             "holding_cost_per_unit_month": ["0.2"],

@@ -165,7 +165,10 @@ BAD_INPUTS = {
 def test_raw_fixture_is_valid():
     ds = validate_tables(raw_tables())
     assert ds.products["unit_price"].tolist() == [20.0, 30.0]
-    assert ds.sales_history["month"].tolist() == [pd.Timestamp("2026-08-01"), *[pd.Timestamp("2026-09-01")] * 2]
+    assert ds.sales_history["month"].tolist() == [
+        pd.Timestamp("2026-08-01"),
+        *[pd.Timestamp("2026-09-01")] * 2,
+    ]
     assert ds.order_lines["shipped_date"].isna().tolist() == [False, True]
     assert ds.products["like_sku"].tolist() == [None, "A-1"]
 
@@ -226,7 +229,9 @@ def test_csv_folder_round_trip_and_row_numbers(tiny_demo, tmp_path):
     cells[1] = "Nowhere"
     lines[6] = ",".join(cells)
     (tmp_path / "routings.csv").write_text("\n".join(lines) + "\n")
-    with pytest.raises(DataValidationError, match=r"routings.csv row 7, column resource: got 'Nowhere'"):
+    with pytest.raises(
+        DataValidationError, match=r"routings.csv row 7, column resource: got 'Nowhere'"
+    ):
         load_folder(tmp_path)
 
 
@@ -242,7 +247,9 @@ def test_excel_problem_names_sheet(tiny_demo, tmp_path):
     with pd.ExcelWriter(path) as xl:
         for name, df in sheets.items():
             df.to_excel(xl, sheet_name=name, index=False)
-    with pytest.raises(DataValidationError, match=r"erp.xlsx sheet inventory row 5, column on_hand: got -5"):
+    with pytest.raises(
+        DataValidationError, match=r"erp.xlsx sheet inventory row 5, column on_hand: got -5"
+    ):
         load_excel(path)
 
 
@@ -284,7 +291,9 @@ def test_postgresql_problem_names_table_and_row(tiny_demo, pg_url):
         conn.execute(sa.text("UPDATE budget SET family = 'Toasters' WHERE month = "
                              "(SELECT min(month) FROM budget)"))  # fmt: skip
     engine.dispose()
-    with pytest.raises(DataValidationError, match=r"table budget row \d+, column family: got 'Toasters'"):
+    with pytest.raises(
+        DataValidationError, match=r"table budget row \d+, column family: got 'Toasters'"
+    ):
         load_sql(pg_url)
 
 
@@ -305,7 +314,9 @@ def test_unreadable_sources_say_why(tmp_path):
         load_folder(tmp_path)
     with pytest.raises(SopError, match="does not exist"):
         load_dataset(tmp_path / "nothing-here")
-    with pytest.raises(SopError, match=r"database postgresql\+psycopg://planner:\*\*\*@127.0.0.1:9/"):
+    with pytest.raises(
+        SopError, match=r"database postgresql\+psycopg://planner:\*\*\*@127.0.0.1:9/"
+    ):
         load_sql("postgresql+psycopg://planner:secret@127.0.0.1:9/erp")
 
 

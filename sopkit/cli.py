@@ -1,0 +1,240 @@
+"""The ``sop`` command: ``init``, ``validate`` and ``run``.
+
+Errors that sopkit raises on purpose (:class:`~sopkit.errors.SopError`) are
+printed as plain text, without a traceback, and the command exits with 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import SopError
+
+_HERE = Path(__file__).parent
+
+
+def resource_dir(name: str) -> Path:
+    """A folder shipped with sopkit (``notebooks`` or ``parameters``).
+
+    In an installed wheel they live in ``sopkit/_workspace/``; in a source
+    checkout (editable install) beside the package.
+    """
+    for folder in (_HERE / "_workspace" / name, _HERE.parent / name):
+        if folder.is_dir():
+            return folder
+    raise SopError(f"sopkit's {name}/ folder is missing from the installation; reinstall sopkit")
+
+
+def _print_table(rows: list[tuple[str, ...]]) -> None:
+    out = sys.stdout
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        out.write("  " + "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)))
+        out.write("\n")
+
+
+# --------------------------------------------------------------------------- init
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from .config import DataParams
+    from .data import load_dataset, write_csv_folder
+
+    target = Path(args.dir)
+    if target.exists() and any(target.iterdir()) and not args.force:
+        raise SopError(f"{target} exists and is not empty; choose a new folder or add --force")
+    defaults = DataParams()
+    ds = load_dataset("demo", demo_seed=args.seed, demo_last_month=defaults.demo_last_month)
+    (target / "reports").mkdir(parents=True, exist_ok=True)
+    for name in ("parameters", "notebooks"):
+        shutil.copytree(
+            resource_dir(name), target / name, dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns(".ipynb_checkpoints", ".keep"),
+        )  # fmt: skip
+    params = target / "parameters" / "default.yaml"
+    text = params.read_text(encoding="utf-8")
+    text = text.replace("  source: demo ", "  source: data ", 1)
+    text = text.replace("  demo_seed: 7", f"  demo_seed: {args.seed}", 1)
+    params.write_text(text, encoding="utf-8")
+    write_csv_folder(ds, target / "data")
+    readme = resource_dir("parameters").parent / "reports" / "README.md"
+    if readme.is_file():
+        shutil.copyfile(readme, target / "reports" / "README.md")
+    print(f"Workspace written to {target}:")
+    print("  parameters/   default.yaml (cycle settings) and scenarios.yaml (what-ifs)")
+    print(
+        f"  data/         the demo company as {len(ds.tables())} CSV files: replace them with yours"
+    )
+    print("  notebooks/    the five stage notebooks (open them in JupyterLab)")
+    print("  reports/      where `sop run` writes each cycle")
+    print(f"Next: cd {target} && sop validate && sop run")
+    return 0
+
+
+# --------------------------------------------------------------------------- validate
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .config import find_workspace, resolve_parameters
+    from .data import load_dataset
+
+    base, source, params = None, args.source, None
+    try:
+        base = find_workspace()
+        params = resolve_parameters(base / "parameters" / "default.yaml")
+    except SopError:
+        if source is None:
+            source = "demo"  # outside a workspace: the demo company
+    if source is None:
+        source = params.data.source
+    data = params.data if params is not None else None
+    ds = load_dataset(
+        source,
+        queries=data.queries if data and source == data.source else None,
+        demo_seed=data.demo_seed if data else 7,
+        demo_last_month=data.demo_last_month if data else "2026-10",
+        base=base,
+    )
+    p, sh = ds.products, ds.sales_history
+    print(f"Data source {ds.source}: valid.")
+    print(
+        f"  {len(p)} SKUs ({', '.join(f'{n} {s}' for s, n in p['status'].value_counts().items())}) "
+        f"in {p['family'].nunique()} families, {sh['region'].nunique()} regions"
+    )
+    print(
+        f"  history {ds.first_month:%Y-%m} to {ds.last_month:%Y-%m} "
+        f"({sh['month'].nunique()} months); next cycle "
+        f"{ds.last_month + pd.offsets.MonthBegin(1):%Y-%m}"
+    )
+    summary = ds.summary()
+    rows = [("table", "rows", "from", "to")]
+    rows += [(r["table"], f"{r['rows']:,}", r["from"], r["to"]) for r in summary.to_dict("records")]
+    _print_table(rows)
+    return 0
+
+
+# --------------------------------------------------------------------------- run
+
+
+def _parse_assignments(pairs: list[list[str]] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in pairs or []:
+        out[name] = yaml.safe_load(value)  # "12" -> 12, "0.9" -> 0.9, like papermill's -p
+    return out
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .cycle import run_cycle
+
+    result = run_cycle(
+        args.params,
+        cycle=args.cycle,
+        scenario=args.scenario,
+        from_stage=args.from_stage,
+        only=args.only,
+        force=args.force,
+        overrides=_parse_assignments(args.parameter),
+    )
+    return 0 if result.status in ("complete", "partial", "up to date") else 1
+
+
+# --------------------------------------------------------------------------- parser
+
+_EPILOG = {
+    "init": """examples:
+  sop init my-sop              a workspace with the demo company as CSV files
+  sop init acme --seed 11      another demo company""",
+    "validate": """examples:
+  sop validate                 the workspace's data source (or the demo outside a workspace)
+  sop validate data/           a folder of CSV files, one per table
+  sop validate erp.xlsx        an Excel workbook, one sheet per table
+  sop validate postgresql+psycopg://planner@db/erp""",
+    "run": """examples:
+  sop run                              the cycle after the last month of history
+  sop run --cycle 2026-11 --force      run that cycle again, replacing its reports
+  sop run --scenario capacity_loss     plan another scenario of scenarios.yaml
+  sop run --from demand_planning       resume after fixing a failed stage 2
+  sop run --only 1 -p review_months 6  one stage with a notebook parameter
+
+stages: 1 product_review, 2 demand_planning, 3 supply_planning, 4 reconciliation,
+        5 executive_review""",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``sop``."""
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="sop",
+        description="sopkit: the monthly Sales & Operations Planning cycle, from data to decision.",
+        epilog="Start with `sop init DIR`, or run `sop run` in the sopkit folder for the demo.",
+    )
+    parser.add_argument("--version", action="version", version=f"sopkit {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    fmt = argparse.RawDescriptionHelpFormatter
+
+    p = sub.add_parser(
+        "init", help="write a workspace with parameters, notebooks and demo data",
+        description="Write a workspace: parameters, the five notebooks and the demo "
+        "company as editable CSV files.", epilog=_EPILOG["init"], formatter_class=fmt,
+    )  # fmt: skip
+    p.add_argument("dir", help="folder to create")
+    p.add_argument("--seed", type=int, default=7, help="seed of the demo company (default 7)")
+    p.add_argument("--force", action="store_true", help="write into a folder that is not empty")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser(
+        "validate", help="check a dataset against the data contract",
+        description="Load a dataset, check every table against the data contract and list "
+        "every problem at once (exit 1), or print a summary (exit 0).",
+        epilog=_EPILOG["validate"], formatter_class=fmt,
+    )  # fmt: skip
+    p.add_argument("source", nargs="?", help="demo, a CSV folder, an .xlsx file or a database URL")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser(
+        "run", help="run the monthly cycle: five notebooks into reports/<cycle>/",
+        description="Validate the data, then execute the five stage notebooks with papermill "
+        "into reports/<cycle>/: executed notebooks, HTML reports, artifacts, an Excel "
+        "workbook, manifest.json and index.html.", epilog=_EPILOG["run"], formatter_class=fmt,
+    )  # fmt: skip
+    p.add_argument("--cycle", help="planning month YYYY-MM (default: after the history)")
+    p.add_argument("--params", help="parameters file (default: parameters/default.yaml)")
+    p.add_argument("--scenario", help="scenario of scenarios.yaml (default: as in --params)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--from", dest="from_stage", metavar="STAGE", help="resume from this stage")
+    g.add_argument("--only", metavar="STAGE", help="run only this stage")
+    p.add_argument("--force", action="store_true", help="replace a completed cycle's reports")
+    p.add_argument(
+        "-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
+        help="a notebook parameter (checked against the parameters schema)",
+    )  # fmt: skip
+    p.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``sop``."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except SopError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""The `sop` command: init, validate, help, and errors without tracebacks."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from sopkit.cli import main
+from sopkit.data import load_folder, write_csv_folder
+
+
+def test_validate_demo_prints_a_summary(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # outside a workspace: the demo company
+    assert main(["validate"]) == 0
+    out = capsys.readouterr().out
+    assert "Data source demo (seed 7): valid." in out
+    assert "160 SKUs" in out and "4 families, 3 regions" in out
+    assert "history 2022-11 to 2026-10 (48 months); next cycle 2026-11" in out
+    assert "sales_history" in out and "order_lines" in out
+
+
+def test_validate_broken_folder_lists_every_problem(tiny_demo, tmp_path, capsys):
+    write_csv_folder(tiny_demo, tmp_path)
+    products = pd.read_csv(tmp_path / "products.csv", dtype=str, keep_default_na=False)
+    products.loc[2, "unit_price"] = "n/a"
+    products = pd.concat([products, products.iloc[[3]]], ignore_index=True)
+    products.to_csv(tmp_path / "products.csv", index=False)
+    routings = pd.read_csv(tmp_path / "routings.csv", dtype=str)
+    routings.loc[0, "resource"] = "Laser"
+    routings.to_csv(tmp_path / "routings.csv", index=False)
+    (tmp_path / "budget.csv").write_text("family,month,revenue\nKettles,2026/11,100\n")
+
+    assert main(["validate", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.startswith("error: ")
+    assert err.startswith("error: 4 problems in the input data")
+    for needle in (
+        "products.csv row 4, column unit_price: got 'n/a'; expected a number",
+        f"products.csv row {len(products) + 1}, column sku: got '{products.loc[3, 'sku']}'; "
+        "expected each sku only once (first seen on row 5)",
+        "routings.csv row 2, column resource: got 'Laser'; expected a resource that exists in resources.csv",
+        "budget.csv row 2, column month: got '2026/11'; expected a month written YYYY-MM",
+        "Nothing was run.",
+    ):
+        assert needle in err, err
+
+
+def test_console_script_exits_nonzero_without_traceback(tmp_path):
+    """The installed `sop` command, as a user runs it."""
+    sop = shutil.which("sop", path=str(Path(sys.executable).parent))
+    assert sop, "the console script `sop` is installed with the package"
+    (tmp_path / "products.csv").write_text("sku,description\nA,Kettle\n")
+    res = subprocess.run([sop, "validate", str(tmp_path)], capture_output=True, text=True)
+    assert res.returncode == 1
+    assert "Traceback" not in res.stderr
+    assert "products.csv, column family: expected a column named 'family'" in res.stderr
+    assert "sales_history: expected the table sales_history" in res.stderr
+
+
+def test_init_writes_a_workspace_that_validates(tmp_path, capsys, monkeypatch):
+    ws = tmp_path / "acme"
+    assert main(["init", str(ws), "--seed", "11"]) == 0
+    assert "Next: cd" in capsys.readouterr().out
+    for path in ("parameters/default.yaml", "parameters/scenarios.yaml", "data/products.csv",
+                 "notebooks/01_product_review.ipynb", "notebooks/05_executive_review.ipynb",
+                 "reports/README.md"):  # fmt: skip
+        assert (ws / path).is_file(), path
+    params = yaml.safe_load((ws / "parameters" / "default.yaml").read_text())
+    assert params["data"]["source"] == "data" and params["data"]["demo_seed"] == 11
+    assert "# months to plan" in (ws / "parameters" / "default.yaml").read_text()  # comments kept
+    monkeypatch.chdir(ws / "notebooks")  # the workspace is found from a subfolder too
+    assert main(["validate"]) == 0
+    assert "Data source " + str(ws / "data") in capsys.readouterr().out
+    assert len(load_folder(ws / "data").products) == 160
+    # a second init does not overwrite
+    assert main(["init", str(ws)]) == 1
+    assert "exists and is not empty" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["init", "validate", "run"])
+def test_help_has_examples(command, capsys):
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert "examples:" in out and f"sop {command}" in out
+
+
+def test_unknown_stage_and_bad_parameter_are_clear(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    assert main(["run", "--only", "planning"]) == 1
+    assert "unknown stage 'planning'; the stages are 1 (product_review)" in capsys.readouterr().err
+    assert main(["run", "-p", "horizn", "12"]) == 1
+    assert "unknown parameter(s): 'horizn' (did you mean 'horizon'?)" in capsys.readouterr().err
+    assert main(["run", "-p", "horizon", "twelve"]) == 1
+    assert "horizon: Input should be a valid integer" in capsys.readouterr().err
+    assert main(["run", "--cycle", "../../etc"]) == 1
+    assert "cycle: expected a month written YYYY-MM" in capsys.readouterr().err
