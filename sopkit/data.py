@@ -340,31 +340,41 @@ def _is_missing(v) -> bool:
     return v is None or (not isinstance(v, str) and pd.isna(v))
 
 
-def _blank(s: pd.Series) -> pd.Series:
-    """True where a raw cell is empty (None, NaN, NaT or only spaces)."""
-    miss = s.isna()
-    if s.dtype == object:
-        miss |= s.map(lambda v: isinstance(v, str) and not v.strip())
-    return miss
+def _clean(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Strip text cells (vectorised) and say which cells are empty.
+
+    Non-text cells (numbers and dates from Excel or a database) are kept as they are.
+    """
+    kind = pd.api.types.infer_dtype(s, skipna=True) if s.dtype == object else "typed"
+    if kind not in ("string", "mixed", "mixed-integer"):
+        return s, s.isna()
+    stripped = s.str.strip()  # NaN for cells that are not text
+    cleaned = stripped
+    if kind != "string":
+        not_text = stripped.isna() & s.notna()
+        cleaned = stripped.where(~not_text, s)
+    blank = cleaned.isna() | (cleaned == "")
+    return cleaned.where(~blank, None), blank
+
+
+def _text_cell(v: object) -> str | None:
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)  # a code typed as 1001 in Excel arrives as 1001.0
+    return str(v).strip() or None
 
 
 def _as_text(s: pd.Series) -> pd.Series:
-    def one(v):
-        if _is_missing(v):
-            return None
-        if isinstance(v, float) and v.is_integer():
-            v = int(v)  # a code typed as 1001 in Excel arrives as 1001.0
-        v = str(v).strip()
-        return v or None
-
-    return s.map(one).astype(object)
+    out = s.astype(object)
+    if pd.api.types.infer_dtype(out, skipna=True) not in ("string", "empty"):
+        other = out.notna() & ~out.map(type).eq(str)
+        out[other] = out[other].map(_text_cell)
+    return out.where(out.notna(), None)
 
 
 def _as_number(s: pd.Series) -> pd.Series:
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
         return s.astype("float64")
-    text = s.map(lambda v: v.strip() if isinstance(v, str) else v)
-    return pd.to_numeric(text, errors="coerce").astype("float64")
+    return pd.to_numeric(s, errors="coerce").astype("float64")
 
 
 _ISO_DATE = r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
@@ -374,7 +384,7 @@ def _as_datetime(s: pd.Series, fmt: str) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(s):
         out = s.dt.tz_localize(None) if getattr(s.dt, "tz", None) else s
         return out.astype("datetime64[ns]")
-    text = s.map(lambda v: v.strip() if isinstance(v, str) else v)
+    text = s
     out = pd.to_datetime(text, format=fmt, errors="coerce")
     retry = out.isna() & text.notna()
     if retry.any():
@@ -393,8 +403,7 @@ def _convert(chk: _Checker, spec: TableSpec, raw: pd.DataFrame) -> pd.DataFrame:
         if col.name not in raw.columns:
             out[col.name] = empty_table(spec.name)[col.name].reindex(raw.index)
             continue
-        s = raw[col.name]
-        blank = _blank(s)
+        s, blank = _clean(raw[col.name])
         flagged = blank.copy()  # cells already reported, or empty
         if col.kind == STR:
             typed = _as_text(s)

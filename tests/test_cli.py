@@ -20,9 +20,11 @@ def test_validate_demo_prints_a_summary(capsys, tmp_path, monkeypatch):
     assert main(["validate"]) == 0
     out = capsys.readouterr().out
     assert "Data source demo (seed 7): valid." in out
-    assert "160 SKUs" in out and "4 families, 3 regions" in out
+    assert "160 SKUs" in out
+    assert "4 families, 3 regions" in out
     assert "history 2022-11 to 2026-10 (48 months); next cycle 2026-11" in out
-    assert "sales_history" in out and "order_lines" in out
+    assert "sales_history" in out
+    assert "order_lines" in out
 
 
 def test_validate_broken_folder_lists_every_problem(tiny_demo, tmp_path, capsys):
@@ -73,7 +75,8 @@ def test_init_writes_a_workspace_that_validates(tmp_path, capsys, monkeypatch):
                  "reports/README.md"):  # fmt: skip
         assert (ws / path).is_file(), path
     params = yaml.safe_load((ws / "parameters" / "default.yaml").read_text())
-    assert params["data"]["source"] == "data" and params["data"]["demo_seed"] == 11
+    assert params["data"]["source"] == "data"
+    assert params["data"]["demo_seed"] == 11
     assert "# months to plan" in (ws / "parameters" / "default.yaml").read_text()  # comments kept
     monkeypatch.chdir(ws / "notebooks")  # the workspace is found from a subfolder too
     assert main(["validate"]) == 0
@@ -90,7 +93,8 @@ def test_help_has_examples(command, capsys):
         main([command, "--help"])
     assert info.value.code == 0
     out = capsys.readouterr().out
-    assert "examples:" in out and f"sop {command}" in out
+    assert "examples:" in out
+    assert f"sop {command}" in out
 
 
 def test_unknown_stage_and_bad_parameter_are_clear(tmp_path, capsys, monkeypatch):

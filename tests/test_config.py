@@ -27,10 +27,13 @@ def write(tmp_path, text, name="default.yaml"):
 
 def test_shipped_parameters_load():
     p = resolve_parameters(ROOT / "parameters" / "default.yaml")
-    assert p.cycle is None and p.horizon == 18 and p.data.source == "demo"
+    assert p.cycle is None
+    assert p.horizon == 18
+    assert p.data.source == "demo"
     assert p.portfolio.abc_thresholds == (0.8, 0.95)
     scen = load_scenarios(ROOT / "parameters" / "scenarios.yaml")
-    assert "baseline" in scen and scen["demand_upside"].demand_change_pct == 10
+    assert "baseline" in scen
+    assert scen["demand_upside"].demand_change_pct == 10
     assert scen["capacity_loss"].changes()["capacity_change_pct"] == -15
 
 
@@ -48,8 +51,10 @@ def test_wrong_types_are_all_listed(tmp_path):
     with pytest.raises(ConfigError) as info:
         resolve_parameters(path)
     text = str(info.value)
-    assert str(path) in text and "3 problem(s)" in text
-    assert "horizon: Input should be a valid integer" in text and "'soon'" in text
+    assert str(path) in text
+    assert "3 problem(s)" in text
+    assert "horizon: Input should be a valid integer" in text
+    assert "'soon'" in text
     assert "service_level: Input should be less than 1" in text
     assert "cycle: expected a month written YYYY-MM" in text
 
@@ -79,7 +84,8 @@ def test_overrides_go_through_the_schema():
 def test_notebook_values_cover_every_parameter():
     values = notebook_values(resolve_parameters(None, review_months=9))
     assert set(values) == set(NOTEBOOK_PARAMETERS)
-    assert values["review_months"] == 9 and values["data_source"] == "demo"
+    assert values["review_months"] == 9
+    assert values["data_source"] == "demo"
 
 
 def test_scenarios_errors(tmp_path):
@@ -95,7 +101,7 @@ def test_scenarios_errors(tmp_path):
     assert "scenarios.down.demand_change_pct: Input should be greater than or equal to -100" in text
     ok = load_scenarios(write(tmp_path, "scenarios:\n  base: {}\n", "s2.yaml"))
     with pytest.raises(
-        ConfigError, match="scenario 'upside' is not in scenarios.yaml; there are: base"
+        ConfigError, match=r"scenario .upside. is not in scenarios\.yaml; there are: base"
     ):
         get_scenario(ok, "upside")
 

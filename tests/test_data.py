@@ -322,5 +322,6 @@ def test_unreadable_sources_say_why(tmp_path):
 
 def test_optional_tables_may_be_absent(raw):
     ds = validate_tables({k: raw[k] for k in ("products", "sales_history")})
-    assert ds.bom.empty and list(ds.bom.columns) == ["sku", "material", "qty_per_unit"]
+    assert ds.bom.empty
+    assert list(ds.bom.columns) == ["sku", "material", "qty_per_unit"]
     assert ds.resources["month"].dtype == "datetime64[ns]"
