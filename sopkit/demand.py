@@ -25,6 +25,7 @@ from .errors import SopError
 __all__ = [
     "backtest_seasonal_naive",
     "build_demand_plan",
+    "pooled_wape",
     "seasonal_naive_forecast",
     "summarise_accuracy",
     "unmatched_inputs",
@@ -628,3 +629,33 @@ def unmatched_inputs(
         default=what + " has no forecast in region " + out["region"].astype(str) + " that month",
     ).astype(object)
     return out
+
+
+def pooled_wape(accuracy: pd.DataFrame, level: str = "sku") -> float:
+    """WAPE pooled over every key and lag of one level: sum |error| / sum actual.
+
+    At ``level="sku"`` this is the error planners live with, SKU by SKU; at
+    ``"total"`` errors of opposite sign cancel and the figure flatters the method.
+
+    Parameters
+    ----------
+    accuracy : pd.DataFrame
+        The ``accuracy`` artifact (level, abs_error, actual).
+    level : {"sku", "family", "total"}, default "sku"
+
+    Returns
+    -------
+    float
+        The WAPE as a fraction (0.25 = 25 %); NaN when nothing was sold.
+
+    Examples
+    --------
+    >>> acc = pd.DataFrame({"level": ["sku"] * 2, "abs_error": [2.0, 3.0], "actual": [10.0, 40.0]})
+    >>> pooled_wape(acc)
+    0.1
+    """
+    if level not in ACCURACY_LEVELS:
+        raise SopError(f"level must be one of {', '.join(ACCURACY_LEVELS)}; got {level!r}.")
+    rows = accuracy.loc[accuracy["level"] == level]
+    actual = rows["actual"].sum()
+    return float(rows["abs_error"].sum() / actual) if actual > 0 else float("nan")

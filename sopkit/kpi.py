@@ -22,7 +22,19 @@ from sopkit.finance import TOTAL
 from sopkit.supply import _require_columns, summarise_capacity
 
 SERVICE_COLUMNS = ["month", "lines", "otif", "on_time", "in_full", "fill_rate"]
-KPI_COLUMNS = ["kpi", "value", "unit", "target", "status", "description"]
+KPI_COLUMNS = ["kpi", "label", "value", "unit", "target", "status", "description"]
+#: the short title of each KPI, for cards and tables
+KPI_LABELS = {
+    "otif": "OTIF",
+    "fill_rate": "Fill rate",
+    "forecast_accuracy": "Forecast accuracy",
+    "revenue_12m": "Planned revenue",
+    "revenue_vs_budget_pct": "Revenue against budget",
+    "margin_pct": "Gross margin",
+    "peak_capacity_utilisation": "Peak capacity use",
+    "overloaded_resource_months": "Overloaded resource-months",
+    "inventory_value": "Inventory value",
+}
 #: service below target by at most this much (a fraction) is "watch", not "bad".
 SERVICE_WATCH_BAND = 0.05
 #: revenue below budget by at most this many percent is "watch", not "bad".
@@ -174,6 +186,7 @@ def _kpi(
 ) -> dict[str, object]:
     return {
         "kpi": kpi,
+        "label": KPI_LABELS[kpi],
         "value": value,
         "unit": unit,
         "target": target,
@@ -200,7 +213,8 @@ def headline_kpis(
         From :func:`service_summary` (``otif`` and ``fill_rate`` are read).
     forecast_wape : float or None
         The WAPE (a fraction, 0.18 = 18 %) of the statistical forecast over the
-        holdout, all series; the KPI is ``1 - WAPE``. None when not measured.
+        holdout, pooled SKU by SKU (:func:`sopkit.demand.pooled_wape`); the KPI is
+        ``1 - WAPE``. None when not measured.
     financial_summary : pandas.DataFrame
         From :func:`sopkit.finance.financial_summary`; its "Total" row is read, so
         its window (12 months by default) is the window of the money KPIs.
@@ -216,7 +230,7 @@ def headline_kpis(
     Returns
     -------
     pandas.DataFrame
-        The ``kpis`` artifact: kpi, value, unit, target, status, description; one row
+        The ``kpis`` artifact: kpi, label, value, unit, target, status, description; one row
         each for otif, fill_rate, forecast_accuracy, revenue_12m, revenue_vs_budget_pct,
         margin_pct, peak_capacity_utilisation, overloaded_resource_months and
         inventory_value (on hand valued at unit cost). ``status`` is "good", "watch"
@@ -295,7 +309,7 @@ def headline_kpis(
             "forecast_accuracy",
             accuracy,
             "ratio",
-            "1 - WAPE of the statistical forecast over the holdout",
+            "1 - WAPE of the statistical forecast, SKU by SKU, over the backtest months",
         ),
         _kpi(
             "revenue_12m",

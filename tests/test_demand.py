@@ -15,6 +15,7 @@ import pytest
 from sopkit.demand import (
     backtest_seasonal_naive,
     build_demand_plan,
+    pooled_wape,
     seasonal_naive_forecast,
     summarise_accuracy,
     unmatched_inputs,
@@ -527,3 +528,20 @@ def test_inputs_without_a_region_column_apply_to_all_regions():
 def test_malformed_inputs_raise_sop_error(row, match):
     with pytest.raises(SopError, match=match):
         _plan(row)
+
+
+def test_pooled_wape_sums_errors_before_dividing():
+    """Hand-worked: SKU errors 2 and 3 on actuals 10 and 40 -> 5/50 = 10 %; the total
+    level (errors cancelling) is read separately."""
+    acc = pd.DataFrame(
+        {
+            "level": ["sku", "sku", "total"],
+            "abs_error": [2.0, 3.0, 1.0],
+            "actual": [10.0, 40.0, 50.0],
+        }
+    )
+    assert pooled_wape(acc) == pytest.approx(0.1)
+    assert pooled_wape(acc, level="total") == pytest.approx(0.02)
+    assert np.isnan(pooled_wape(acc, level="family"))
+    with pytest.raises(SopError, match="level must be one of"):
+        pooled_wape(acc, level="region")

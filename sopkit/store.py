@@ -1,0 +1,235 @@
+"""Where every artifact of a cycle lives, and what each stage reads and writes.
+
+``STAGES`` is the catalog (in the spirit of kedro's catalog and ploomber's
+upstream/product): each stage's notebook, the artifacts it reads and the ones it
+writes, each artifact with its contracted columns. :class:`CycleStore` reads and
+writes them under ``reports/<cycle>/`` atomically (write a temporary file, then
+rename), so a failed stage never leaves a half-written table behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .errors import StageError
+
+#: artifact -> the columns it must have, in order
+ARTIFACTS: dict[str, tuple[str, ...]] = {
+    "portfolio": (
+        "sku", "description", "family", "status", "unit_price", "unit_cost", "units_12m",
+        "units_prev_12m", "revenue_12m", "revenue_prev_12m", "margin_12m", "margin_pct",
+        "revenue_growth", "unit_growth", "revenue_share", "cumulative_share", "abc", "demand_cv",
+        "xyz", "lifecycle", "lifecycle_reason", "months_since_launch", "discontinue_candidate",
+        "watch_new",
+    ),
+    "forecast": (
+        "sku", "region", "month", "model", "yhat",
+        "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95",
+    ),
+    "accuracy": (
+        "model", "level", "key", "lag", "actual", "forecast", "abs_error", "wape", "bias", "mape",
+    ),
+    "demand_plan": (
+        "sku", "region", "month", "statistical", "adjustment", "consensus", "adjustment_reason",
+    ),
+    "supply_plan": (
+        "sku", "month", "demand", "production", "overtime_hours", "subcontract", "inventory",
+        "backlog",
+    ),
+    "capacity": (
+        "resource", "month", "available_hours", "max_overtime_hours", "required_hours",
+        "utilisation", "overload_hours", "shortfall_hours", "status", "shadow_price",
+    ),
+    "materials": ("material", "month", "required", "available", "shortfall", "unit_cost"),
+    "financials": (
+        "family", "month", "units", "revenue", "cost", "margin", "margin_pct", "budget_revenue",
+        "variance", "variance_pct",
+    ),
+    "scenarios": (
+        "scenario", "units", "revenue", "margin", "margin_pct", "budget_revenue",
+        "revenue_vs_budget_pct", "required_hours", "available_hours", "overload_hours",
+        "shortfall_hours", "peak_utilisation", "overloaded_resource_months",
+    ),
+    "kpis": ("kpi", "label", "value", "unit", "target", "status", "description"),
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of the monthly cycle: its notebook and its declared inputs and outputs."""
+
+    id: str
+    title: str
+    notebook: str
+    reads: tuple[str, ...]
+    writes: tuple[str, ...]
+
+    @property
+    def number(self) -> int:
+        return int(self.notebook[:2])
+
+    @property
+    def name(self) -> str:
+        """The notebook's file name without its suffix (``01_product_review``)."""
+        return self.notebook.removesuffix(".ipynb")
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("product_review", "Product review", "01_product_review.ipynb", (), ("portfolio",)),
+    Stage(
+        "demand_planning", "Demand planning", "02_demand_planning.ipynb",
+        ("portfolio",), ("forecast", "accuracy", "demand_plan"),
+    ),
+    Stage(
+        "supply_planning", "Supply planning", "03_supply_planning.ipynb",
+        ("demand_plan",), ("supply_plan", "capacity", "materials"),
+    ),
+    Stage(
+        "reconciliation", "Reconciliation", "04_reconciliation.ipynb",
+        ("demand_plan", "supply_plan", "capacity", "materials"), ("financials", "scenarios"),
+    ),
+    Stage(
+        "executive_review", "Executive review", "05_executive_review.ipynb",
+        ("portfolio", "accuracy", "financials", "capacity", "scenarios"), ("kpis",),
+    ),
+)  # fmt: skip
+
+#: tables of the cycle's Excel workbook, in sheet order
+WORKBOOK_SHEETS = (
+    "kpis", "portfolio", "demand_plan", "supply_plan", "capacity", "materials", "financials",
+    "scenarios",
+)  # fmt: skip
+
+_CYCLE_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def get_stage(key: str) -> Stage:
+    """A stage by id (``demand_planning``), number (``2``, ``02``) or notebook name."""
+    key = str(key).strip().removesuffix(".ipynb")
+    for s in STAGES:
+        if key in (s.id, s.name, str(s.number), f"{s.number:02d}"):
+            return s
+    known = ", ".join(f"{s.number} ({s.id})" for s in STAGES)
+    raise StageError(f"unknown stage {key!r}; the stages are {known}")
+
+
+def producer(artifact: str) -> Stage:
+    """The stage that writes ``artifact``."""
+    return next(s for s in STAGES if artifact in s.writes)
+
+
+def check_cycle_name(cycle: str) -> str:
+    """A cycle is a month ``YYYY-MM``; anything else (``../x``, ``2026-13``) is refused."""
+    if not isinstance(cycle, str) or not _CYCLE_RE.match(cycle):
+        raise StageError(f"cycle must be a month written YYYY-MM (e.g. 2026-11), got {cycle!r}")
+    return cycle
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # keep the suffix: papermill and pandas look at it
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.tmp-", suffix=path.suffix)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+class CycleStore:
+    """The folder ``reports/<cycle>/`` of one cycle.
+
+    Layout: ``NN_stage.ipynb`` and ``NN_stage.html`` (executed notebook and its
+    report), ``artifacts/<name>.parquet``, ``inputs/<table>.parquet`` (the input
+    snapshot every stage reads), ``plan_<cycle>.xlsx``, ``manifest.json`` and
+    ``index.html``.
+    """
+
+    def __init__(self, reports_dir: str | Path, cycle: str) -> None:
+        self.cycle = check_cycle_name(cycle)
+        self.root = Path(reports_dir) / self.cycle
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.root / "artifacts"
+
+    @property
+    def inputs_dir(self) -> Path:
+        return self.root / "inputs"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / "manifest.json"
+
+    @property
+    def workbook_path(self) -> Path:
+        return self.root / f"plan_{self.cycle}.xlsx"
+
+    def artifact_path(self, name: str) -> Path:
+        if name not in ARTIFACTS:
+            raise StageError(f"unknown artifact {name!r}; known: {', '.join(ARTIFACTS)}")
+        return self.artifacts_dir / f"{name}.parquet"
+
+    def has(self, name: str) -> bool:
+        return self.artifact_path(name).is_file()
+
+    def write(self, name: str, df: pd.DataFrame) -> Path:
+        """Check ``df`` against the artifact's columns and write it atomically."""
+        path = self.artifact_path(name)
+        missing = [c for c in ARTIFACTS[name] if c not in df.columns]
+        if missing:
+            raise StageError(
+                f"artifact {name!r} lacks its contracted column(s) {', '.join(missing)}; "
+                f"the contract is {', '.join(ARTIFACTS[name])}"
+            )
+        with atomic_path(path) as tmp:
+            df.reset_index(drop=True).to_parquet(tmp, index=False)
+        return path
+
+    def read(self, name: str) -> pd.DataFrame:
+        """Read an artifact, or say which stage must run to produce it."""
+        path = self.artifact_path(name)
+        if not path.is_file():
+            stage = producer(name)
+            raise StageError(
+                f"artifact {name!r} of cycle {self.cycle} is missing ({path}); it is written by "
+                f"stage {stage.number} ({stage.title}): run `sop run --cycle {self.cycle} "
+                f"--from {stage.id}`"
+            )
+        return pd.read_parquet(path)
+
+    def read_manifest(self) -> dict[str, Any]:
+        if not self.manifest_path.is_file():
+            return {}
+        return json.loads(self.manifest_path.read_text(encoding="utf-8"))
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        with atomic_path(self.manifest_path) as tmp:
+            tmp.write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+
+
+__all__ = [
+    "ARTIFACTS",
+    "STAGES",
+    "WORKBOOK_SHEETS",
+    "CycleStore",
+    "Stage",
+    "atomic_path",
+    "check_cycle_name",
+    "get_stage",
+    "producer",
+]

@@ -1,0 +1,287 @@
+"""The monthly cycle, run for real: papermill executes the five notebooks on a tiny demo."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+
+from sopkit.cli import main
+from sopkit.cycle import run_cycle
+from sopkit.data import load_folder, write_csv_folder
+from sopkit.errors import DataValidationError, StageError
+from sopkit.store import ARTIFACTS, STAGES, CycleStore
+
+pytestmark = pytest.mark.slow
+CYCLE = "2026-11"
+
+
+def _make_workspace(path: Path, tiny_demo) -> Path:
+    assert main(["init", str(path)]) == 0
+    shutil.rmtree(path / "data")
+    write_csv_folder(tiny_demo, path / "data")
+    params = path / "parameters" / "default.yaml"
+    params.write_text(params.read_text().replace("horizon: 18 ", "horizon: 12 "))
+    return path
+
+
+@pytest.fixture(scope="module")
+def cycle_run(tmp_path_factory, tiny_demo):
+    """One complete cycle of the tiny demo, run through `sop run`."""
+    ws = _make_workspace(tmp_path_factory.mktemp("ws") / "acme", tiny_demo)
+    lines: list[str] = []
+    result = run_cycle(workspace=ws, progress=lines.append)
+    return ws, result, lines
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_cycle_leaves_a_complete_report(cycle_run):
+    ws, result, lines = cycle_run
+    root = ws / "reports" / CYCLE
+    assert result.status == "complete"
+    assert result.root == root
+    assert result.stages == [s.id for s in STAGES]
+    for s in STAGES:
+        assert (root / s.notebook).is_file()
+        assert (root / f"{s.name}.html").is_file()
+    assert (root / "index.html").is_file()
+    assert (root / f"plan_{CYCLE}.xlsx").is_file()
+    assert [ln for ln in lines if ln.startswith("[")] == [
+        f"[{s.number}/5] {s.title} ({s.notebook}) ..." for s in STAGES
+    ]
+    assert not list(root.rglob(".*tmp*")), "no temporary files are left behind"
+
+
+def test_manifest_explains_the_run(cycle_run, tiny_demo):
+    ws, _, _ = cycle_run
+    manifest = json.loads((ws / "reports" / CYCLE / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    assert manifest["cycle"] == CYCLE
+    assert manifest["parameters"]["horizon"] == 12
+    assert manifest["input_fingerprint"] == tiny_demo.fingerprint()
+    assert manifest["input_rows"]["sales_history"] == len(tiny_demo.sales_history)
+    assert manifest["versions"]["pandas"] == pd.__version__
+    for s in STAGES:
+        entry = manifest["stages"][s.id]
+        assert entry["status"] == "complete"
+        assert entry["duration_s"] > 0
+        assert entry["artifacts"] == list(s.writes)
+        assert entry["parameters"]["cycle"] == CYCLE
+
+
+def test_inputs_snapshot_is_what_every_stage_read(cycle_run, tiny_demo):
+    ws, _, _ = cycle_run
+    root = ws / "reports" / CYCLE
+    assert load_folder(root / "inputs").fingerprint() == tiny_demo.fingerprint()
+    nb = nbformat.read(root / "03_supply_planning.ipynb", as_version=4)
+    injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
+    assert f'data_source = "{root / "inputs"}"' in injected.source
+    assert 'cycle = "2026-11"' in injected.source
+
+
+def test_artifacts_have_their_columns_and_sane_values(cycle_run, tiny_demo):
+    ws, _, _ = cycle_run
+    store = CycleStore(ws / "reports", CYCLE)
+    art = {name: store.read(name) for name in ARTIFACTS}
+    for name, df in art.items():
+        assert list(df.columns[: len(ARTIFACTS[name])]) == list(ARTIFACTS[name]), name
+        assert len(df) > 0, name
+
+    # ABC classes split revenue in the stated proportions (80 % / 95 %)
+    pf = art["portfolio"].sort_values("revenue_12m", ascending=False)
+    total = pf["revenue_12m"].sum()
+    a = pf[pf["abc"] == "A"]
+    assert a["revenue_12m"].sum() / total >= 0.8
+    assert (a["revenue_12m"].sum() - a["revenue_12m"].iloc[-1]) / total < 0.8
+    ab = pf[pf["abc"].isin(["A", "B"])]
+    assert ab["revenue_12m"].sum() / total >= 0.95
+    assert set(pf["sku"]) == set(tiny_demo.products["sku"])
+
+    # the plan covers the horizon and is never negative
+    plan = art["demand_plan"]
+    months = pd.date_range("2026-11-01", periods=12, freq="MS")
+    assert sorted(plan["month"].unique()) == list(months)
+    assert (plan["consensus"] >= 0).all()
+    assert (art["forecast"]["yhat_lo_80"] <= art["forecast"]["yhat"]).all()
+
+    # capacity used equals the hours of the plan
+    sp, cap = art["supply_plan"], art["capacity"]
+    hours = sp.merge(tiny_demo.routings, on="sku")
+    hours = (hours["production"] * hours["hours_per_unit"]).groupby(hours["resource"]).sum()
+    used = cap.groupby("resource")["required_hours"].sum()
+    pd.testing.assert_series_equal(used.loc[hours.index], hours, check_names=False, rtol=1e-9)
+    assert np.allclose(cap["utilisation"], cap["required_hours"] / cap["available_hours"])
+    assert set(cap["resource"]) == set(tiny_demo.resources["resource"])
+
+    # revenue of the plan is consensus x price, by family and month
+    prices = tiny_demo.products.set_index("sku")["unit_price"]
+    expected = (plan["consensus"] * plan["sku"].map(prices)).sum()
+    assert art["financials"]["revenue"].sum() == pytest.approx(expected, rel=1e-9)
+    scen = art["scenarios"].set_index("scenario")
+    assert list(scen.index) == ["baseline", "demand_upside", "capacity_loss", "price_increase"]
+    assert scen.loc["demand_upside", "revenue"] > scen.loc["baseline", "revenue"]
+    assert scen.loc["capacity_loss", "available_hours"] == pytest.approx(
+        0.85 * scen.loc["baseline", "available_hours"]
+    )
+
+    kpis = art["kpis"].set_index("kpi")
+    assert 0.5 < kpis.loc["otif", "value"] < 1
+    assert kpis.loc["otif", "value"] <= kpis.loc["fill_rate", "value"]
+
+
+def test_html_reports_hide_code_and_need_no_network(cycle_run):
+    ws, _, _ = cycle_run
+    root = ws / "reports" / CYCLE
+    for s in STAGES:
+        html = (root / f"{s.name}.html").read_text()
+        assert "open_stage(" not in html, "code cells are left out"
+        assert "<svg" in html or "image/svg+xml" in html, f"{s.name}: charts are inline SVG"
+        assert "cdnjs" not in html
+        assert '<script src="http' not in html
+    index = (root / "index.html").read_text()
+    for s in STAGES:
+        assert f'href="{s.name}.html"' in index
+    assert 'data-kpi="otif"' in index
+    assert f"plan_{CYCLE}.xlsx" in index
+
+
+def test_workbook_holds_the_plan_tables(cycle_run):
+    ws, _, _ = cycle_run
+    sheets = pd.read_excel(ws / "reports" / CYCLE / f"plan_{CYCLE}.xlsx", sheet_name=None)
+    assert list(sheets)[:3] == ["kpis", "portfolio", "demand_plan"]
+    assert sheets["demand_plan"]["month"].iloc[0] == CYCLE
+
+
+def test_second_run_is_up_to_date(cycle_run):
+    ws, _, _ = cycle_run
+    lines: list[str] = []
+    result = run_cycle(workspace=ws, progress=lines.append)
+    assert result.status == "up to date"
+    assert "is up to date" in lines[-1]
+
+
+@pytest.fixture
+def workspace_copy(cycle_run, tmp_path):
+    ws, _, _ = cycle_run
+    copy = tmp_path / "ws"
+    shutil.copytree(ws, copy)
+    return copy
+
+
+def test_changed_parameters_need_force(workspace_copy):
+    with pytest.raises(StageError, match=r"(?s)already holds a complete cycle 2026-11.*Use --force"):
+        run_cycle(workspace=workspace_copy, overrides={"review_months": 6}, progress=lambda _: None)
+
+
+def test_failed_stage_keeps_earlier_results_and_resumes(workspace_copy, capsys, monkeypatch):
+    ws = workspace_copy
+    root = ws / "reports" / CYCLE
+    nb_path = ws / "notebooks" / "03_supply_planning.ipynb"
+    original = nb_path.read_text()
+    nb = nbformat.read(nb_path, as_version=4)
+    nb.cells.insert(
+        4, nbformat.v4.new_code_cell('raise RuntimeError("no routings for the Laser line")')
+    )
+    nbformat.write(nb, nb_path)
+    before = {a: _sha(root / "artifacts" / f"{a}.parquet") for a in ("portfolio", "demand_plan")}
+
+    monkeypatch.chdir(ws)
+    assert main(["run", "--force"]) == 1
+    err = capsys.readouterr().err
+    assert "stage 3 (Supply planning) failed: RuntimeError: no routings for the Laser line" in err
+    assert "--from supply_planning" in err
+    assert "Traceback" not in err
+
+    manifest = json.loads((root / "manifest.json").read_text())
+    assert manifest["status"] == "failed"
+    assert manifest["failed_stage"] == "supply_planning"
+    assert manifest["stages"]["supply_planning"]["status"] == "failed"
+    assert manifest["stages"]["demand_planning"]["status"] == "complete"
+    executed = nbformat.read(root / "03_supply_planning.ipynb", as_version=4)
+    assert any(c.metadata.get("papermill", {}).get("status") == "failed" for c in executed.cells)
+    # earlier artifacts are intact (same content as the complete run)
+    assert {a: _sha(root / "artifacts" / f"{a}.parquet") for a in before} == before
+    assert "failed" in (root / "index.html").read_text()
+
+    nb_path.write_text(original)
+    assert main(["run", "--from", "supply_planning"]) == 0
+    manifest = json.loads((root / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    assert all(manifest["stages"][s.id]["status"] == "complete" for s in STAGES)
+
+
+def test_resume_without_upstream_artifacts_says_what_to_run(tmp_path, tiny_demo):
+    ws = _make_workspace(tmp_path / "ws", tiny_demo)
+    with pytest.raises(
+        StageError, match=r"(?s)lacks artifacts from earlier stages.*stage 3 \(supply_planning\) needs 'demand_plan'.*needs 'portfolio'.*--from 1"
+    ):
+        run_cycle(workspace=ws, from_stage="3", progress=lambda _: None)
+
+
+def test_bad_data_stops_before_anything_is_written(tmp_path, tiny_demo):
+    ws = _make_workspace(tmp_path / "ws", tiny_demo)
+    inv = pd.read_csv(ws / "data" / "inventory.csv")
+    inv.loc[0, "on_hand"] = -3
+    inv.to_csv(ws / "data" / "inventory.csv", index=False)
+    with pytest.raises(DataValidationError, match=r"inventory\.csv row 2, column on_hand"):
+        run_cycle(workspace=ws, progress=lambda _: None)
+    assert not (ws / "reports" / CYCLE).exists()
+
+
+def test_only_runs_one_stage(tmp_path, tiny_demo):
+    ws = _make_workspace(tmp_path / "ws", tiny_demo)
+    result = run_cycle(workspace=ws, only="product_review", progress=lambda _: None)
+    assert result.stages == ["product_review"]
+    assert result.status == "partial"
+    assert (ws / "reports" / CYCLE / "artifacts" / "portfolio.parquet").is_file()
+    assert not (ws / "reports" / CYCLE / "artifacts" / "forecast.parquet").exists()
+
+
+@pytest.mark.browser
+def test_reports_render_offline_in_a_browser(cycle_run):
+    """Open the reports in headless Chromium with every network request refused."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed; .ci/run must install it")
+        pytest.skip("chromium is not installed")
+    ws, _, _ = cycle_run
+    root = ws / "reports" / CYCLE
+    blocked: list[str] = []
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )  # fmt: skip
+        page = browser.new_page()
+
+        def refuse(route):
+            if not route.request.url.startswith(("file:", "data:")):
+                blocked.append(route.request.url)
+                return route.abort()
+            return route.continue_()
+
+        page.route("**/*", refuse)
+        page.goto((root / "index.html").as_uri())
+        assert page.locator(".card").count() >= 8
+        page.goto((root / "01_product_review.html").as_uri())
+        charts = page.locator("svg.marks, img[src^='data:image/svg+xml']")
+        assert charts.count() >= 4
+        for i in range(charts.count()):
+            box = charts.nth(i).bounding_box()
+            assert box is not None
+            assert box["width"] > 100
+            assert box["height"] > 50
+        browser.close()
+    assert blocked == [], "reports must not fetch anything from the network"
