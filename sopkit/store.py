@@ -88,7 +88,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("product_review", "Product review", "01_product_review.ipynb", (), ("portfolio",)),
     Stage(
         "demand_planning", "Demand planning", "02_demand_planning.ipynb",
-        ("portfolio",), ("forecast", "accuracy", "demand_plan"),
+        (), ("forecast", "accuracy", "demand_plan"),
     ),
     Stage(
         "supply_planning", "Supply planning", "03_supply_planning.ipynb",

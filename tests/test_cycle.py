@@ -179,7 +179,9 @@ def workspace_copy(cycle_run, tmp_path):
 
 
 def test_changed_parameters_need_force(workspace_copy):
-    with pytest.raises(StageError, match=r"(?s)already holds a complete cycle 2026-11.*Use --force"):
+    with pytest.raises(
+        StageError, match=r"(?s)already holds a complete cycle 2026-11.*Use --force"
+    ):
         run_cycle(workspace=workspace_copy, overrides={"review_months": 6}, progress=lambda _: None)
 
 
@@ -223,7 +225,8 @@ def test_failed_stage_keeps_earlier_results_and_resumes(workspace_copy, capsys, 
 def test_resume_without_upstream_artifacts_says_what_to_run(tmp_path, tiny_demo):
     ws = _make_workspace(tmp_path / "ws", tiny_demo)
     with pytest.raises(
-        StageError, match=r"(?s)lacks artifacts from earlier stages.*stage 3 \(supply_planning\) needs 'demand_plan'.*needs 'portfolio'.*--from 1"
+        StageError,
+        match=r"(?s)lacks artifacts from earlier stages.*stage 3 \(supply_planning\) needs 'demand_plan'.*needs 'portfolio'.*--from 1",
     ):
         run_cycle(workspace=ws, from_stage="3", progress=lambda _: None)
 
@@ -285,3 +288,14 @@ def test_reports_render_offline_in_a_browser(cycle_run):
             assert box["height"] > 50
         browser.close()
     assert blocked == [], "reports must not fetch anything from the network"
+
+
+def test_scenario_flows_into_the_supply_stage(workspace_copy):
+    """`sop run --scenario capacity_loss --only 3`: 15 % less capacity on every resource."""
+    store = CycleStore(workspace_copy / "reports", CYCLE)
+    before = store.read("capacity")["available_hours"].sum()
+    run_cycle(workspace=workspace_copy, scenario="capacity_loss", only="3", progress=lambda _: None)
+    after = store.read("capacity")["available_hours"].sum()
+    assert after == pytest.approx(0.85 * before)
+    manifest = json.loads(store.manifest_path.read_text())
+    assert manifest["parameters"]["scenario"] == "capacity_loss"

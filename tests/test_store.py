@@ -1,0 +1,76 @@
+"""Artifacts: contracted columns, atomic writes, safe cycle names, stage lookup."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from sopkit.errors import StageError
+from sopkit.store import ARTIFACTS, STAGES, CycleStore, check_cycle_name, get_stage, producer
+
+
+@pytest.mark.parametrize(
+    "bad", ["../2026-11", "2026-11/../../etc", "2026-13", "2026-1", "", "reports"]
+)
+def test_cycle_names_are_months_only(bad, tmp_path):
+    with pytest.raises(StageError, match="cycle must be a month written YYYY-MM"):
+        CycleStore(tmp_path, bad)
+
+
+def test_good_cycle_name():
+    assert check_cycle_name("2026-11") == "2026-11"
+
+
+def _kpis(**overrides):
+    row = {c: [1.0] for c in ARTIFACTS["kpis"]} | {
+        "kpi": ["otif"],
+        "label": ["OTIF"],
+        "unit": ["ratio"],
+    }
+    return pd.DataFrame(row | overrides)
+
+
+def test_write_checks_the_contract(tmp_path):
+    store = CycleStore(tmp_path, "2026-11")
+    with pytest.raises(
+        StageError, match=r"artifact 'kpis' lacks its contracted column\(s\) status"
+    ):
+        store.write("kpis", _kpis().drop(columns="status"))
+    with pytest.raises(StageError, match="unknown artifact 'kpi'"):
+        store.write("kpi", _kpis())
+
+
+def test_a_failed_write_leaves_the_previous_artifact(tmp_path):
+    store = CycleStore(tmp_path, "2026-11")
+    store.write("kpis", _kpis())
+    bad = _kpis(value=[object()])  # pyarrow cannot store a bare object
+    with pytest.raises(Exception, match="object"):
+        store.write("kpis", bad)
+    assert store.read("kpis")["value"].tolist() == [1.0]
+    assert [p.name for p in store.artifacts_dir.iterdir()] == ["kpis.parquet"]
+
+
+def test_missing_artifact_names_the_stage_to_run(tmp_path):
+    store = CycleStore(tmp_path, "2026-11")
+    with pytest.raises(
+        StageError, match=r"written by stage 3 \(Supply planning\).*--from supply_planning"
+    ):
+        store.read("capacity")
+
+
+def test_stage_lookup():
+    assert get_stage("2").id == get_stage("02").id == get_stage("demand_planning").id
+    assert get_stage("03_supply_planning.ipynb").number == 3
+    assert producer("kpis").id == "executive_review"
+    with pytest.raises(
+        StageError, match=r"unknown stage 'planning'; the stages are 1 \(product_review\)"
+    ):
+        get_stage("planning")
+
+
+def test_every_artifact_has_one_producer_and_reads_come_from_earlier_stages():
+    written = [a for s in STAGES for a in s.writes]
+    assert sorted(written) == sorted(ARTIFACTS)
+    for s in STAGES:
+        for a in s.reads:
+            assert producer(a).number < s.number
