@@ -85,16 +85,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     from .config import find_workspace, resolve_parameters
     from .data import load_dataset
+    from .errors import ConfigError
 
-    base, source, params = None, args.source, None
     try:
         base = find_workspace()
-        params = resolve_parameters(base / "parameters" / "default.yaml")
-    except SopError:
-        if source is None:
-            source = "demo"  # outside a workspace: the demo company
-    if source is None:
-        source = params.data.source
+    except ConfigError:
+        base = None  # outside a workspace: a given source, or the demo company
+    params = resolve_parameters(base / "parameters" / "default.yaml") if base else None
+    source = args.source or (params.data.source if params else "demo")
     data = params.data if params is not None else None
     ds = load_dataset(
         source,

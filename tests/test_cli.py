@@ -107,3 +107,16 @@ def test_unknown_stage_and_bad_parameter_are_clear(tmp_path, capsys, monkeypatch
     assert "horizon: Input should be a valid integer" in capsys.readouterr().err
     assert main(["run", "--cycle", "../../etc"]) == 1
     assert "cycle: expected a month written YYYY-MM" in capsys.readouterr().err
+
+
+def test_validate_in_a_workspace_with_broken_parameters_says_so(tmp_path, capsys, monkeypatch):
+    ws = tmp_path / "ws"
+    assert main(["init", str(ws)]) == 0
+    params = ws / "parameters" / "default.yaml"
+    params.write_text(params.read_text().replace("horizon: 18", "horizon: eighteen"))
+    monkeypatch.chdir(ws)
+    capsys.readouterr()
+    assert main(["validate"]) == 1
+    err = capsys.readouterr().err
+    assert "horizon: Input should be a valid integer" in err
+    assert "default.yaml" in err
