@@ -36,7 +36,9 @@ def one_run() -> tuple[float, dict[str, float]]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     runs = [one_run() for _ in range(args.repeat)]
@@ -47,8 +49,10 @@ def main() -> None:
     rest = statistics.median(t - sum(s.values()) for t, s in runs)
     print(f"  {'validate, report':<18} {rest:6.1f} s   (loading, snapshot, HTML, workbook, index)")
     med = statistics.median(totals)
-    print(f"  {'total':<18} {med:6.1f} s   (target {TARGET_S:.0f} s: {med / TARGET_S:.0%} of it; "
-          f"runs {', '.join(f'{t:.1f}' for t in totals)})")
+    print(
+        f"  {'total':<18} {med:6.1f} s   (target {TARGET_S:.0f} s: {med / TARGET_S:.0%} of it; "
+        f"runs {', '.join(f'{t:.1f}' for t in totals)})"
+    )
 
 
 if __name__ == "__main__":

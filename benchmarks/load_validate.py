@@ -58,7 +58,9 @@ def median_time(fn, repeat: int) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
@@ -71,7 +73,9 @@ def main() -> None:
                 pd.read_csv(folder / f"{name}.csv", dtype=str, keep_default_na=False)
 
         raw = {
-            name: pd.read_csv(folder / f"{name}.csv", dtype=str, keep_default_na=False, na_values=[""])
+            name: pd.read_csv(
+                folder / f"{name}.csv", dtype=str, keep_default_na=False, na_values=[""]
+            )
             for name in ("products", "sales_history")
         }
         ds = load_folder(folder)
@@ -79,9 +83,12 @@ def main() -> None:
         t_read = median_time(read_only, args.repeat)
         t_load = median_time(lambda: load_folder(folder), args.repeat)
         t_check = median_time(lambda: validate_tables(raw), args.repeat)
-    print(f"sales_history rows: {args.rows:,} ({ds.products.shape[0]:,} SKUs); median of {args.repeat}")
+    n_skus = ds.products.shape[0]
+    print(f"sales_history rows: {args.rows:,} ({n_skus:,} SKUs); median of {args.repeat}")
     print(f"  pandas.read_csv only (no checks):  {t_read:6.2f} s")
-    print(f"  sopkit load_folder (read + check): {t_load:6.2f} s   ({t_load / t_read:.1f}x read_csv)")
+    print(
+        f"  sopkit load_folder (read + check): {t_load:6.2f} s   ({t_load / t_read:.1f}x read_csv)"
+    )
     print(f"  sopkit validate_tables (check):    {t_check:6.2f} s")
 
 

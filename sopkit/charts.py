@@ -9,7 +9,7 @@ are small enough to keep in executed notebooks, and never hit altair's row limit
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 
 import altair as alt
 import numpy as np
@@ -17,9 +17,11 @@ import pandas as pd
 from IPython.display import HTML
 from pandas.io.formats.style import Styler
 
+from sopkit._checks import require_columns
 from sopkit.errors import SopError
 from sopkit.kpi import format_kpis
 from sopkit.portfolio import ABC_CLASSES, LIFECYCLE_STAGES, XYZ_CLASSES
+from sopkit.supply import CAPACITY_COLUMNS
 
 __all__ = [
     "abc_xyz_matrix",
@@ -74,7 +76,7 @@ def pareto_chart(
     >>> pareto_chart(portfolio).save("pareto.html")  # doctest: +SKIP
     """
     columns = ["sku", "description", "family", "revenue_12m", "revenue_share"]
-    _require_columns(portfolio, [*columns, "cumulative_share", "abc"], "portfolio")
+    require_columns(portfolio, "portfolio", [*columns, "cumulative_share", "abc"])
     ranked = portfolio.sort_values(
         ["revenue_12m", "sku"], ascending=[False, True], kind="mergesort", ignore_index=True
     )
@@ -154,19 +156,10 @@ def abc_xyz_matrix(portfolio: pd.DataFrame) -> alt.LayerChart:
         A 3 x 3 heatmap (x xyz, y abc, colour skus) with a text label per cell; all nine
         cells are present, empty ones with 0.
     """
-    _require_columns(portfolio, ["sku", "abc", "xyz", "revenue_12m", "revenue_share"], "portfolio")
-    cells = pd.MultiIndex.from_product([ABC_CLASSES, XYZ_CLASSES], names=["abc", "xyz"])
-    data = (
-        portfolio.groupby(["abc", "xyz"])
-        .agg(
-            skus=("sku", "size"),
-            revenue_12m=("revenue_12m", "sum"),
-            revenue_share=("revenue_share", "sum"),
-        )
-        .reindex(cells, fill_value=0)
-        .reset_index()
+    require_columns(portfolio, "portfolio", ["sku", "abc", "xyz", "revenue_12m", "revenue_share"])
+    data = _skus_and_revenue(
+        portfolio, pd.MultiIndex.from_product([ABC_CLASSES, XYZ_CLASSES], names=["abc", "xyz"])
     )
-    data["skus"] = data["skus"].astype(int)
     data["label"] = (
         data["skus"].astype(str)
         + np.where(data["skus"] == 1, " SKU, ", " SKUs, ")
@@ -229,7 +222,7 @@ def family_growth_chart(family_summary: pd.DataFrame) -> alt.Chart:
         growth and red for decline.
     """
     columns = ["family", "revenue_growth", "revenue_12m", "revenue_prev_12m", "margin_pct"]
-    _require_columns(family_summary, columns, "family_summary")
+    require_columns(family_summary, "family_summary", columns)
     data = family_summary.loc[
         (family_summary["family"] != "Total") & family_summary["revenue_growth"].notna(), columns
     ].copy()
@@ -278,18 +271,8 @@ def lifecycle_chart(portfolio: pd.DataFrame) -> alt.LayerChart:
         Horizontal bars of revenue per stage (stages in lifecycle order, all five shown)
         with the number of SKUs written at the end of each bar.
     """
-    _require_columns(portfolio, ["sku", "lifecycle", "revenue_12m", "revenue_share"], "portfolio")
-    data = (
-        portfolio.groupby("lifecycle")
-        .agg(
-            skus=("sku", "size"),
-            revenue_12m=("revenue_12m", "sum"),
-            revenue_share=("revenue_share", "sum"),
-        )
-        .reindex(pd.Index(LIFECYCLE_STAGES, name="lifecycle"), fill_value=0)
-        .reset_index()
-    )
-    data["skus"] = data["skus"].astype(int)
+    require_columns(portfolio, "portfolio", ["sku", "lifecycle", "revenue_12m", "revenue_share"])
+    data = _skus_and_revenue(portfolio, pd.Index(LIFECYCLE_STAGES, name="lifecycle"))
     data["label"] = data["skus"].astype(str) + np.where(data["skus"] == 1, " SKU", " SKUs")
 
     base = alt.Chart().encode(
@@ -320,13 +303,24 @@ def lifecycle_chart(portfolio: pd.DataFrame) -> alt.LayerChart:
     )
 
 
-def _require_columns(frame: pd.DataFrame, columns: Iterable[str], name: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise SopError(
-            f"{name} is missing column(s) {missing} needed for this chart; "
-            f"pass the table the stage function returns."
+def _skus_and_revenue(portfolio: pd.DataFrame, classes: pd.Index) -> pd.DataFrame:
+    """SKUs, revenue_12m and revenue_share per class, every class of ``classes`` (0 if empty).
+
+    ``classes`` is named after the portfolio columns it groups by; an empty class stays
+    in the chart so the reader sees it is empty rather than wonder where it went.
+    """
+    data = (
+        portfolio.groupby(list(classes.names))
+        .agg(
+            skus=("sku", "size"),
+            revenue_12m=("revenue_12m", "sum"),
+            revenue_share=("revenue_share", "sum"),
         )
+        .reindex(classes, fill_value=0)
+        .reset_index()
+    )
+    data["skus"] = data["skus"].astype(int)
+    return data
 
 
 def _thin(classes: pd.Series, max_points: int) -> np.ndarray:
@@ -489,9 +483,9 @@ def forecast_chart(
         A missing column, a SKU that ``products`` does not list, or a negative
         ``history_months``.
     """
-    _require_columns(sales_history, ["sku", "month", "qty"], "sales_history")
-    _require_columns(forecast, ["sku", "month", "yhat"], "forecast")
-    _require_columns(products, ["sku", "family"], "products")
+    require_columns(sales_history, "sales_history", ["sku", "month", "qty"])
+    require_columns(forecast, "forecast", ["sku", "month", "yhat"])
+    require_columns(products, "products", ["sku", "family"])
     whole = isinstance(history_months, (int, np.integer)) and not isinstance(history_months, bool)
     if not whole or history_months < 0:
         raise SopError(f"history_months must be a whole number >= 0; got {history_months!r}.")
@@ -579,7 +573,7 @@ def accuracy_chart(accuracy: pd.DataFrame) -> alt.Chart:
         and leaves a gap.
     """
     columns = ["model", "level", "key", "lag", "actual", "forecast", "wape", "bias"]
-    _require_columns(accuracy, columns, "accuracy")
+    require_columns(accuracy, "accuracy", columns)
     title = alt.Title(
         "Forecast error by lag",
         subtitle="WAPE of the backtest: bold, all SKUs; thin, each family",
@@ -638,8 +632,8 @@ def consensus_chart(demand_plan: pd.DataFrame, products: pd.DataFrame) -> alt.VC
         distinct reasons given for the month (or the family-month).
     """
     columns = ["sku", "month", "statistical", "adjustment", "consensus", "adjustment_reason"]
-    _require_columns(demand_plan, columns, "demand_plan")
-    _require_columns(products, ["sku", "family"], "products")
+    require_columns(demand_plan, "demand_plan", columns)
+    require_columns(products, "products", ["sku", "family"])
     title = alt.Title(
         "Consensus demand plan",
         subtitle="Statistical forecast and consensus, all SKUs; below, what sales changed",
@@ -734,10 +728,10 @@ def production_chart(supply_plan: pd.DataFrame, products: pd.DataFrame) -> alt.L
         Stacked bars (x month, y production, colour family) and two lines: total demand
         and total end-of-month inventory.
     """
-    _require_columns(
-        supply_plan, ["sku", "month", "demand", "production", "inventory"], "supply_plan"
+    require_columns(
+        supply_plan, "supply_plan", ["sku", "month", "demand", "production", "inventory"]
     )
-    _require_columns(products, ["sku", "family"], "products")
+    require_columns(products, "products", ["sku", "family"])
     title = alt.Title(
         "Production plan",
         subtitle="Units produced per month by family; lines: total demand and end inventory",
@@ -814,18 +808,9 @@ def capacity_heatmap(capacity: pd.DataFrame) -> alt.LayerChart:
         outline on "overtime" (thin) and "short" (thick) months. Work on a resource-month
         without regular hours reads "no hours" and takes the top colour.
     """
-    columns = [
-        "resource",
-        "month",
-        "available_hours",
-        "max_overtime_hours",
-        "required_hours",
-        "utilisation",
-        "overload_hours",
-        "shortfall_hours",
-        "status",
-    ]
-    _require_columns(capacity, columns, "capacity")
+    # All the artifact's columns but shadow_price, which this chart does not show.
+    columns = [c for c in CAPACITY_COLUMNS if c != "shadow_price"]
+    require_columns(capacity, "capacity", columns)
     title = alt.Title(
         "Capacity utilisation",
         subtitle="Required over regular hours; outlined: needs overtime (thin) or short (thick)",
@@ -920,7 +905,7 @@ def material_chart(materials: pd.DataFrame) -> alt.FacetChart | alt.Chart:
         saying there are no material constraints.
     """
     columns = ["material", "month", "required", "available", "shortfall"]
-    _require_columns(materials, columns, "materials")
+    require_columns(materials, "materials", columns)
     title = alt.Title(
         "Materials: required against available",
         subtitle="Red: months the plan needs more than suppliers can deliver; dashed: supply",
@@ -994,8 +979,8 @@ def budget_chart(financials: pd.DataFrame, actuals: pd.DataFrame) -> alt.Chart:
         Three lines (x month, y revenue): actual (solid), plan (dashed) and budget (grey);
         a month without any budget row has no budget point.
     """
-    _require_columns(financials, ["family", "month", "revenue", "budget_revenue"], "financials")
-    _require_columns(actuals, ["family", "month", "revenue", "budget_revenue"], "actuals")
+    require_columns(financials, "financials", ["family", "month", "revenue", "budget_revenue"])
+    require_columns(actuals, "actuals", ["family", "month", "revenue", "budget_revenue"])
     title = alt.Title(
         "Revenue against budget",
         subtitle="All families; actual sales valued at today's prices, then the plan",
@@ -1077,7 +1062,7 @@ def scenario_chart(scenarios: pd.DataFrame) -> alt.HConcatChart | alt.Chart:
         "peak_utilisation",
         "overloaded_resource_months",
     ]
-    _require_columns(scenarios, columns, "scenarios")
+    require_columns(scenarios, "scenarios", columns)
     title = alt.Title(
         "Scenarios compared",
         subtitle="Revenue against budget (over the budgeted months) and the busiest resource-month",
@@ -1182,7 +1167,7 @@ def service_chart(service_levels: pd.DataFrame, *, target: float) -> alt.LayerCh
     SopError
         A missing column or a target outside (0, 1].
     """
-    _require_columns(service_levels, ["month", "lines", "otif", "fill_rate"], "service_levels")
+    require_columns(service_levels, "service_levels", ["month", "lines", "otif", "fill_rate"])
     if isinstance(target, bool) or not isinstance(target, (int, float)) or not 0 < target <= 1:
         raise SopError(f"target must be a fraction in (0, 1] (0.95 for 95 %); got {target!r}.")
     title = alt.Title(

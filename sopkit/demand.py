@@ -20,6 +20,7 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
+from ._checks import month_start, reject_duplicates, require_columns
 from .errors import SopError
 
 __all__ = [
@@ -63,30 +64,6 @@ DEMAND_PLAN_COLUMNS = [
 # --------------------------------------------------------------------------- checks
 
 
-def _require_columns(df: pd.DataFrame, table: str, columns: Sequence[str]) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise SopError(
-            f"{table}: missing column(s) {', '.join(missing)}; expected at least "
-            f"{', '.join(columns)}. Load the table through sopkit.data so it follows the contract."
-        )
-
-
-def _as_cycle(cycle: object, name: str = "cycle") -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(cycle)
-    except (TypeError, ValueError) as exc:
-        raise SopError(f"{name} {cycle!r} is not a month; give it as YYYY-MM-01.") from exc
-    if ts is pd.NaT:
-        raise SopError(f"{name} is missing; give the planning month as YYYY-MM-01.")
-    if ts != ts.to_period("M").to_timestamp():
-        raise SopError(
-            f"{name} {cycle!r} is not the first day of a month; give the planning month "
-            f"as a first-of-month date, e.g. {ts.strftime('%Y-%m')}-01."
-        )
-    return ts.as_unit("ns")
-
-
 def _positive_int(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise SopError(f"{name} must be a whole number of months, 1 or more; got {value!r}.")
@@ -120,11 +97,8 @@ def _ym(ts: pd.Timestamp) -> str:
 
 def _family_lookup(products: pd.DataFrame, skus: pd.Series, where: str) -> pd.Series:
     """The family of each sku, raising when the products table does not know one."""
-    _require_columns(products, "products", ["sku", "family"])
-    dup = products["sku"].duplicated(keep=False)
-    if dup.any():
-        names = sorted(products.loc[dup, "sku"].unique())[:10]
-        raise SopError(f"products: sku(s) {names} appear more than once; keep one row per sku.")
+    require_columns(products, "products", ["sku", "family"])
+    reject_duplicates(products, "products", ["sku"])
     family = skus.map(products.set_index("sku")["family"])
     unknown = family.isna()
     if unknown.any():
@@ -148,7 +122,7 @@ def _series_matrix(
     before the cycle (NaN before a series' first month, 0 for missing months inside
     its life) and each series' length in months.
     """
-    _require_columns(sales_history, "sales_history", ["sku", "region", "month", "qty"])
+    require_columns(sales_history, "sales_history", ["sku", "region", "month", "qty"])
     hist = sales_history.loc[sales_history["month"] < cycle, ["sku", "region", "month", "qty"]]
     if hist["qty"].isna().any():
         bad = hist.loc[hist["qty"].isna(), ["sku", "region", "month"]].head(5)
@@ -246,7 +220,7 @@ def seasonal_naive_forecast(
     --------
     >>> fc = seasonal_naive_forecast(ds.sales_history, pd.Timestamp("2026-11-01"))  # doctest: +SKIP
     """
-    cycle = _as_cycle(cycle)
+    cycle = month_start(cycle)
     horizon = _positive_int(horizon, "horizon")
     m = _positive_int(season_length, "season_length")
     levels = _check_levels(levels)
@@ -359,10 +333,10 @@ def backtest_seasonal_naive(
         If there is no history before the origin, a sku has no family, or an input is
         malformed.
     """
-    cycle = _as_cycle(cycle)
+    cycle = month_start(cycle)
     holdout = _positive_int(holdout, "holdout")
     origin = cycle - pd.DateOffset(months=holdout)
-    _require_columns(sales_history, "sales_history", ["sku", "region", "month", "qty"])
+    require_columns(sales_history, "sales_history", ["sku", "region", "month", "qty"])
     if not (sales_history["month"] < origin).any():
         raise SopError(
             f"The backtest starts at {_ym(origin)} ({holdout} months before {_ym(cycle)}) but "
@@ -437,7 +411,7 @@ def summarise_accuracy(accuracy: pd.DataFrame, level: str = "family") -> pd.Data
     """
     if level not in ACCURACY_LEVELS:
         raise SopError(f"level must be one of {', '.join(ACCURACY_LEVELS)}; got {level!r}.")
-    _require_columns(
+    require_columns(
         accuracy, "accuracy", ["model", "level", "key", "actual", "forecast", "abs_error"]
     )
     rows = accuracy.loc[accuracy["level"] == level]
@@ -470,8 +444,8 @@ def _match_inputs(
     row per input x touched forecast row: ``_input`` (position in sales_inputs),
     ``_row``, ``yhat``, kind, value, reason.
     """
-    _require_columns(forecast, "forecast", ["sku", "region", "month", "yhat"])
-    _require_columns(sales_inputs, "sales_inputs", _INPUT_COLUMNS)
+    require_columns(forecast, "forecast", ["sku", "region", "month", "yhat"])
+    require_columns(sales_inputs, "sales_inputs", _INPUT_COLUMNS)
     fc = forecast[["sku", "region", "month", "yhat"]].reset_index(drop=True)
     fc["family"] = _family_lookup(products, fc["sku"], "forecast").to_numpy()
     fc["_row"] = np.arange(len(fc))

@@ -15,11 +15,10 @@ Artifact
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-
 import numpy as np
 import pandas as pd
 
+from sopkit._checks import reject_duplicates, require_columns, require_consensus
 from sopkit.errors import SopError
 
 FINANCIALS_COLUMNS = [
@@ -49,26 +48,6 @@ ACTUALS_COLUMNS = ["family", "month", "revenue", "budget_revenue", "variance"]
 TOTAL = "Total"
 
 
-def _require_columns(df: pd.DataFrame, table: str, columns: Iterable[str]) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        have = ", ".join(map(str, df.columns)) or "no columns"
-        raise SopError(
-            f"table {table} is missing column(s) {', '.join(missing)} (it has: {have}). "
-            f"Add the column(s) to {table}, or pass the {table} table of the data contract."
-        )
-
-
-def _reject_duplicates(df: pd.DataFrame, table: str, keys: Sequence[str]) -> None:
-    dup = df[df.duplicated(list(keys), keep=False)]
-    if not dup.empty:
-        shown = dup[list(keys)].drop_duplicates().head(5).astype(str).agg(" / ".join, axis=1)
-        raise SopError(
-            f"table {table} has more than one row for {' x '.join(keys)}: "
-            f"{'; '.join(shown)}. Keep one row per {' x '.join(keys)}."
-        )
-
-
 def _pct(part: pd.Series, whole: pd.Series) -> pd.Series:
     """100 x part / whole, NaN where whole is 0 or missing (no meaningful share)."""
     return (100.0 * part / whole).where(whole.notna() & (whole != 0))
@@ -76,7 +55,7 @@ def _pct(part: pd.Series, whole: pd.Series) -> pd.Series:
 
 def _price_lines(lines: pd.DataFrame, products: pd.DataFrame, table: str, qty: str) -> pd.DataFrame:
     """Join family, unit_price and unit_cost onto SKU rows; every SKU must be priced."""
-    _reject_duplicates(products, "products", ["sku"])
+    reject_duplicates(products, "products", ["sku"])
     prices = products.set_index("sku")[["family", "unit_price", "unit_cost"]]
     priced = lines.join(prices, on="sku")
     unknown = sorted(set(priced.loc[priced["family"].isna(), "sku"]))
@@ -125,21 +104,11 @@ def project_financials(
         Missing columns, an empty plan, a consensus without a value, a planned SKU
         unknown to products or without prices, or a family-month budgeted twice.
     """
-    _require_columns(demand_plan, "demand_plan", ["sku", "month", "consensus"])
-    _require_columns(products, "products", ["sku", "family", "unit_price", "unit_cost"])
-    _require_columns(budget, "budget", ["family", "month", "revenue"])
-    if demand_plan.empty:
-        raise SopError(
-            "demand_plan is empty: there is no plan to value. "
-            "Run stage 2 (demand planning) for this cycle first."
-        )
-    if demand_plan["consensus"].isna().any():
-        n = int(demand_plan["consensus"].isna().sum())
-        raise SopError(
-            f"demand_plan has {n} row(s) without a consensus quantity. "
-            "Give every SKU x region x month a consensus (0 if nothing is planned)."
-        )
-    _reject_duplicates(budget, "budget", ["family", "month"])
+    require_columns(demand_plan, "demand_plan", ["sku", "month", "consensus"])
+    require_columns(products, "products", ["sku", "family", "unit_price", "unit_cost"])
+    require_columns(budget, "budget", ["family", "month", "revenue"])
+    require_consensus(demand_plan, "no plan to value")
+    reject_duplicates(budget, "budget", ["family", "month"])
 
     lines = _price_lines(
         demand_plan[["sku", "month", "consensus"]], products, "demand_plan", "consensus"
@@ -194,7 +163,7 @@ def financial_summary(financials: pd.DataFrame, months: int = 12) -> pd.DataFram
     SopError
         Missing columns or ``months`` below 1.
     """
-    _require_columns(financials, "financials", FINANCIALS_COLUMNS)
+    require_columns(financials, "financials", FINANCIALS_COLUMNS)
     if months < 1:
         raise SopError(f"months must be 1 or more (how many plan months to sum), got {months}.")
     window = np.sort(financials["month"].unique())[:months]
@@ -240,10 +209,10 @@ def actuals_vs_budget(
         Missing columns, a SKU sold that products does not list, or a family-month
         budgeted twice.
     """
-    _require_columns(sales_history, "sales_history", ["sku", "month", "qty"])
-    _require_columns(products, "products", ["sku", "family", "unit_price", "unit_cost"])
-    _require_columns(budget, "budget", ["family", "month", "revenue"])
-    _reject_duplicates(budget, "budget", ["family", "month"])
+    require_columns(sales_history, "sales_history", ["sku", "month", "qty"])
+    require_columns(products, "products", ["sku", "family", "unit_price", "unit_cost"])
+    require_columns(budget, "budget", ["family", "month", "revenue"])
+    reject_duplicates(budget, "budget", ["family", "month"])
     if sales_history.empty:
         return pd.DataFrame({c: pd.Series(dtype=float) for c in ACTUALS_COLUMNS}).astype(
             {"family": object, "month": "datetime64[ns]"}

@@ -17,9 +17,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sopkit._checks import month_start, require_columns
 from sopkit.errors import SopError
 from sopkit.finance import TOTAL
-from sopkit.supply import _require_columns, summarise_capacity
+from sopkit.supply import summarise_capacity
 
 SERVICE_COLUMNS = ["month", "lines", "otif", "on_time", "in_full", "fill_rate"]
 KPI_COLUMNS = ["kpi", "label", "value", "unit", "target", "status", "description"]
@@ -45,15 +46,6 @@ UTILISATION_GOOD = 0.9
 _ORDER_COLUMNS = ["requested_date", "requested_qty", "shipped_date", "shipped_qty"]
 
 
-def _month_start(cycle: pd.Timestamp | str) -> pd.Timestamp:
-    try:
-        return pd.Timestamp(cycle).to_period("M").to_timestamp()
-    except (TypeError, ValueError):
-        raise SopError(
-            f"cycle must be a planning month such as '2026-11', got {cycle!r}."
-        ) from None
-
-
 def _scored_lines(
     order_lines: pd.DataFrame, cycle: pd.Timestamp | str, months: int
 ) -> pd.DataFrame:
@@ -62,10 +54,10 @@ def _scored_lines(
     Every such line is due before the cycle, so a line not shipped is a failure on
     each count and ships 0 units.
     """
-    _require_columns(order_lines, "order_lines", _ORDER_COLUMNS)
+    require_columns(order_lines, "order_lines", _ORDER_COLUMNS)
     if months < 1:
         raise SopError(f"months must be 1 or more (how many past months to score), got {months}.")
-    end = _month_start(cycle)
+    end = month_start(cycle)
     start = end - pd.DateOffset(months=months)
     requested = order_lines["requested_date"]
     lines = order_lines.loc[(requested >= start) & (requested < end), _ORDER_COLUMNS]
@@ -100,7 +92,8 @@ def service_levels(
         ``requested_date``, ``requested_qty``, ``shipped_date`` (NaT = not shipped),
         ``shipped_qty`` (NaN = not shipped).
     cycle : pandas.Timestamp or str
-        The planning month; the window ends the day before it starts.
+        The planning month, its first day (``pd.Timestamp("2026-11-01")`` or
+        ``"2026-11"``); the window ends the day before it.
     months : int, default 12
         How many months before the cycle to score.
 
@@ -115,10 +108,11 @@ def service_levels(
     Raises
     ------
     SopError
-        Missing columns, a cycle that is not a month, or ``months`` below 1.
+        Missing columns, a cycle that is not the first day of a month, or ``months``
+        below 1.
     """
     scored = _scored_lines(order_lines, cycle, months)
-    end = _month_start(cycle)
+    end = month_start(cycle)
     window = pd.date_range(end - pd.DateOffset(months=months), periods=months, freq="MS")
     out = (
         scored.groupby("month")
@@ -150,7 +144,7 @@ def service_summary(
     order_lines : pandas.DataFrame
         As for :func:`service_levels`.
     cycle : pandas.Timestamp or str
-        The planning month.
+        The planning month, as for :func:`service_levels`.
     months : int, default 12
         How many months before the cycle to score.
 
@@ -254,11 +248,11 @@ def headline_kpis(
         raise SopError(
             f"service has no {', '.join(missing)}; pass the dict service_summary() returns."
         )
-    _require_columns(
+    require_columns(
         financial_summary, "financial_summary", ["family", "revenue", "margin_pct", "variance_pct"]
     )
-    _require_columns(inventory, "inventory", ["sku", "on_hand"])
-    _require_columns(products, "products", ["sku", "unit_cost"])
+    require_columns(inventory, "inventory", ["sku", "on_hand"])
+    require_columns(products, "products", ["sku", "unit_cost"])
     totals = financial_summary[financial_summary["family"] == TOTAL]
     if totals.empty:
         raise SopError(
@@ -384,7 +378,7 @@ def format_kpis(kpis: pd.DataFrame) -> pd.DataFrame:
         percents as "91.2 %", money and counts as "1,234,567", missing as "n/a"
         (an infinite utilisation, work on a resource without hours, as "no hours").
     """
-    _require_columns(kpis, "kpis", KPI_COLUMNS)
+    require_columns(kpis, "kpis", KPI_COLUMNS)
     out = kpis.copy()
     for col in ("value", "target"):
         out[col] = [_format_value(v, u) for v, u in zip(kpis[col], kpis["unit"], strict=True)]

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from sopkit._checks import month_start, reject_duplicates, require_columns
 from sopkit.errors import SopError
 
 __all__ = [
@@ -149,7 +150,8 @@ def review_portfolio(
         Rows for SKUs not in ``products`` are ignored, so a review can be run on a subset
         of the catalogue.
     cycle : pd.Timestamp
-        The planning month, a first-of-month Timestamp.
+        The planning month, a first-of-month Timestamp (text such as ``"2026-11"`` is
+        read as that month).
     review_months : int, default 12
         Length of the review period and of the previous period.
     abc_thresholds : tuple of float, default (0.8, 0.95)
@@ -178,7 +180,7 @@ def review_portfolio(
     Raises
     ------
     SopError
-        If a column is missing, ``cycle`` is not a first-of-month Timestamp, a SKU is
+        If a column is missing, ``cycle`` is not the first day of a month, a SKU is
         listed twice in ``products`` or a parameter is out of range.
 
     Examples
@@ -187,9 +189,9 @@ def review_portfolio(
     >>> portfolio.loc[portfolio["abc"] == "A", "revenue_share"].sum() >= 0.8
     True
     """
-    _check_cycle(cycle)
-    _require_columns(products, _PRODUCT_COLUMNS, "products")
-    _require_columns(sales_history, _SALES_COLUMNS, "sales_history")
+    cycle = month_start(cycle)
+    require_columns(products, "products", _PRODUCT_COLUMNS)
+    require_columns(sales_history, "sales_history", _SALES_COLUMNS)
     _check_int("review_months", review_months, minimum=1)
     _check_int("new_item_months", new_item_months, minimum=0)
     _check_int("eol_window_months", eol_window_months, minimum=0)
@@ -210,11 +212,7 @@ def review_portfolio(
         )
     _check_months(sales_history, ["month"], "sales_history")
     _check_months(products, ["launch_month", "eol_month"], "products")
-    duplicated = products.loc[products["sku"].duplicated(), "sku"].unique().tolist()
-    if duplicated:
-        raise SopError(
-            f"products lists SKU(s) {duplicated[:10]} more than once; keep one row per SKU."
-        )
+    reject_duplicates(products, "products", ["sku"])
 
     out = products.loc[:, list(_PRODUCT_COLUMNS)].reset_index(drop=True)
     out["unit_price"] = out["unit_price"].astype(float)
@@ -325,7 +323,7 @@ def summarise_families(portfolio: pd.DataFrame) -> pd.DataFrame:
     'Total'
     """
     sums = ["units_12m", "units_prev_12m", "revenue_12m", "revenue_prev_12m", "margin_12m"]
-    _require_columns(portfolio, ["family", "sku", *sums], "portfolio")
+    require_columns(portfolio, "portfolio", ["family", "sku", *sums])
     families = portfolio.groupby("family", dropna=False, sort=False).agg(
         skus=("sku", "size"), **{c: (c, "sum") for c in sums}
     )
@@ -376,7 +374,7 @@ def discontinue_candidates(portfolio: pd.DataFrame) -> pd.DataFrame:
         "revenue_growth",
         "margin_pct",
     ]
-    _require_columns(portfolio, [*columns, "discontinue_candidate"], "portfolio")
+    require_columns(portfolio, "portfolio", [*columns, "discontinue_candidate"])
     median_margin = portfolio["margin_pct"].median()
     view = portfolio.loc[portfolio["discontinue_candidate"].astype(bool), columns].copy()
     low_value = (
@@ -439,7 +437,7 @@ def new_items_to_watch(portfolio: pd.DataFrame) -> pd.DataFrame:
         "xyz",
         "lifecycle_reason",
     ]
-    _require_columns(portfolio, [*columns, "watch_new"], "portfolio")
+    require_columns(portfolio, "portfolio", [*columns, "watch_new"])
     view = portfolio.loc[portfolio["watch_new"].astype(bool), columns]
     return view.sort_values(["months_since_launch", "sku"], kind="mergesort", ignore_index=True)
 
@@ -473,15 +471,15 @@ def headline(portfolio: pd.DataFrame, families: pd.DataFrame) -> str:
     >>> headline(portfolio, summarise_families(portfolio))  # doctest: +SKIP
     'Revenue over the review period was **40,000**, up 20.1 % on the period before, ...'
     """
-    _require_columns(
+    require_columns(
         portfolio,
-        ["sku", "abc", "revenue_share", "watch_new", "discontinue_candidate"],
         "portfolio",
+        ["sku", "abc", "revenue_share", "watch_new", "discontinue_candidate"],
     )
-    _require_columns(
+    require_columns(
         families,
-        ["family", "revenue_12m", "revenue_prev_12m", "margin_pct", "revenue_growth"],
         "families",
+        ["family", "revenue_12m", "revenue_prev_12m", "margin_pct", "revenue_growth"],
     )
     totals = families[families["family"] == "Total"]
     if totals.empty:
@@ -521,33 +519,6 @@ def headline(portfolio: pd.DataFrame, families: pd.DataFrame) -> str:
 
 
 # --- checks ----------------------------------------------------------------------------
-
-
-def _require_columns(frame: pd.DataFrame, columns: Iterable[str], name: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        fix = (
-            "Pass the table review_portfolio returns."
-            if name == "portfolio"
-            else "Load it through sopkit.data so it follows the data contract."
-        )
-        raise SopError(
-            f"{name} is missing column(s) {missing}; it has {list(frame.columns)}. {fix}"
-        )
-
-
-def _check_cycle(cycle: object) -> None:
-    ok = (
-        isinstance(cycle, pd.Timestamp)
-        and cycle.tzinfo is None
-        and cycle.day == 1
-        and cycle == cycle.normalize()
-    )
-    if not ok:
-        raise SopError(
-            f"cycle must be a first-of-month pd.Timestamp such as pd.Timestamp('2026-11-01'); "
-            f"got {cycle!r} ({type(cycle).__name__})."
-        )
 
 
 def _check_int(name: str, value: object, *, minimum: int) -> None:

@@ -18,9 +18,10 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from sopkit._checks import require_columns, require_consensus
 from sopkit.errors import ConfigError, SopError
 from sopkit.finance import TOTAL, financial_summary, project_financials
-from sopkit.supply import _require_columns, check_capacity, plan_production, summarise_capacity
+from sopkit.supply import check_capacity, plan_production, summarise_capacity
 
 SCENARIO_COLUMNS = [
     "scenario",
@@ -141,9 +142,9 @@ def apply_scenario(
     ...     plan, prods, res, demand_change_pct=10, family_demand_change_pct={"Bikes": -5}
     ... )
     """
-    _require_columns(demand_plan, "demand_plan", ["sku", "consensus"])
-    _require_columns(products, "products", ["sku", "family", "unit_price"])
-    _require_columns(resources, "resources", ["resource", "regular_hours", "max_overtime_hours"])
+    require_columns(demand_plan, "demand_plan", ["sku", "consensus"])
+    require_columns(products, "products", ["sku", "family", "unit_price"])
+    require_columns(resources, "resources", ["resource", "regular_hours", "max_overtime_hours"])
     demand = _factor(demand_change_pct, "demand_change_pct")
     price = _factor(price_change_pct, "price_change_pct")
     capacity = _factor(capacity_change_pct, "capacity_change_pct")
@@ -233,12 +234,7 @@ def compare_scenarios(
         )
     if months < 1:
         raise ConfigError(f"months must be 1 or more (how many plan months to sum), got {months}.")
-    _require_columns(demand_plan, "demand_plan", ["sku", "month", "consensus"])
-    if demand_plan.empty:
-        raise SopError(
-            "demand_plan is empty: there is no plan to run scenarios on. "
-            "Run stage 2 (demand planning) for this cycle first."
-        )
+    require_consensus(demand_plan, "no plan to run scenarios on")
     window = np.sort(demand_plan["month"].unique())[:months]
     plan = demand_plan[demand_plan["month"].isin(window)]
 

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from sopkit._checks import reject_duplicates, require_columns, require_consensus
 from sopkit.errors import SopError
 
 SUPPLY_PLAN_COLUMNS = [
@@ -49,32 +50,12 @@ MATERIALS_COLUMNS = ["material", "month", "required", "available", "shortfall", 
 TIGHT_ABOVE = 0.85
 
 
-def _require_columns(df: pd.DataFrame, table: str, columns: Iterable[str]) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        have = ", ".join(map(str, df.columns)) or "no columns"
-        raise SopError(
-            f"table {table} is missing column(s) {', '.join(missing)} (it has: {have}). "
-            f"Add the column(s) to {table}, or pass the {table} table of the data contract."
-        )
-
-
 def _require_plan(supply_plan: pd.DataFrame) -> None:
-    _require_columns(supply_plan, "supply_plan", ["sku", "month", "production"])
+    require_columns(supply_plan, "supply_plan", ["sku", "month", "production"])
     if supply_plan.empty:
         raise SopError(
             "supply_plan is empty: there is no production to check. "
             "Build it with plan_production() from a demand plan that has rows."
-        )
-
-
-def _reject_duplicates(df: pd.DataFrame, table: str, keys: Sequence[str]) -> None:
-    dup = df[df.duplicated(list(keys), keep=False)]
-    if not dup.empty:
-        shown = dup[list(keys)].drop_duplicates().head(5).astype(str).agg(" / ".join, axis=1)
-        raise SopError(
-            f"table {table} has more than one row for {' x '.join(keys)}: "
-            f"{'; '.join(shown)}. Keep one row per {' x '.join(keys)}."
         )
 
 
@@ -96,7 +77,7 @@ def _resolve_by_month(
     planner reads one row to know what applies. No row at all gives NaN.
     """
     table = table if "month" in table.columns else table.assign(month=pd.NaT)
-    _reject_duplicates(table, name, [key, "month"])
+    reject_duplicates(table, name, [key, "month"])
     grid = pd.MultiIndex.from_product([sorted(set(keys)), months], names=[key, "month"]).to_frame(
         index=False
     )
@@ -147,23 +128,10 @@ def plan_production(demand_plan: pd.DataFrame, inventory: pd.DataFrame) -> pd.Da
     On hand 50, safety stock 10, demand 30, 40, 20 gives production 0, 30, 20 and
     end inventory 20, 10, 10.
     """
-    _require_columns(demand_plan, "demand_plan", ["sku", "month", "consensus"])
-    _require_columns(inventory, "inventory", ["sku", "on_hand"])
-    if demand_plan.empty:
-        raise SopError(
-            "demand_plan is empty: there is nothing to plan production for. "
-            "Run stage 2 (demand planning) for this cycle first."
-        )
-    blank = demand_plan[demand_plan["consensus"].isna()]
-    if not blank.empty:
-        where = ", ".join(
-            f"{r.sku} {str(r.month)[:7]}" for r in blank.head(5).itertuples(index=False)
-        )
-        raise SopError(
-            f"demand_plan has {len(blank)} row(s) without a consensus quantity ({where}). "
-            "Give every SKU x region x month a consensus (0 if nothing is planned)."
-        )
-    _reject_duplicates(inventory, "inventory", ["sku"])
+    require_columns(demand_plan, "demand_plan", ["sku", "month", "consensus"])
+    require_columns(inventory, "inventory", ["sku", "on_hand"])
+    require_consensus(demand_plan, "nothing to plan production for")
+    reject_duplicates(inventory, "inventory", ["sku"])
 
     grid = pd.MultiIndex.from_product(
         [sorted(demand_plan["sku"].unique()), _plan_months(demand_plan)], names=["sku", "month"]
@@ -231,8 +199,8 @@ def check_capacity(
         planned SKUs naming a resource that ``resources`` does not have.
     """
     _require_plan(supply_plan)
-    _require_columns(routings, "routings", ["sku", "resource", "hours_per_unit"])
-    _require_columns(resources, "resources", ["resource", "regular_hours", "max_overtime_hours"])
+    require_columns(routings, "routings", ["sku", "resource", "hours_per_unit"])
+    require_columns(resources, "resources", ["resource", "regular_hours", "max_overtime_hours"])
     used = routings[routings["sku"].isin(supply_plan["sku"])]
     unknown = sorted(set(used["resource"]) - set(resources["resource"]))
     if unknown:
@@ -310,8 +278,8 @@ def check_materials(
         Missing columns, an empty plan, or a material-month given twice.
     """
     _require_plan(supply_plan)
-    _require_columns(bom, "bom", ["sku", "material", "qty_per_unit"])
-    _require_columns(material_supply, "material_supply", ["material", "max_qty", "unit_cost"])
+    require_columns(bom, "bom", ["sku", "material", "qty_per_unit"])
+    require_columns(material_supply, "material_supply", ["material", "max_qty", "unit_cost"])
     mats = _resolve_by_month(
         material_supply,
         "material_supply",
@@ -350,7 +318,7 @@ def bottlenecks(capacity: pd.DataFrame, top: int = 10) -> pd.DataFrame:
         month. Work on a resource-month with no regular hours (utilisation NaN)
         is the worst overload of all and comes first.
     """
-    _require_columns(capacity, "capacity", ["resource", "month", "utilisation", "overload_hours"])
+    require_columns(capacity, "capacity", ["resource", "month", "utilisation", "overload_hours"])
     if top < 0:
         raise SopError(f"top must be 0 or more (how many bottlenecks to show), got {top}.")
     over = capacity[capacity["overload_hours"] > 0]
@@ -380,7 +348,7 @@ def summarise_capacity(capacity: pd.DataFrame) -> dict[str, float]:
         routed to a resource-month without regular hours; NaN for an empty table);
         overloaded_resource_months (how many rows need more than regular hours).
     """
-    _require_columns(
+    require_columns(
         capacity,
         "capacity",
         ["required_hours", "available_hours", "overload_hours", "shortfall_hours", "utilisation"],

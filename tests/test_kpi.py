@@ -99,8 +99,10 @@ def test_service_rejects_bad_input():
         service_summary(_lines().drop(columns="shipped_qty"), CYCLE)
     with pytest.raises(SopError, match="months must be 1 or more"):
         service_levels(_lines(), CYCLE, months=0)
-    with pytest.raises(SopError, match="cycle must be a planning month"):
+    with pytest.raises(SopError, match=r"cycle must be a first-of-month date.*'next month'"):
         service_summary(_lines(), "next month")
+    with pytest.raises(SopError, match=r"cycle must be a first-of-month.*not the first day"):
+        service_levels(_lines(), pd.Timestamp("2026-11-15"))
 
 
 def _summary(variance_pct: float = -2.0) -> pd.DataFrame:

@@ -445,18 +445,41 @@ def test_bad_parameters_raise_naming_the_parameter(kwargs, match):
 
 
 @pytest.mark.parametrize(
-    "cycle", ["2026-11", pd.Timestamp("2026-11-15"), pd.Timestamp("2026-11-01 06:00"), None]
+    ("cycle", "why"),
+    [
+        ("2026-11-15", "is not the first day of a month"),
+        (pd.Timestamp("2026-11-15"), "is not the first day of a month"),
+        (pd.Timestamp("2026-11-01 06:00"), "has a time of day"),
+        (pd.Timestamp("2026-11-01", tz="UTC"), "has a time zone"),
+        (None, "is missing"),
+        ("next month", "is not a date"),
+        (0, "is a number"),
+    ],
 )
-def test_cycle_must_be_a_first_of_month_timestamp(cycle):
-    with pytest.raises(SopError, match="cycle must be a first-of-month"):
+def test_cycle_must_be_a_first_of_month_timestamp(cycle, why):
+    with pytest.raises(SopError, match=rf"cycle must be a first-of-month date.*which {why}"):
         review_portfolio(_products(), _sales(), cycle)
+
+
+def test_cycle_may_be_given_as_text():
+    """'2026-11' names the same month as pd.Timestamp('2026-11-01'), so the review is equal."""
+    pd.testing.assert_frame_equal(
+        review_portfolio(_products(), _sales(), "2026-11"),
+        review_portfolio(_products(), _sales(), CYCLE),
+    )
 
 
 def test_bad_tables_raise_sop_errors():
     """Missing columns, months as text and duplicated SKUs are named in the message."""
-    with pytest.raises(SopError, match=r"products is missing column\(s\) \['unit_price'\]"):
+    with pytest.raises(
+        SopError,
+        match=r"table products is missing column\(s\) unit_price \(it has: sku, description,",
+    ):
         review_portfolio(_products().drop(columns="unit_price"), _sales(), CYCLE)
-    with pytest.raises(SopError, match=r"sales_history is missing column\(s\) \['qty'\]"):
+    with pytest.raises(
+        SopError,
+        match=r"table sales_history is missing column\(s\) qty \(it has: sku, region, month\)",
+    ):
         review_portfolio(_products(), _sales().drop(columns="qty"), CYCLE)
     text_months = _sales().assign(month=lambda f: f["month"].dt.strftime("%Y-%m"))
     with pytest.raises(SopError, match=r"sales_history\.month"):

@@ -1,0 +1,162 @@
+"""Input checks shared by the stage modules, so every stage words a bad input alike.
+
+Each check raises :class:`sopkit.errors.SopError` with a message a planner can act on:
+the table (or parameter), what is wrong with it, and how to fix it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from sopkit.errors import SopError
+
+__all__ = ["month_start", "reject_duplicates", "require_columns", "require_consensus"]
+
+
+def require_columns(df: pd.DataFrame, table: str, columns: Iterable[str]) -> None:
+    """Raise unless ``df`` has every one of ``columns``.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table to check.
+    table : str
+        Its name as the planner knows it (``"products"``, ``"capacity"``, ...).
+    columns : iterable of str
+        The columns the caller reads.
+
+    Raises
+    ------
+    SopError
+        Naming the table, the missing columns and the columns it has.
+
+    Examples
+    --------
+    >>> inventory = pd.DataFrame({"sku": ["A"]})
+    >>> require_columns(inventory, "inventory", ["sku", "on_hand"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    sopkit.errors.SopError: table inventory is missing column(s) on_hand (it has: sku). ...
+    """
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        have = ", ".join(map(str, df.columns)) or "no columns"
+        raise SopError(
+            f"table {table} is missing column(s) {', '.join(map(str, missing))} "
+            f"(it has: {have}). Add the column(s), or pass {table} as sopkit.data loads it "
+            "(input tables) or as its stage function returns it (artifacts)."
+        )
+
+
+def reject_duplicates(df: pd.DataFrame, table: str, keys: Sequence[str]) -> None:
+    """Raise if two rows of ``df`` share the same ``keys``.
+
+    Parameters
+    ----------
+    df, table
+        As for :func:`require_columns`.
+    keys : sequence of str
+        The columns that identify a row (``["sku"]``, ``["family", "month"]``).
+
+    Raises
+    ------
+    SopError
+        A key column is missing, or some keys appear more than once (the first five
+        such keys are named).
+    """
+    keys = list(keys)
+    require_columns(df, table, keys)
+    dup = df[df.duplicated(keys, keep=False)]
+    if not dup.empty:
+        shown = dup[keys].drop_duplicates().head(5).astype(str).agg(" / ".join, axis=1)
+        per = " x ".join(keys)
+        raise SopError(
+            f"table {table} has more than one row for {per}: {'; '.join(shown)}. "
+            f"Keep one row per {per}."
+        )
+
+
+def month_start(cycle: object, name: str = "cycle") -> pd.Timestamp:
+    """The planning month as a first-of-month ``datetime64[ns]`` Timestamp.
+
+    Parameters
+    ----------
+    cycle : pandas.Timestamp, datetime, numpy.datetime64 or str
+        The first day of a month at midnight, without a time zone, e.g.
+        ``pd.Timestamp("2026-11-01")``, ``"2026-11"`` or ``"2026-11-01"``. A later day
+        or a time of day is refused rather than rounded down, so a wrong date never
+        silently plans the wrong month.
+    name : str, default "cycle"
+        What the value is called in the message.
+
+    Returns
+    -------
+    pandas.Timestamp
+        Time-zone naive, nanosecond unit, like the months of the data contract.
+
+    Raises
+    ------
+    SopError
+        If ``cycle`` is missing, not a date, or not the start of a month.
+
+    Examples
+    --------
+    >>> month_start("2026-11")
+    Timestamp('2026-11-01 00:00:00')
+    """
+    if isinstance(cycle, (int, float, np.number)) and not pd.isna(cycle):
+        why = "is a number, not a date"  # pd.Timestamp(0) would pass as 1970-01-01
+    else:
+        try:
+            ts = pd.Timestamp(cycle)
+        except (TypeError, ValueError):
+            why = "is not a date"
+        else:
+            if ts is pd.NaT:
+                why = "is missing"
+            elif ts.tzinfo is not None:
+                why = "has a time zone; give the month without one"
+            elif ts.day != 1:
+                why = "is not the first day of a month"
+            elif ts != ts.normalize():
+                why = "has a time of day; give midnight"
+            else:
+                return ts.as_unit("ns")
+    raise SopError(
+        f"{name} must be a first-of-month date, the planning month, such as '2026-11' or "
+        f"pd.Timestamp('2026-11-01'); got {cycle!r}, which {why}."
+    )
+
+
+def require_consensus(demand_plan: pd.DataFrame, purpose: str) -> None:
+    """Raise unless the ``demand_plan`` artifact has rows, each with a consensus quantity.
+
+    Parameters
+    ----------
+    demand_plan : pandas.DataFrame
+        The stage 2 artifact; ``sku``, ``month`` and ``consensus`` are read.
+    purpose : str
+        What an empty plan leaves undone, completing "there is ...", e.g.
+        ``"no plan to value"``.
+
+    Raises
+    ------
+    SopError
+        A missing column, no rows, or rows without a consensus (the first five named).
+    """
+    require_columns(demand_plan, "demand_plan", ["sku", "month", "consensus"])
+    if demand_plan.empty:
+        raise SopError(
+            f"demand_plan is empty: there is {purpose}. "
+            "Run stage 2 (demand planning) for this cycle first."
+        )
+    blank = demand_plan.loc[demand_plan["consensus"].isna(), ["sku", "month"]]
+    if not blank.empty:
+        where = ", ".join(f"{r.sku} {str(r.month)[:7]}" for r in blank.head(5).itertuples())
+        raise SopError(
+            f"demand_plan has {len(blank)} row(s) without a consensus quantity ({where}). "
+            "Give every SKU x region x month a consensus (0 if nothing is planned)."
+        )
