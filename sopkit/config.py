@@ -72,7 +72,6 @@ class DemandParams(_Model):
 
     season_length: int = Field(12, ge=1)
     backtest_months: int = Field(12, ge=1, le=36)
-    interval_levels: tuple[int, int] = (80, 95)
 
 
 class SupplyParams(_Model):

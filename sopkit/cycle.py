@@ -48,6 +48,8 @@ from .errors import ConfigError, StageError
 from .report import export_html, write_index, write_workbook
 from .store import STAGES, CycleStore, Stage, atomic_path, get_stage, producer
 
+#: sopkit's own exceptions, whose whole message is meant for the planner
+_OWN_ERRORS = ("SopError", "ConfigError", "DataValidationError", "StageError")
 _PACKAGES = (
     "pandas", "numpy", "pyarrow", "altair", "papermill", "nbconvert", "pydantic",
     "sqlalchemy", "pmdarima", "cvxpy", "highspy",
@@ -78,12 +80,14 @@ def resolve_cycle(params: Parameters, ds: Dataset) -> pd.Timestamp:
 
 
 def _workspace_for(params_file: str | Path) -> tuple[Path, Path]:
-    """The workspace and the absolute parameters file path."""
-    path = Path(params_file)
-    if path.is_absolute():
-        return find_workspace(path.parent), path
+    """The workspace (found from the current folder up) and the parameters file path.
+
+    ``sop run`` executes notebooks in the workspace; an analyst runs them from its
+    ``notebooks/`` folder. A parameters file may live anywhere (``--params``).
+    """
     ws = find_workspace()
-    return ws, ws / path
+    path = Path(params_file)
+    return ws, path if path.is_absolute() else ws / path
 
 
 # --------------------------------------------------------------------------- notebook side
@@ -243,24 +247,34 @@ def _params_hash(params: Parameters, scenarios: dict[str, Scenario]) -> str:
 
 
 def _kernel_manager_class():
-    """A kernel manager that encrypts the kernel's local sockets when zmq can.
+    """A kernel manager that runs the notebooks on this very Python.
 
-    ipykernel 7.3+ warns on every start when its sockets are unencrypted; the
-    notebooks run locally either way, so this only keeps ``sop run`` output clean.
+    ``kernel_name="python3"`` would take whichever ``python3`` kernel spec is found
+    first, and analysts often have a user-level one for another Python. This manager
+    builds its spec from the installed ipykernel instead, and encrypts the kernel's
+    local sockets when zmq can (ipykernel 7.3+ warns on every start otherwise).
     """
     import zmq
+    from ipykernel.kernelspec import get_kernel_dict
+    from jupyter_client.kernelspec import KernelSpec
     from jupyter_client.manager import AsyncKernelManager
     from traitlets import CaselessStrEnum
 
-    if not zmq.has("curve") or "transport_encryption" not in AsyncKernelManager.class_trait_names():
-        return AsyncKernelManager
+    curve = zmq.has("curve") and "transport_encryption" in AsyncKernelManager.class_trait_names()
 
-    class _EncryptedKernelManager(AsyncKernelManager):
-        transport_encryption = CaselessStrEnum(
-            ["disabled", "auto", "required"], default_value="auto", config=True
-        )
+    class _SopkitKernelManager(AsyncKernelManager):
+        if curve:
+            transport_encryption = CaselessStrEnum(
+                ["disabled", "auto", "required"], default_value="auto", config=True
+            )
 
-    return _EncryptedKernelManager
+        @property
+        def kernel_spec(self) -> KernelSpec:
+            if self._kernel_spec is None:
+                self._kernel_spec = KernelSpec(resource_dir="", **get_kernel_dict())
+            return self._kernel_spec
+
+    return _SopkitKernelManager
 
 
 def _notebook_parameters(stage: Stage, notebook: Path, values: dict[str, Any]) -> dict[str, Any]:
@@ -297,21 +311,53 @@ def _select(from_stage: str | None, only: str | None) -> list[Stage]:
     return list(STAGES)
 
 
-def _check_upstream(store: CycleStore, selected: Sequence[Stage]) -> None:
-    produced = {a for s in selected for a in s.writes}
+def _check_upstream(
+    store: CycleStore, selected: Sequence[Stage], stages: dict[str, dict[str, Any]]
+) -> None:
+    """Every artifact a selected stage reads comes from this run or a completed stage."""
+    produced: set[str] = set()
     missing = []
     for s in selected:
         for a in s.reads:
-            if a not in produced and not store.has(a):
-                missing.append((s, a))
-            produced.update(s.writes)
+            if a in produced:
+                continue
+            status = stages.get(producer(a).id, {}).get("status", "not run")
+            if status != "complete" or not store.has(a):
+                missing.append((s, a, status if store.has(a) else "missing"))
+        produced.update(s.writes)
     if missing:
-        lines = [f"  - stage {s.number} ({s.id}) needs {a!r}" for s, a in missing]
-        first = min(producer(a).number for _, a in missing)
+        lines = [
+            f"  - stage {s.number} ({s.id}) needs {a!r} from stage {producer(a).number} "
+            f"({producer(a).id}), which is {status}"
+            for s, a, status in missing
+        ]
+        first = min(producer(a).number for _, a, _ in missing)
         raise StageError(
-            f"cycle {store.cycle} lacks artifacts from earlier stages:\n"
+            f"cycle {store.cycle} lacks up-to-date artifacts from earlier stages:\n"
             + "\n".join(lines)
             + f"\nRun from stage {first}: `sop run --cycle {store.cycle} --from {first}`"
+        )
+
+
+def _check_overrides(nb_dir: Path, selected: Sequence[Stage], names: Sequence[str]) -> None:
+    """Refuse ``-p NAME`` when no selected notebook declares NAME (papermill would inject it)."""
+    import papermill as pm
+
+    if not names:
+        return
+    declared = {s.id: set(pm.inspect_notebook(str(nb_dir / s.notebook))) for s in STAGES}
+    used = set().union(*(declared[s.id] for s in selected))
+    unused = [n for n in names if n not in used]
+    if unused:
+        lines = []
+        for n in unused:
+            readers = [f"{s.number} ({s.id})" for s in STAGES if n in declared[s.id]]
+            lines.append(f"{n!r} (read by stage {', '.join(readers) or 'none'})")
+        raise ConfigError(
+            "parameter(s) not used by the selected stage(s) "
+            + ", ".join(f"{s.number} ({s.id})" for s in selected)
+            + ": "
+            + "; ".join(lines)
         )
 
 
@@ -394,25 +440,31 @@ def run_cycle(
             "replace its reports. Use --force to replace them, or --cycle for another month."
         )
 
-    if partial and old and store.inputs_dir.is_dir():
-        # A resumed run keeps the snapshot the earlier stages used, so all stages agree.
-        if old.get("input_fingerprint") != fingerprint:
-            progress(
-                "Note: the data source changed since this cycle started; the resumed "
-                "stages use the cycle's input snapshot. Run the whole cycle to take the "
-                "new data."
-            )
-    else:
-        if partial:
-            _check_upstream(store, selected)
+    _check_overrides(nb_dir, selected, list(overrides or {}))
+    reuse = bool(partial and old and store.inputs_dir.is_dir() and not force)
+    # A resumed run keeps the snapshot the earlier stages used, so all stages agree.
+    if reuse and old.get("input_fingerprint") != fingerprint:
+        progress(
+            "Note: the data source changed since this cycle started; the resumed "
+            "stages use the cycle's input snapshot. Add --force to take the new data."
+        )
+    stages_before = old.get("stages", {}) if partial else {}
+    _check_upstream(store, selected, stages_before)
+    if not reuse:
         _snapshot_inputs(ds, store)
-        old = {}
-    _check_upstream(store, selected)
 
-    manifest = _new_manifest(store, params, pfile, ds, fingerprint, phash, old)
-    manifest["status"] = "running"
-    for s in selected:
-        manifest["stages"][s.id] = {"status": "pending", "title": s.title}
+    manifest = _new_manifest(store, params, pfile, ds, fingerprint, phash, stages_before)
+    if reuse:  # the data of this cycle is the snapshot's, not the source's of today
+        for key in ("data_source", "input_fingerprint", "input_rows", "history"):
+            manifest[key] = old.get(key, manifest[key])
+    first = selected[0].number
+    for s in STAGES:
+        entry = manifest["stages"][s.id]
+        if s in selected:
+            manifest["stages"][s.id] = {"status": "pending", "title": s.title}
+        elif s.number > first and entry.get("status") in ("complete", "failed"):
+            # its inputs are being made again: its results no longer follow from them
+            entry["status"] = "stale"
     store.write_manifest(manifest)
 
     values = notebook_values(params)
@@ -440,7 +492,7 @@ def run_cycle(
                         str(tmp),
                         parameters=nb_params,
                         cwd=str(ws),
-                        kernel_name="python3",
+                        kernel_name="python3",  # the name only; the manager pins the Python
                         progress_bar=False,
                         log_output=False,
                         kernel_manager_class=_kernel_manager_class(),
@@ -454,7 +506,9 @@ def run_cycle(
             export_html(out, store.root / f"{stage.name}.html")
         if error is not None:
             ename = getattr(error, "ename", type(error).__name__)
-            evalue = _first_line(getattr(error, "evalue", str(error)))
+            evalue = str(getattr(error, "evalue", error)).strip()
+            if ename not in _OWN_ERRORS:  # a Python error: its first line says enough
+                evalue = _first_line(evalue)
             entry.update(
                 status="failed",
                 error=f"{ename}: {evalue}",
@@ -462,13 +516,15 @@ def run_cycle(
             )
             manifest.update(status="failed", finished=_now(), failed_stage=stage.id)
             store.write_manifest(manifest)
+            write_workbook(store)
             write_index(store)
             progress(f"      failed after {entry['duration_s']:.1f} s")
             raise StageError(
                 f"stage {stage.number} ({stage.title}) failed: {ename}: {evalue}\n"
                 f"The executed notebook with the failing cell is {out}.\n"
                 f"Earlier results are kept. Fix the cause, then resume with "
-                f"`sop run --cycle {store.cycle} --from {stage.id}`."
+                f"`sop run --cycle {store.cycle} --from {stage.id}` "
+                f"(add --force if you changed the input data)."
             ) from None
         entry["status"] = "complete"
         entry["artifacts"] = [a for a in stage.writes if store.has(a)]
@@ -505,9 +561,9 @@ def _snapshot_inputs(ds: Dataset, store: CycleStore) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _new_manifest(store, params, pfile, ds, fingerprint, phash, old) -> dict[str, Any]:
+def _new_manifest(store, params, pfile, ds, fingerprint, phash, before) -> dict[str, Any]:
     stages = {s.id: {"status": "not run", "title": s.title} for s in STAGES}
-    stages.update(old.get("stages", {}))
+    stages.update(before)
     return {
         "cycle": store.cycle,
         "status": "running",
@@ -517,7 +573,7 @@ def _new_manifest(store, params, pfile, ds, fingerprint, phash, old) -> dict[str
         "parameters": params.model_dump(mode="json"),
         "params_hash": phash,
         "data_source": ds.source,
-        "input_fingerprint": old.get("input_fingerprint", fingerprint),
+        "input_fingerprint": fingerprint,
         "input_rows": {name: len(df) for name, df in ds.tables().items()},
         "history": [f"{ds.first_month:%Y-%m}", f"{ds.last_month:%Y-%m}"],
         "versions": _versions(),

@@ -17,6 +17,7 @@ Example
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,7 +64,10 @@ class Ref:
 
 @dataclass(frozen=True)
 class TableSpec:
-    """One input table: its columns, key and references."""
+    """One input table: its columns, key and references.
+
+    ``any_of``: optional columns of which at least one must be present.
+    """
 
     name: str
     grain: str
@@ -71,6 +75,7 @@ class TableSpec:
     key: tuple[str, ...] = ()
     refs: tuple[Ref, ...] = ()
     required: bool = False
+    any_of: tuple[str, ...] = ()
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -206,8 +211,9 @@ CONTRACT: dict[str, TableSpec] = {
             "sales_inputs",
             "one row per adjustment",
             (
-                _c("sku", STR, nullable=True),
-                _c("family", STR, nullable=True),
+                # by SKU or by family: a file may hold either column or both
+                _c("sku", STR, required=False, nullable=True),
+                _c("family", STR, required=False, nullable=True),
                 _c("region", STR, required=False, nullable=True),
                 _c("month", MONTH),
                 _c("kind", STR, choices=("pct", "abs")),
@@ -220,6 +226,7 @@ CONTRACT: dict[str, TableSpec] = {
                 Ref("family", "products", "family"),
                 Ref("region", "sales_history", "region"),
             ),
+            any_of=("sku", "family"),
         ),
         TableSpec(
             "budget",
@@ -401,7 +408,10 @@ def _convert(chk: _Checker, spec: TableSpec, raw: pd.DataFrame) -> pd.DataFrame:
     out = {}
     for col in spec.columns:
         if col.name not in raw.columns:
-            out[col.name] = empty_table(spec.name)[col.name].reindex(raw.index)
+            if col.kind == STR:
+                out[col.name] = pd.Series([None] * len(raw), index=raw.index, dtype=object)
+            else:
+                out[col.name] = empty_table(spec.name)[col.name].reindex(raw.index)
             continue
         s, blank = _clean(raw[col.name])
         flagged = blank.copy()  # cells already reported, or empty
@@ -543,27 +553,55 @@ def _check_rules(chk: _Checker, typed: dict[str, pd.DataFrame]) -> None:
             )
 
 
-def _check_refs(chk: _Checker, typed: dict[str, pd.DataFrame]) -> None:
+def _absent_origin(origins: Mapping[str, str], table: str, like: str) -> str:
+    """How a table the source lacks would be named, after a table it has.
+
+    ``routings.csv`` gives ``resources.csv``, ``erp.xlsx sheet routings`` gives
+    ``erp.xlsx sheet resources``; without origins, the table's name.
+    """
+    origin = origins.get(like, like)
+    head, sep, tail = origin.rpartition(like)
+    if not sep or origin == like:
+        return table
+    if head.startswith("query for"):
+        return f"table {table} (or a query for it)"
+    return head + table + tail
+
+
+def _check_refs(chk: _Checker, typed: dict[str, pd.DataFrame], provided: set[str]) -> None:
+    """Report values that their target table does not hold.
+
+    A target the source did not provide is empty in the Dataset, so references to it
+    are reported too (a cycle's snapshot of all tables would fail otherwise). A target
+    that was provided but could not be typed was reported already and is skipped.
+    """
     for spec in CONTRACT.values():
         df = typed.get(spec.name)
         if df is None or df.empty:
             continue
         for ref in spec.refs:
-            target = typed.get(ref.table)
+            absent = ref.table not in provided
+            if absent and CONTRACT[ref.table].required:
+                continue  # the missing required table is reported on its own
+            target = empty_table(ref.table) if absent else typed.get(ref.table)
             if target is None:
                 continue
             known = set(target[ref.target].dropna())
             vals = df[ref.column]
             unknown = vals.notna() & ~vals.isin(known)
-            if unknown.any():
-                where = chk.origins.get(ref.table, ref.table)
-                chk.add(
-                    spec.name,
-                    ref.column,
-                    f"a {ref.target} that exists in {where}",
-                    df.index[unknown],
-                    vals[unknown],
+            if not unknown.any():
+                continue
+            if absent:
+                where = _absent_origin(chk.origins, ref.table, spec.name)
+                source = chk.origins.get(spec.name, spec.name)
+                add = "it" if where == ref.table else where
+                expected = (
+                    f"a {ref.target} that exists in {where} (the table {ref.table} is "
+                    f"missing: add {add}, or leave {source} out)"
                 )
+            else:
+                expected = f"a {ref.target} that exists in {chk.origins.get(ref.table, ref.table)}"
+            chk.add(spec.name, ref.column, expected, df.index[unknown], vals[unknown])
 
 
 def validate_tables(
@@ -611,20 +649,24 @@ def validate_tables(
             continue
         raw = tables[name].reset_index(drop=True)
         raw.columns = [str(c).strip() for c in raw.columns]
+        found = ", ".join(map(str, raw.columns)) or "none"
         missing = [c.name for c in spec.columns if c.required and c.name not in raw.columns]
         for col in missing:
+            chk.add(name, col, f"a column named {col!r} ({spec.grain}); columns found: {found}")
+        if spec.any_of and not set(spec.any_of) & set(raw.columns):
+            missing.append(spec.any_of[0])
             chk.add(
                 name,
-                col,
-                f"a column named {col!r} ({spec.grain}); columns found: "
-                + (", ".join(map(str, raw.columns)) or "none"),
+                spec.any_of[0],
+                f"a {' or a '.join(spec.any_of)} column (at least one of them; "
+                f"{spec.grain}); columns found: {found}",
             )
         if missing:
             continue
         typed[name] = _convert(chk, spec, raw)
         _check_key(chk, spec, typed[name])
     _check_rules(chk, typed)
-    _check_refs(chk, typed)
+    _check_refs(chk, typed, set(tables))
     if chk.problems:
         raise DataValidationError(chk.problems, source=source)
     full = {name: typed.get(name, empty_table(name)) for name in TABLES}
@@ -634,30 +676,72 @@ def validate_tables(
 # --------------------------------------------------------------------------- loaders
 
 
+_SAVE_AS = '(in Excel: "CSV UTF-8 (Comma delimited)")'
+
+
+def _read_csv(path: Path) -> pd.DataFrame | str:
+    """The CSV file as text cells, or a sentence saying why it cannot be read and how to fix it."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")  # Excel's "CSV UTF-8" starts with a BOM
+    except UnicodeDecodeError:
+        return f'{path.name} is not UTF-8 text: save it as "CSV UTF-8" {_SAVE_AS}'
+    header = text.partition("\n")[0]
+    if "," not in header:
+        # Excel in many locales saves "CSV" with ';'; a tab means "Text (Tab delimited)".
+        for sep, name in ((";", "';'"), ("\t", "tabs")):
+            if sep in header:
+                return (
+                    f"{path.name} looks separated by {name}: "
+                    f"save it as comma-separated CSV {_SAVE_AS}"
+                )
+    try:
+        return pd.read_csv(
+            io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""],
+            skipinitialspace=True,
+        )  # fmt: skip
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        return f"{path.name} cannot be read as CSV ({str(exc).strip()})"
+
+
 def load_folder(folder: str | Path) -> Dataset:
     """Load ``<table>.csv`` (or ``<table>.parquet``) files from a folder.
 
-    CSV cells are read as text, so that validation sees what the file says;
-    Parquet files (such as a cycle's input snapshot) keep their types. Absent
-    optional tables are empty.
+    CSV files must be comma-separated UTF-8 text; their cells are read as text, so
+    that validation sees what the file says. Parquet files (such as a cycle's input
+    snapshot) keep their types. Absent optional tables are empty.
+
+    Raises
+    ------
+    SopError
+        The folder does not exist or holds no tables, or files cannot be read (every
+        such file is listed, with how to save it).
+    DataValidationError
+        The data breaks the contract.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise SopError(f"data folder {folder} does not exist (expected a folder of CSV files)")
-    tables, origins = {}, {}
+    tables, origins, unreadable = {}, {}, []
     for path in sorted([*folder.glob("*.csv"), *folder.glob("*.parquet")]):
-        if path.stem in tables:
-            raise SopError(f"{folder} holds both {origins[path.stem]} and {path.name}: keep one")
-        try:
-            if path.suffix == ".parquet":
-                tables[path.stem] = pd.read_parquet(path)
-            else:
-                tables[path.stem] = pd.read_csv(
-                    path, dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=True
-                )
-        except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
-            raise SopError(f"{path}: cannot be read ({exc})") from exc
+        if path.stem in origins:
+            unreadable.append(f"{origins[path.stem]} and {path.name} hold the same table: keep one")
+            continue
         origins[path.stem] = path.name
+        try:
+            table = pd.read_parquet(path) if path.suffix == ".parquet" else _read_csv(path)
+        except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
+            table = f"{path.name} cannot be read ({exc})"
+        if isinstance(table, str):
+            unreadable.append(table)
+        else:
+            tables[path.stem] = table
+    if unreadable:
+        n = len(unreadable)
+        raise SopError(
+            f"{n} problem{'s' if n != 1 else ''} with the files in {folder}:\n"
+            + "\n".join(f"  - {line}" for line in unreadable)
+            + "\nNothing was run. Fix the files and run `sop validate` again."
+        )
     if not tables:
         raise SopError(
             f"data folder {folder} holds no CSV files; expected files named after the "

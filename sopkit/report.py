@@ -45,9 +45,29 @@ def _for_excel(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def current_artifacts(store: CycleStore) -> set[str]:
+    """Artifacts written by stages whose last run completed (not failed, stale or pending)."""
+    stages = store.read_manifest().get("stages", {})
+    return {
+        a
+        for s in STAGES
+        if stages.get(s.id, {}).get("status") == "complete"
+        for a in s.writes
+        if store.has(a)
+    }
+
+
 def write_workbook(store: CycleStore) -> Path | None:
-    """Write ``plan_<cycle>.xlsx`` with one sheet per plan table the cycle has."""
-    present = [name for name in WORKBOOK_SHEETS if store.has(name)]
+    """Write ``plan_<cycle>.xlsx``: one sheet per plan table of the completed stages.
+
+    Tables of failed, stale or pending stages are left out, so the workbook never
+    mixes this cycle's plan with an earlier run's.
+    """
+    current = current_artifacts(store)
+    present = [name for name in WORKBOOK_SHEETS if name in current]
+    if not present:
+        store.workbook_path.unlink(missing_ok=True)
+        return None
     if not present:
         return None
     with atomic_path(store.workbook_path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as xl:
@@ -57,7 +77,7 @@ def write_workbook(store: CycleStore) -> Path | None:
 
 
 def _kpi_cards(store: CycleStore) -> list[dict]:
-    if not store.has("kpis"):
+    if "kpis" not in current_artifacts(store):
         return []
     from .kpi import format_kpis
 
@@ -77,6 +97,7 @@ def write_index(store: CycleStore) -> Path:
     for s in STAGES:
         entry = manifest.get("stages", {}).get(s.id, {})
         html = store.root / f"{s.name}.html"
+        current = entry.get("status") in ("complete", "failed")
         stages.append(
             {
                 "number": s.number,
@@ -84,8 +105,9 @@ def write_index(store: CycleStore) -> Path:
                 "status": entry.get("status", "not run"),
                 "duration": entry.get("duration_s"),
                 "error": entry.get("error"),
-                "html": html.name if html.is_file() else None,
-                "notebook": s.notebook if (store.root / s.notebook).is_file() else None,
+                # a stale or pending stage's report is an earlier run's: no link
+                "html": html.name if html.is_file() and current else None,
+                "notebook": s.notebook if (store.root / s.notebook).is_file() and current else None,
             }
         )
     page = env.get_template("index.html.j2").render(
@@ -101,4 +123,4 @@ def write_index(store: CycleStore) -> Path:
     return path
 
 
-__all__ = ["export_html", "write_index", "write_workbook"]
+__all__ = ["current_artifacts", "export_html", "write_index", "write_workbook"]

@@ -135,6 +135,12 @@ def check_cycle_name(cycle: str) -> str:
     return cycle
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds."""
@@ -145,6 +151,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; reports are to be read
         os.replace(tmp_path, path)
     finally:
         tmp_path.unlink(missing_ok=True)

@@ -120,3 +120,22 @@ def test_validate_in_a_workspace_with_broken_parameters_says_so(tmp_path, capsys
     err = capsys.readouterr().err
     assert "horizon: Input should be a valid integer" in err
     assert "default.yaml" in err
+
+
+def test_validate_a_semicolon_csv_says_how_to_save_it(tiny_demo, tmp_path, capsys):
+    write_csv_folder(tiny_demo, tmp_path)
+    products = pd.read_csv(tmp_path / "products.csv", dtype=str, keep_default_na=False)
+    products.to_csv(tmp_path / "products.csv", index=False, sep=";")
+    inventory = pd.read_csv(tmp_path / "inventory.csv", dtype=str, keep_default_na=False)
+    inventory.loc[0, "sku"] = "Bouilloire électrique"
+    inventory.to_csv(tmp_path / "inventory.csv", index=False, encoding="latin-1")
+
+    assert main(["validate", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.startswith("error: ")
+    assert (
+        "products.csv looks separated by ';': save it as comma-separated CSV "
+        '(in Excel: "CSV UTF-8 (Comma delimited)")'
+    ) in err
+    assert 'inventory.csv is not UTF-8 text: save it as "CSV UTF-8"' in err

@@ -16,7 +16,7 @@ import pytest
 from sopkit.cli import main
 from sopkit.cycle import run_cycle
 from sopkit.data import load_folder, write_csv_folder
-from sopkit.errors import DataValidationError, StageError
+from sopkit.errors import ConfigError, DataValidationError, StageError
 from sopkit.store import ARTIFACTS, STAGES, CycleStore
 
 pytestmark = pytest.mark.slow
@@ -213,7 +213,18 @@ def test_failed_stage_keeps_earlier_results_and_resumes(workspace_copy, capsys, 
     assert any(c.metadata.get("papermill", {}).get("status") == "failed" for c in executed.cells)
     # earlier artifacts are intact (same content as the complete run)
     assert {a: _sha(root / "artifacts" / f"{a}.parquet") for a in before} == before
-    assert "failed" in (root / "index.html").read_text()
+    index = (root / "index.html").read_text()
+    assert "failed" in index
+    assert 'data-kpi="otif"' not in index, "no KPI cards from the earlier run"
+    assert 'href="05_executive_review.html"' not in index, "no link to an earlier run's report"
+    sheets = pd.read_excel(root / f"plan_{CYCLE}.xlsx", sheet_name=None)
+    assert "demand_plan" in sheets
+    assert "capacity" not in sheets, "the workbook holds only tables of completed stages"
+    # a later stage cannot run on the failed stage's old artifacts
+    assert main(["run", "--only", "4"]) == 1
+    assert "needs 'supply_plan' from stage 3 (supply_planning), which is failed" in (
+        capsys.readouterr().err
+    )
 
     nb_path.write_text(original)
     assert main(["run", "--from", "supply_planning"]) == 0
@@ -226,7 +237,8 @@ def test_resume_without_upstream_artifacts_says_what_to_run(tmp_path, tiny_demo)
     ws = _make_workspace(tmp_path / "ws", tiny_demo)
     with pytest.raises(
         StageError,
-        match=r"(?s)lacks artifacts from earlier stages.*stage 3 \(supply_planning\) needs 'demand_plan'.*needs 'portfolio'.*--from 1",
+        match=r"(?s)lacks up-to-date artifacts from earlier stages.*stage 3 \(supply_planning\) "
+        r"needs 'demand_plan'.*which is missing.*needs 'portfolio'.*--from 1",
     ):
         run_cycle(workspace=ws, from_stage="3", progress=lambda _: None)
 
@@ -288,6 +300,59 @@ def test_reports_render_offline_in_a_browser(cycle_run):
             assert box["height"] > 50
         browser.close()
     assert blocked == [], "reports must not fetch anything from the network"
+
+
+def test_rerunning_a_stage_makes_later_stages_stale(workspace_copy):
+    root = workspace_copy / "reports" / CYCLE
+    result = run_cycle(workspace=workspace_copy, only="2", progress=lambda _: None)
+    assert result.status == "partial"
+    manifest = json.loads((root / "manifest.json").read_text())
+    statuses = {k: v["status"] for k, v in manifest["stages"].items()}
+    assert statuses == {
+        "product_review": "complete",
+        "demand_planning": "complete",
+        "supply_planning": "stale",
+        "reconciliation": "stale",
+        "executive_review": "stale",
+    }
+    assert 'data-kpi="otif"' not in (root / "index.html").read_text()
+    with pytest.raises(
+        StageError, match=r"needs 'supply_plan' from stage 3 \(supply_planning\), which is stale"
+    ):
+        run_cycle(workspace=workspace_copy, only="4", progress=lambda _: None)
+    assert run_cycle(workspace=workspace_copy, from_stage="3", progress=lambda _: None).status == (
+        "complete"
+    )
+
+
+def test_parameter_for_a_stage_not_selected_is_refused(workspace_copy):
+    with pytest.raises(
+        ConfigError, match=r"'review_months' \(read by stage 1 \(product_review\)\)"
+    ):
+        run_cycle(
+            workspace=workspace_copy, only="3", overrides={"review_months": 6},
+            progress=lambda _: None,
+        )  # fmt: skip
+
+
+def test_reports_are_readable_by_others(cycle_run):
+    ws, _, _ = cycle_run
+    root = ws / "reports" / CYCLE
+    for path in (root / "index.html", root / "manifest.json", root / "01_product_review.html"):
+        assert path.stat().st_mode & 0o044 == 0o044, f"{path.name} is not readable by others"
+
+
+def test_notebooks_run_on_this_python_whatever_kernel_specs_say(workspace_copy, monkeypatch):
+    """A user-level `python3` kernel spec for another Python must not be used."""
+    decoy = workspace_copy / "jupyter" / "kernels" / "python3"
+    decoy.mkdir(parents=True)
+    (decoy / "kernel.json").write_text(
+        json.dumps({"argv": ["/nonexistent/python3", "-m", "ipykernel_launcher", "-f",
+                             "{connection_file}"], "display_name": "other", "language": "python"})
+    )  # fmt: skip
+    monkeypatch.setenv("JUPYTER_PATH", str(workspace_copy / "jupyter"))
+    result = run_cycle(workspace=workspace_copy, only="1", progress=lambda _: None)
+    assert result.stages == ["product_review"]
 
 
 def test_scenario_flows_into_the_supply_stage(workspace_copy):

@@ -325,3 +325,130 @@ def test_optional_tables_may_be_absent(raw):
     assert ds.bom.empty
     assert list(ds.bom.columns) == ["sku", "material", "qty_per_unit"]
     assert ds.resources["month"].dtype == "datetime64[ns]"
+
+
+# --------------------------------------------------------------------------- absent reference targets
+
+
+def _write_raw_csv(raw: dict[str, pd.DataFrame], folder) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, df in raw.items():
+        df.to_csv(folder / f"{name}.csv", index=False)
+
+
+def test_references_to_an_absent_table_are_reported(raw):
+    """routings (2 rows, resource Assembly) without a resources table: an absent optional
+    table is empty in the Dataset, so both routings rows point at nothing. The workforce
+    row has no resource (whole plant) and is fine."""
+    del raw["resources"]
+    with pytest.raises(DataValidationError) as info:
+        validate_tables(raw)
+    problems = info.value.problems
+    assert [(p.table, p.row, p.column, p.value) for p in problems] == [
+        ("routings", 2, "resource", "Assembly"),
+        ("routings", 3, "resource", "Assembly"),
+    ]
+    assert problems[0].expected == (
+        "a resource that exists in resources "
+        "(the table resources is missing: add it, or leave routings out)"
+    )
+
+
+def test_absent_table_is_named_as_a_file_in_a_csv_folder(raw, tmp_path):
+    """The same through load_folder, plus bom without material_supply (2 rows, Steel)."""
+    del raw["resources"], raw["material_supply"]
+    _write_raw_csv(raw, tmp_path)
+    with pytest.raises(DataValidationError) as info:
+        load_folder(tmp_path)
+    text = str(info.value)
+    assert text.startswith("4 problems in the input data"), text
+    assert (
+        "routings.csv row 2, column resource: got 'Assembly'; expected a resource that exists "
+        "in resources.csv (the table resources is missing: add resources.csv, or leave "
+        "routings.csv out)"
+    ) in text
+    assert "routings.csv row 3, column resource" in text
+    assert (
+        "bom.csv row 2, column material: got 'Steel'; expected a material that exists in "
+        "material_supply.csv (the table material_supply is missing: add material_supply.csv, "
+        "or leave bom.csv out)"
+    ) in text
+
+
+def test_absent_table_is_named_as_a_sheet_in_a_workbook(raw):
+    del raw["material_supply"]
+    origins = {name: f"erp.xlsx sheet {name}" for name in raw}
+    with pytest.raises(DataValidationError, match=r"add erp.xlsx sheet material_supply, or leave"):
+        validate_tables(raw, origins=origins)
+
+
+# --------------------------------------------------------------------------- files that are not CSV UTF-8
+
+
+def test_semicolon_and_non_utf8_files_are_all_named(raw, tmp_path):
+    """products.csv saved with ';' (Excel in a French locale), budget.csv with tabs and
+    sales_history.csv in Windows-1252: one error names all three, with the fix."""
+    _write_raw_csv(raw, tmp_path)
+    raw["products"].to_csv(tmp_path / "products.csv", index=False, sep=";")
+    raw["budget"].to_csv(tmp_path / "budget.csv", index=False, sep="\t")
+    history = raw["sales_history"].assign(region="Région Nord")
+    history.to_csv(tmp_path / "sales_history.csv", index=False, encoding="cp1252")
+    with pytest.raises(SopError) as info:
+        load_folder(tmp_path)
+    text = str(info.value)
+    assert not isinstance(info.value, DataValidationError)
+    assert text.startswith("3 problems with the files in"), text
+    assert (
+        "products.csv looks separated by ';': save it as comma-separated CSV "
+        '(in Excel: "CSV UTF-8 (Comma delimited)")'
+    ) in text
+    assert "budget.csv looks separated by tabs: save it as comma-separated CSV" in text
+    assert (
+        'sales_history.csv is not UTF-8 text: save it as "CSV UTF-8" '
+        '(in Excel: "CSV UTF-8 (Comma delimited)")'
+    ) in text
+
+
+def test_utf8_with_byte_order_mark_and_semicolons_in_cells_are_fine(raw, tmp_path):
+    """Excel's "CSV UTF-8" starts with a byte order mark; a ';' inside a quoted cell of a
+    comma-separated file is text, not a separator."""
+    raw["products"].loc[0, "description"] = "Kettle; 1.7 l"
+    _write_raw_csv(raw, tmp_path)
+    raw["products"].to_csv(tmp_path / "products.csv", index=False, encoding="utf-8-sig")
+    ds = load_folder(tmp_path)
+    assert ds.products["sku"].tolist() == ["A-1", "A-2"]
+    assert ds.products["description"].tolist()[0] == "Kettle; 1.7 l"
+
+
+# --------------------------------------------------------------------------- sales inputs by sku or by family
+
+
+def test_sales_inputs_by_family_only_or_sku_only_validate(raw):
+    """Both the sku and the family column are optional; a missing one counts as empty."""
+    by_family = raw["sales_inputs"].drop(columns="sku").assign(family="Kettles")
+    ds = validate_tables({**raw, "sales_inputs": by_family})
+    assert ds.sales_inputs["family"].tolist() == ["Kettles"]
+    assert ds.sales_inputs["sku"].tolist() == [None]
+    by_sku = raw["sales_inputs"].drop(columns="family")
+    ds = validate_tables({**raw, "sales_inputs": by_sku})
+    assert ds.sales_inputs["sku"].tolist() == ["A-1"]
+    assert ds.sales_inputs["family"].tolist() == [None]
+
+
+def test_sales_inputs_without_a_target_in_a_row_are_still_caught(raw):
+    """Family-only file with an empty family cell: neither sku nor family in that row."""
+    by_family = raw["sales_inputs"].drop(columns="sku").assign(family="")
+    with pytest.raises(DataValidationError, match=r"sales_inputs row 2.*either a sku or a family"):
+        validate_tables({**raw, "sales_inputs": by_family})
+
+
+def test_sales_inputs_without_sku_and_family_columns_is_one_clear_problem(raw):
+    neither = raw["sales_inputs"].drop(columns=["sku", "family"])
+    with pytest.raises(DataValidationError) as info:
+        validate_tables({**raw, "sales_inputs": neither})
+    assert len(info.value.problems) == 1, str(info.value)
+    assert re.search(
+        r"sales_inputs, column sku: expected a sku or a family column.*"
+        r"columns found: region, month",
+        str(info.value),
+    ), str(info.value)

@@ -545,3 +545,103 @@ def test_pooled_wape_sums_errors_before_dividing():
     assert np.isnan(pooled_wape(acc, level="family"))
     with pytest.raises(SopError, match="level must be one of"):
         pooled_wape(acc, level="region")
+
+
+# --------------------------------------------------------------------------- end of life
+
+
+def _eol_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Three SKUs in region N, months 2026-01..03, statistical 10, 20, 30 each month:
+    K active, P phase_out with eol_month 2026-02, D discontinued (eol_month empty)."""
+    fc = pd.DataFrame(
+        [
+            (sku, "N", _ts(m), "seasonal_naive", qty)
+            for sku, qty in (("K", 10.0), ("P", 20.0), ("D", 30.0))
+            for m in ("2026-01", "2026-02", "2026-03")
+        ],
+        columns=["sku", "region", "month", "model", "yhat"],
+    )
+    products = pd.DataFrame(
+        {
+            "sku": ["K", "P", "D"],
+            "family": ["F", "F", "F"],
+            "status": ["active", "phase_out", "discontinued"],
+            "eol_month": pd.to_datetime([None, "2026-02-01", None]),
+        }
+    )
+    products[["sku", "family", "status"]] = products[["sku", "family", "status"]].astype(object)
+    return fc, products
+
+
+def _eol_case(*inputs: tuple) -> pd.DataFrame:
+    fc, products = _eol_frames()
+    return build_demand_plan(fc, _inputs(*inputs), products)
+
+
+def _by_key(plan: pd.DataFrame, column: str) -> dict:
+    return {(r.sku, r.month.strftime("%Y-%m")): getattr(r, column) for r in plan.itertuples()}
+
+
+def test_end_of_life_and_discontinued_items_plan_zero():
+    """Hand case: K keeps 10 every month; P keeps 20 in 2026-01 and is cut to 0 from its
+    eol_month 2026-02 on (adjustment -20); D is cut in every month (adjustment -30)."""
+    plan = _eol_case()
+    assert _by_key(plan, "statistical") == {
+        **{("K", m): 10.0 for m in ("2026-01", "2026-02", "2026-03")},
+        **{("P", m): 20.0 for m in ("2026-01", "2026-02", "2026-03")},
+        **{("D", m): 30.0 for m in ("2026-01", "2026-02", "2026-03")},
+    }
+    assert _by_key(plan, "consensus") == {
+        ("K", "2026-01"): 10.0, ("K", "2026-02"): 10.0, ("K", "2026-03"): 10.0,
+        ("P", "2026-01"): 20.0, ("P", "2026-02"): 0.0, ("P", "2026-03"): 0.0,
+        ("D", "2026-01"): 0.0, ("D", "2026-02"): 0.0, ("D", "2026-03"): 0.0,
+    }  # fmt: skip
+    assert _by_key(plan, "adjustment") == {
+        ("K", "2026-01"): 0.0, ("K", "2026-02"): 0.0, ("K", "2026-03"): 0.0,
+        ("P", "2026-01"): 0.0, ("P", "2026-02"): -20.0, ("P", "2026-03"): -20.0,
+        ("D", "2026-01"): -30.0, ("D", "2026-02"): -30.0, ("D", "2026-03"): -30.0,
+    }  # fmt: skip
+    reasons = _by_key(plan, "adjustment_reason")
+    assert reasons[("P", "2026-01")] is None
+    assert reasons[("P", "2026-02")] == reasons[("P", "2026-03")] == "end of life 2026-02"
+    assert {reasons[("D", m)] for m in ("2026-01", "2026-02", "2026-03")} == {"discontinued"}
+    assert reasons[("K", "2026-03")] is None
+
+
+def test_sales_inputs_do_not_resurrect_ended_items():
+    """+50 % on P in 2026-03 and +40 units on D in 2026-01: both stay 0 and the inputs are
+    listed as unmatched. +30 units on family F in 2026-02 over K 10 and P 20: P has
+    ended, so K alone takes the 30 (consensus 40) and P stays 0."""
+    rows = [
+        ("P", None, None, "2026-03", "pct", 50, "promo"),
+        ("D", None, None, "2026-01", "abs", 40, "last order"),
+        (None, "F", None, "2026-02", "abs", 30, "tender"),
+    ]
+    plan = _eol_case(*rows)
+    consensus = _by_key(plan, "consensus")
+    assert consensus[("P", "2026-03")] == 0.0
+    assert consensus[("D", "2026-01")] == 0.0
+    assert consensus[("P", "2026-02")] == 0.0
+    assert consensus[("K", "2026-02")] == pytest.approx(40.0)
+    adjustment = _by_key(plan, "adjustment")
+    assert adjustment[("P", "2026-03")] == -20.0
+    assert adjustment[("D", "2026-01")] == -30.0
+    reasons = _by_key(plan, "adjustment_reason")
+    assert reasons[("P", "2026-02")] == "end of life 2026-02"
+    assert reasons[("D", "2026-01")] == "discontinued"
+    assert reasons[("K", "2026-02")] == "tender"
+    assert (plan["consensus"] == plan["statistical"] + plan["adjustment"]).all()
+
+    fc, products = _eol_frames()
+    un = unmatched_inputs(fc, _inputs(*rows), products)
+    assert list(un.index) == [0, 1]
+    assert list(un["problem"]) == [
+        "sku P is past its end of life (2026-02): its plan stays 0",
+        "sku D is discontinued: its plan stays 0",
+    ]
+
+
+def test_products_without_status_or_eol_columns_are_not_cut():
+    """PLAN_PRODUCTS has only sku and family: nothing is cut (the hand-made tests above)."""
+    plan = _plan()
+    assert (plan["consensus"] == plan["statistical"]).all()
