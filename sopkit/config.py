@@ -30,7 +30,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import ConfigError
 
-_MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+#: a month as written in files and parameters: YYYY-MM
+MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 Pct = Annotated[float, Field(ge=-100)]
 
 
@@ -39,7 +40,7 @@ class _Model(BaseModel):
 
 
 def _check_month(value: str | None) -> str | None:
-    if value is not None and not _MONTH_RE.match(value):
+    if value is not None and not MONTH_RE.match(value):
         raise ValueError(f"a month written YYYY-MM (e.g. 2026-11), got {value!r}")
     return value
 
@@ -271,7 +272,7 @@ def notebook_values(params: Parameters) -> dict[str, Any]:
 
 def parse_month(value: str, what: str = "month") -> pd.Timestamp:
     """``'2026-11'`` -> ``Timestamp('2026-11-01')``, or a ConfigError naming ``what``."""
-    if not isinstance(value, str) or not _MONTH_RE.match(value):
+    if not isinstance(value, str) or not MONTH_RE.match(value):
         raise ConfigError(f"{what} must be a month written YYYY-MM (e.g. 2026-11), got {value!r}")
     return pd.Timestamp(value + "-01")
 

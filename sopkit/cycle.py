@@ -217,7 +217,6 @@ class RunResult:
     root: Path
     status: str  # complete | failed | up to date
     stages: list[str]
-    failed: str | None = None
 
 
 def _now() -> str:

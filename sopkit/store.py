@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from .config import MONTH_RE
 from .errors import StageError
 
 #: artifact -> the columns it must have, in order
@@ -110,8 +110,6 @@ WORKBOOK_SHEETS = (
     "scenarios",
 )  # fmt: skip
 
-_CYCLE_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-
 
 def get_stage(key: str) -> Stage:
     """A stage by id (``demand_planning``), number (``2``, ``02``) or notebook name."""
@@ -130,7 +128,7 @@ def producer(artifact: str) -> Stage:
 
 def check_cycle_name(cycle: str) -> str:
     """A cycle is a month ``YYYY-MM``; anything else (``../x``, ``2026-13``) is refused."""
-    if not isinstance(cycle, str) or not _CYCLE_RE.match(cycle):
+    if not isinstance(cycle, str) or not MONTH_RE.match(cycle):
         raise StageError(f"cycle must be a month written YYYY-MM (e.g. 2026-11), got {cycle!r}")
     return cycle
 
