@@ -20,19 +20,9 @@ import pandas as pd
 
 from sopkit._checks import reject_duplicates, require_columns, require_consensus
 from sopkit.errors import SopError
+from sopkit.schemas import columns
 
-FINANCIALS_COLUMNS = [
-    "family",
-    "month",
-    "units",
-    "revenue",
-    "cost",
-    "margin",
-    "margin_pct",
-    "budget_revenue",
-    "variance",
-    "variance_pct",
-]
+FINANCIALS_COLUMNS = columns("financials")
 SUMMARY_COLUMNS = [
     "family",
     "revenue",

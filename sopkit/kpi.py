@@ -20,10 +20,11 @@ import pandas as pd
 from sopkit._checks import month_start, require_columns
 from sopkit.errors import SopError
 from sopkit.finance import TOTAL
+from sopkit.schemas import columns
 from sopkit.supply import summarise_capacity
 
 SERVICE_COLUMNS = ["month", "lines", "otif", "on_time", "in_full", "fill_rate"]
-KPI_COLUMNS = ["kpi", "label", "value", "unit", "target", "status", "description"]
+KPI_COLUMNS = columns("kpis")
 #: the short title of each KPI, for cards and tables
 KPI_LABELS = {
     "otif": "OTIF",

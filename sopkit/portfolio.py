@@ -18,6 +18,7 @@ import pandas as pd
 
 from sopkit._checks import month_start, reject_duplicates, require_columns
 from sopkit.errors import SopError
+from sopkit.schemas import columns
 
 __all__ = [
     "ABC_CLASSES",
@@ -40,32 +41,7 @@ XYZ_CLASSES = ("X", "Y", "Z")
 LIFECYCLE_STAGES = ("new", "growth", "mature", "decline", "end of life")
 
 #: Columns of the ``portfolio`` artifact, in order.
-PORTFOLIO_COLUMNS = (
-    "sku",
-    "description",
-    "family",
-    "status",
-    "unit_price",
-    "unit_cost",
-    "units_12m",
-    "units_prev_12m",
-    "revenue_12m",
-    "revenue_prev_12m",
-    "margin_12m",
-    "margin_pct",
-    "revenue_growth",
-    "unit_growth",
-    "revenue_share",
-    "cumulative_share",
-    "abc",
-    "demand_cv",
-    "xyz",
-    "lifecycle",
-    "lifecycle_reason",
-    "months_since_launch",
-    "discontinue_candidate",
-    "watch_new",
-)
+PORTFOLIO_COLUMNS = tuple(columns("portfolio"))
 
 #: Columns of the family summary, in order.
 FAMILY_COLUMNS = (

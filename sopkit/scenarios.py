@@ -21,23 +21,10 @@ import pandas as pd
 from sopkit._checks import require_columns, require_consensus
 from sopkit.errors import ConfigError, SopError
 from sopkit.finance import TOTAL, financial_summary, project_financials
+from sopkit.schemas import columns
 from sopkit.supply import check_capacity, plan_production, summarise_capacity
 
-SCENARIO_COLUMNS = [
-    "scenario",
-    "units",
-    "revenue",
-    "margin",
-    "margin_pct",
-    "budget_revenue",
-    "revenue_vs_budget_pct",
-    "required_hours",
-    "available_hours",
-    "overload_hours",
-    "shortfall_hours",
-    "peak_utilisation",
-    "overloaded_resource_months",
-]
+SCENARIO_COLUMNS = columns("scenarios")
 #: the keywords a scenario may set; each is an argument of :func:`apply_scenario`.
 SCENARIO_KEYS = (
     "demand_change_pct",

@@ -22,46 +22,7 @@ import pandas as pd
 
 from .config import MONTH_RE
 from .errors import StageError
-
-#: artifact -> the columns it must have, in order
-ARTIFACTS: dict[str, tuple[str, ...]] = {
-    "portfolio": (
-        "sku", "description", "family", "status", "unit_price", "unit_cost", "units_12m",
-        "units_prev_12m", "revenue_12m", "revenue_prev_12m", "margin_12m", "margin_pct",
-        "revenue_growth", "unit_growth", "revenue_share", "cumulative_share", "abc", "demand_cv",
-        "xyz", "lifecycle", "lifecycle_reason", "months_since_launch", "discontinue_candidate",
-        "watch_new",
-    ),
-    "forecast": (
-        "sku", "region", "month", "model", "yhat",
-        "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95",
-    ),
-    "accuracy": (
-        "model", "level", "key", "lag", "actual", "forecast", "abs_error", "wape", "bias", "mape",
-    ),
-    "demand_plan": (
-        "sku", "region", "month", "statistical", "adjustment", "consensus", "adjustment_reason",
-    ),
-    "supply_plan": (
-        "sku", "month", "demand", "production", "overtime_hours", "subcontract", "inventory",
-        "backlog",
-    ),
-    "capacity": (
-        "resource", "month", "available_hours", "max_overtime_hours", "required_hours",
-        "utilisation", "overload_hours", "shortfall_hours", "status", "shadow_price",
-    ),
-    "materials": ("material", "month", "required", "available", "shortfall", "unit_cost"),
-    "financials": (
-        "family", "month", "units", "revenue", "cost", "margin", "margin_pct", "budget_revenue",
-        "variance", "variance_pct",
-    ),
-    "scenarios": (
-        "scenario", "units", "revenue", "margin", "margin_pct", "budget_revenue",
-        "revenue_vs_budget_pct", "required_hours", "available_hours", "overload_hours",
-        "shortfall_hours", "peak_utilisation", "overloaded_resource_months",
-    ),
-    "kpis": ("kpi", "label", "value", "unit", "target", "status", "description"),
-}  # fmt: skip
+from .schemas import ARTIFACTS
 
 
 @dataclass(frozen=True)
@@ -105,10 +66,7 @@ STAGES: tuple[Stage, ...] = (
 )  # fmt: skip
 
 #: tables of the cycle's Excel workbook, in sheet order
-WORKBOOK_SHEETS = (
-    "kpis", "portfolio", "demand_plan", "supply_plan", "capacity", "materials", "financials",
-    "scenarios",
-)  # fmt: skip
+WORKBOOK_SHEETS = ("kpis", *(a.name for a in ARTIFACTS.values() if a.workbook and a.name != "kpis"))
 
 
 def get_stage(key: str) -> Stage:
@@ -195,11 +153,11 @@ class CycleStore:
     def write(self, name: str, df: pd.DataFrame) -> Path:
         """Check ``df`` against the artifact's columns and write it atomically."""
         path = self.artifact_path(name)
-        missing = [c for c in ARTIFACTS[name] if c not in df.columns]
-        if missing:
+        problems = ARTIFACTS[name].problems(df)
+        if problems:
             raise StageError(
-                f"artifact {name!r} lacks its contracted column(s) {', '.join(missing)}; "
-                f"the contract is {', '.join(ARTIFACTS[name])}"
+                f"artifact {name!r} breaks its contract (sopkit.schemas): {'; '.join(problems)}; "
+                f"the contract is {', '.join(ARTIFACTS[name].names)}"
             )
         with atomic_path(path) as tmp:
             df.reset_index(drop=True).to_parquet(tmp, index=False)

@@ -17,7 +17,8 @@ from sopkit.cli import main
 from sopkit.cycle import run_cycle
 from sopkit.data import load_folder, write_csv_folder
 from sopkit.errors import ConfigError, DataValidationError, StageError
-from sopkit.store import ARTIFACTS, STAGES, CycleStore
+from sopkit.schemas import ARTIFACTS, columns
+from sopkit.store import STAGES, CycleStore
 
 pytestmark = pytest.mark.slow
 CYCLE = "2026-11"
@@ -94,7 +95,7 @@ def test_artifacts_have_their_columns_and_sane_values(cycle_run, tiny_demo):
     store = CycleStore(ws / "reports", CYCLE)
     art = {name: store.read(name) for name in ARTIFACTS}
     for name, df in art.items():
-        assert list(df.columns[: len(ARTIFACTS[name])]) == list(ARTIFACTS[name]), name
+        assert list(df.columns[: len(columns(name))]) == columns(name), name
         assert len(df) > 0, name
 
     # ABC classes split revenue in the stated proportions (80 % / 95 %)

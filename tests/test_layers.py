@@ -12,9 +12,15 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "sopkit"
-STAGE_MODULES = ("portfolio", "demand", "supply", "finance", "scenarios", "kpi")
+STAGE_MODULES = ("portfolio", "demand", "supply", "finance", "scenarios", "kpi", "schemas")
 FORBIDDEN = ("charts", "dashboard", "store", "cycle", "cli", "report", "data")
 IO_CALLS = ("read_csv", "read_parquet", "read_excel", "read_sql", "to_csv", "to_parquet", "open")
+
+
+def _files(module: str) -> list[Path]:
+    """The source files of a module or a package."""
+    package = PACKAGE / module
+    return sorted(package.rglob("*.py")) if package.is_dir() else [PACKAGE / f"{module}.py"]
 
 
 def _imports(path: Path) -> set[str]:
@@ -23,7 +29,9 @@ def _imports(path: Path) -> set[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
             module = node.module or ""
-            if node.level:  # from . import x / from .x import y
+            if node.level and path.parent != PACKAGE:
+                raise AssertionError(f"{path}: subpackages use absolute imports")
+            if node.level:  # from . import x / from .x import y (top-level modules only)
                 found.update([module] if module else [a.name for a in node.names])
             elif module.startswith("sopkit"):
                 rest = module.removeprefix("sopkit").lstrip(".")
@@ -37,16 +45,16 @@ def _imports(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("module", STAGE_MODULES)
 def test_stage_modules_do_not_import_io_or_presentation(module):
-    imported = _imports(PACKAGE / f"{module}.py")
+    imported = set().union(*(_imports(f) for f in _files(module)))
     assert not imported & set(FORBIDDEN), f"sopkit.{module} imports {imported & set(FORBIDDEN)}"
 
 
 @pytest.mark.parametrize("module", STAGE_MODULES)
 def test_stage_modules_do_no_file_io(module):
-    tree = ast.parse((PACKAGE / f"{module}.py").read_text())
     calls = {
         (n.func.attr if isinstance(n.func, ast.Attribute) else getattr(n.func, "id", ""))
-        for n in ast.walk(tree)
+        for f in _files(module)
+        for n in ast.walk(ast.parse(f.read_text()))
         if isinstance(n, ast.Call)
     }
     assert not calls & set(IO_CALLS), f"sopkit.{module} calls {calls & set(IO_CALLS)}"

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from sopkit.errors import StageError
-from sopkit.store import ARTIFACTS, STAGES, CycleStore, check_cycle_name, get_stage, producer
+from sopkit.schemas import ARTIFACTS, columns
+from sopkit.store import STAGES, CycleStore, check_cycle_name, get_stage, producer
 
 
 @pytest.mark.parametrize(
@@ -22,20 +23,22 @@ def test_good_cycle_name():
 
 
 def _kpis(**overrides):
-    row = {c: [1.0] for c in ARTIFACTS["kpis"]} | {
+    row = {c: [1.0] for c in columns("kpis")} | {
         "kpi": ["otif"],
         "label": ["OTIF"],
         "unit": ["ratio"],
+        "status": ["good"],
+        "description": ["lines on time and in full"],
     }
     return pd.DataFrame(row | overrides)
 
 
 def test_write_checks_the_contract(tmp_path):
     store = CycleStore(tmp_path, "2026-11")
-    with pytest.raises(
-        StageError, match=r"artifact 'kpis' lacks its contracted column\(s\) status"
-    ):
+    with pytest.raises(StageError, match=r"artifact 'kpis' .* lacks the column\(s\) status"):
         store.write("kpis", _kpis().drop(columns="status"))
+    with pytest.raises(StageError, match="column value holds object, expected number"):
+        store.write("kpis", _kpis(value=["high"]))
     with pytest.raises(StageError, match="unknown artifact 'kpi'"):
         store.write("kpi", _kpis())
 

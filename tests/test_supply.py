@@ -7,10 +7,8 @@ import pandas as pd
 import pytest
 
 from sopkit.errors import SopError
+from sopkit.schemas import columns
 from sopkit.supply import (
-    CAPACITY_COLUMNS,
-    MATERIALS_COLUMNS,
-    SUPPLY_PLAN_COLUMNS,
     bottlenecks,
     check_capacity,
     check_materials,
@@ -62,7 +60,7 @@ def test_plan_production_nets_on_hand_and_keeps_safety_stock():
     plan = _plan([("A", "EU", 0, 30.0), ("A", "EU", 1, 40.0), ("A", "EU", 2, 20.0)])
     inventory = pd.DataFrame({"sku": ["A"], "on_hand": [50.0], "safety_stock": [10.0]})
     out = plan_production(plan, inventory)
-    assert list(out.columns) == SUPPLY_PLAN_COLUMNS
+    assert list(out.columns) == columns("supply_plan")
     assert out["production"].tolist() == [0.0, 30.0, 20.0]
     assert out["inventory"].tolist() == [20.0, 10.0, 10.0]
     assert out["demand"].tolist() == [30.0, 40.0, 20.0]
@@ -175,7 +173,7 @@ def test_capacity_used_equals_the_hours_of_the_plan():
     req = cap.set_index(["resource", "month"])["required_hours"]
     assert req[("R1", M[0])] == 11.0
     assert req[("R2", M[2])] == 4.75
-    assert list(cap.columns) == CAPACITY_COLUMNS
+    assert list(cap.columns) == columns("capacity")
     assert cap["shadow_price"].isna().all()
 
 
@@ -276,7 +274,7 @@ def test_check_materials_hand_worked():
         }
     )
     out = check_materials(supply, bom, material_supply)
-    assert list(out.columns) == MATERIALS_COLUMNS
+    assert list(out.columns) == columns("materials")
     m1 = out[out["material"] == "M1"]
     assert m1["required"].tolist() == [20.0, 60.0, 40.0]
     assert m1["available"].tolist() == [100.0, 100.0, 10.0]

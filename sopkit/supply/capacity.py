@@ -1,165 +1,20 @@
-"""Stage 3, supply planning: a production plan and what it asks of capacity and materials.
-
-This is the honest first version: lot-for-lot netting as in MRP, then a check of the
-plan against the hours of each resource and the quantities of each material. It plans
-no overtime, no subcontracting and no backlog, and knows no shadow prices; those
-columns are in the artifacts already (0.0 or NaN here) because the cvxpy optimisation
-of a later issue fills them, and downstream stages must not change when it does.
-
-Artifacts
----------
-``supply_plan`` (:data:`SUPPLY_PLAN_COLUMNS`), one row per SKU x plan month, and
-``capacity`` (:data:`CAPACITY_COLUMNS`), one row per resource x plan month.
-"""
+"""What a production plan asks of capacity and materials, and where it binds."""
 
 from __future__ import annotations
-
-from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
-from sopkit._checks import reject_duplicates, require_columns, require_consensus
+from sopkit._checks import require_columns
 from sopkit.errors import SopError
-
-SUPPLY_PLAN_COLUMNS = [
-    "sku",
-    "month",
-    "demand",
-    "production",
-    "overtime_hours",
-    "subcontract",
-    "inventory",
-    "backlog",
-]
-CAPACITY_COLUMNS = [
-    "resource",
-    "month",
-    "available_hours",
-    "max_overtime_hours",
-    "required_hours",
-    "utilisation",
-    "overload_hours",
-    "shortfall_hours",
-    "status",
-    "shadow_price",
-]
-MATERIALS_COLUMNS = ["material", "month", "required", "available", "shortfall", "unit_cost"]
-
-#: utilisation up to this share of regular hours is "ok"; above it, up to 100 %, "tight".
-TIGHT_ABOVE = 0.85
-
-
-def _require_plan(supply_plan: pd.DataFrame) -> None:
-    require_columns(supply_plan, "supply_plan", ["sku", "month", "production"])
-    if supply_plan.empty:
-        raise SopError(
-            "supply_plan is empty: there is no production to check. "
-            "Build it with plan_production() from a demand plan that has rows."
-        )
-
-
-def _plan_months(plan: pd.DataFrame) -> pd.DatetimeIndex:
-    return pd.DatetimeIndex(np.sort(plan["month"].unique()), name="month")
-
-
-def _resolve_by_month(
-    table: pd.DataFrame,
-    name: str,
-    key: str,
-    keys: Iterable[str],
-    months: pd.DatetimeIndex,
-    columns: Sequence[str],
-) -> pd.DataFrame:
-    """Return one row per key x month: the month's own row if any, else the NaT row.
-
-    A month-specific row replaces the general row as a whole (all ``columns``), so a
-    planner reads one row to know what applies. No row at all gives NaN.
-    """
-    table = table if "month" in table.columns else table.assign(month=pd.NaT)
-    reject_duplicates(table, name, [key, "month"])
-    grid = pd.MultiIndex.from_product([sorted(set(keys)), months], names=[key, "month"]).to_frame(
-        index=False
-    )
-    general = table.loc[table["month"].isna(), [key, *columns]]
-    specific = table.loc[table["month"].notna(), [key, "month", *columns]]
-    by_month = grid.merge(specific, on=[key, "month"], how="left", indicator=True)
-    by_key = grid.merge(general, on=key, how="left")
-    own = (by_month.pop("_merge") == "both").to_numpy()
-    for col in columns:
-        grid[col] = by_month[col].where(own, by_key[col])
-    return grid
-
-
-def plan_production(demand_plan: pd.DataFrame, inventory: pd.DataFrame) -> pd.DataFrame:
-    """Plan production lot for lot: make just enough to meet demand and keep safety stock.
-
-    Demand is the consensus summed over regions. Starting from ``on_hand``, cumulative
-    production up to month *t* is ``max(0, cumulative demand + safety_stock - on_hand)``,
-    made non-decreasing (stock already made is never un-made); production is its
-    month-on-month difference. End inventory therefore never falls below safety stock
-    once production starts, and the opening stock is used up before anything is made.
-
-    Parameters
-    ----------
-    demand_plan : pandas.DataFrame
-        The stage 2 artifact; needs ``sku``, ``month`` and ``consensus`` (units).
-    inventory : pandas.DataFrame
-        ``sku``, ``on_hand`` and optionally ``safety_stock``. A SKU without a row
-        starts from 0 on hand; a missing safety stock counts as 0.
-
-    Returns
-    -------
-    pandas.DataFrame
-        The ``supply_plan`` artifact, one row per SKU x plan month (a month a SKU
-        has no consensus row counts as 0 demand), sorted by SKU and month:
-        sku, month, demand, production, overtime_hours, subcontract, inventory
-        (end of month), backlog. ``overtime_hours``, ``subcontract`` and ``backlog``
-        are 0.0: netting never uses them; the optimisation model fills them per SKU.
-
-    Raises
-    ------
-    SopError
-        Missing columns, an empty plan, a consensus without a value, or a SKU
-        listed twice in ``inventory``.
-
-    Examples
-    --------
-    On hand 50, safety stock 10, demand 30, 40, 20 gives production 0, 30, 20 and
-    end inventory 20, 10, 10.
-    """
-    require_columns(demand_plan, "demand_plan", ["sku", "month", "consensus"])
-    require_columns(inventory, "inventory", ["sku", "on_hand"])
-    require_consensus(demand_plan, "nothing to plan production for")
-    reject_duplicates(inventory, "inventory", ["sku"])
-
-    grid = pd.MultiIndex.from_product(
-        [sorted(demand_plan["sku"].unique()), _plan_months(demand_plan)], names=["sku", "month"]
-    )
-    plan = (
-        demand_plan.groupby(["sku", "month"])["consensus"]
-        .sum()
-        .reindex(grid, fill_value=0.0)
-        .astype(float)
-        .rename("demand")
-        .reset_index()
-    )
-    stock = inventory.set_index("sku")
-    on_hand = plan["sku"].map(stock["on_hand"]).fillna(0.0).astype(float)
-    safety = (
-        plan["sku"].map(stock["safety_stock"]).fillna(0.0).astype(float)
-        if "safety_stock" in stock.columns
-        else 0.0
-    )
-    by_sku = plan["sku"]
-    cum_demand = plan.groupby(by_sku)["demand"].cumsum()
-    cum_production = (cum_demand + safety - on_hand).clip(lower=0.0).groupby(by_sku).cummax()
-    plan["production"] = cum_production.groupby(by_sku).diff().fillna(cum_production)
-    plan["overtime_hours"] = 0.0
-    plan["subcontract"] = 0.0
-    plan["inventory"] = on_hand + cum_production - cum_demand
-    plan["backlog"] = 0.0
-    return plan[SUPPLY_PLAN_COLUMNS]
+from sopkit.supply._common import (
+    CAPACITY_COLUMNS,
+    MATERIALS_COLUMNS,
+    TIGHT_ABOVE,
+    _plan_months,
+    _require_plan,
+    _resolve_by_month,
+)
 
 
 def check_capacity(

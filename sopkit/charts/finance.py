@@ -1,0 +1,198 @@
+"""Charts of stage 4, reconciliation: plan and actuals against budget, scenarios."""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from sopkit._checks import require_columns
+from sopkit.charts._common import (
+    NA_TEXT,
+    SERIES_COLOURS,
+    WIDTH,
+    _month_tooltip,
+    _month_x,
+    _no_data,
+    _records,
+    _without_infinity,
+)
+
+
+def budget_chart(financials: pd.DataFrame, actuals: pd.DataFrame) -> alt.Chart:
+    """Revenue per month, all families: actuals, then the plan, against the budget.
+
+    Parameters
+    ----------
+    financials : pd.DataFrame
+        The ``financials`` artifact (family, month, revenue, budget_revenue).
+    actuals : pd.DataFrame
+        From :func:`sopkit.finance.actuals_vs_budget` (family, month, revenue,
+        budget_revenue).
+
+    Returns
+    -------
+    alt.Chart
+        Three lines (x month, y revenue): actual (solid), plan (dashed) and budget (grey);
+        a month without any budget row has no budget point.
+    """
+    require_columns(financials, "financials", ["family", "month", "revenue", "budget_revenue"])
+    require_columns(actuals, "actuals", ["family", "month", "revenue", "budget_revenue"])
+    title = alt.Title(
+        "Revenue against budget",
+        subtitle="All families; actual sales valued at today's prices, then the plan",
+    )
+    if financials.empty and actuals.empty:
+        return _no_data(title)
+    series = []
+    for name, frame in (("actual", actuals), ("plan", financials)):
+        if frame.empty:
+            continue
+        # min_count=1: a month no family has a budget for stays without budget, not 0.
+        monthly = frame.groupby("month")[["revenue", "budget_revenue"]].sum(min_count=1)
+        series.append(monthly["revenue"].rename(name))
+        series.append(monthly["budget_revenue"].rename(f"budget {name}"))
+    wide = pd.concat(series, axis=1)
+    budget = [c for c in ("budget actual", "budget plan") if c in wide.columns]
+    wide["budget"] = wide[budget].bfill(axis=1).iloc[:, 0]
+    names = [c for c in ("actual", "plan", "budget") if c in wide.columns]
+    data = (
+        wide[names]
+        .rename_axis("month")
+        .reset_index()
+        .melt(id_vars="month", var_name="series", value_name="revenue")
+        .dropna(subset=["revenue"])
+    )
+    return (
+        alt.Chart(alt.Data(values=_records(data)))
+        .mark_line(point=alt.OverlayMarkDef(size=20))
+        .encode(
+            x=_month_x(),
+            y=alt.Y("revenue:Q", title="Revenue per month"),
+            color=alt.Color(
+                "series:N",
+                title=None,
+                scale=alt.Scale(domain=["actual", "plan", "budget"], range=list(SERIES_COLOURS)),
+                legend=alt.Legend(symbolType="stroke"),
+            ),
+            strokeDash=alt.StrokeDash(
+                "series:N",
+                title=None,
+                scale=alt.Scale(
+                    domain=["actual", "plan", "budget"], range=[[1, 0], [6, 4], [1, 0]]
+                ),
+            ),
+            tooltip=[
+                _month_tooltip(),
+                alt.Tooltip("series:N"),
+                alt.Tooltip("revenue:Q", format=",.0f"),
+            ],
+        )
+        .properties(width=WIDTH, height=300, title=title)
+    )
+
+
+def scenario_chart(scenarios: pd.DataFrame) -> alt.HConcatChart | alt.Chart:
+    """Scenarios side by side: revenue against budget, and peak capacity utilisation.
+
+    Parameters
+    ----------
+    scenarios : pd.DataFrame
+        The ``scenarios`` artifact (scenario, revenue, budget_revenue,
+        revenue_vs_budget_pct in percent, margin_pct, peak_utilisation as a fraction,
+        overloaded_resource_months).
+
+    Returns
+    -------
+    alt.HConcatChart
+        Two bar charts with one row per scenario ("baseline" first, then the given
+        order): revenue against budget in percent (green above, red below, a rule at
+        0) and peak utilisation (red above 100 %, a rule at 100 %). A peak of work on a
+        resource without hours has no bar and reads "no hours".
+    """
+    columns = [
+        "scenario",
+        "revenue",
+        "budget_revenue",
+        "revenue_vs_budget_pct",
+        "margin_pct",
+        "peak_utilisation",
+        "overloaded_resource_months",
+    ]
+    require_columns(scenarios, "scenarios", columns)
+    title = alt.Title(
+        "Scenarios compared",
+        subtitle="Revenue against budget (over the budgeted months) and the busiest resource-month",
+    )
+    if scenarios.empty:
+        return _no_data(title)
+    data = scenarios.loc[:, columns].copy()
+    no_hours = np.isposinf(data["peak_utilisation"])
+    data = _without_infinity(data)
+    data["budget_label"] = [
+        NA_TEXT if pd.isna(v) else f"{v:+.1f} %" for v in data["revenue_vs_budget_pct"]
+    ]
+    data["peak_label"] = np.where(
+        no_hours,
+        "no hours",
+        [NA_TEXT if pd.isna(v) else f"{100 * v:.0f} %" for v in data["peak_utilisation"]],
+    )
+    data["budget_side"] = np.where(data["revenue_vs_budget_pct"] < 0, "below", "above")
+    data["peak_side"] = np.where(no_hours | (data["peak_utilisation"] > 1), "above", "below")
+    order = [
+        *[s for s in data["scenario"] if s == "baseline"],
+        *[s for s in data["scenario"] if s != "baseline"],
+    ]
+    y = alt.Y("scenario:N", title=None, sort=order)
+    tooltip = [
+        alt.Tooltip("scenario:N"),
+        alt.Tooltip("revenue:Q", format=",.0f"),
+        alt.Tooltip("budget_revenue:Q", title="budget", format=",.0f"),
+        alt.Tooltip("budget_label:N", title="against budget"),
+        alt.Tooltip("margin_pct:Q", title="margin %", format=".1f"),
+        alt.Tooltip("peak_label:N", title="peak utilisation"),
+        alt.Tooltip("overloaded_resource_months:Q", title="overloaded resource-months"),
+    ]
+    half = (WIDTH - 60) // 2
+    records = alt.Data(values=_records(data))
+
+    def panel(field: str, side: str, label: str, rule_at: float, colours: list[str], x: alt.X):
+        base = alt.Chart().encode(y=y)
+        bars = base.mark_bar().encode(
+            x=x,
+            color=alt.Color(
+                f"{side}:N", scale=alt.Scale(domain=["above", "below"], range=colours), legend=None
+            ),
+            tooltip=tooltip,
+        )
+        # A label right of its bar; a negative bar's right of zero, where there is room.
+        text = base.mark_text(align="left", dx=4).encode(text=f"{label}:N")
+        right = text.encode(x=alt.X(f"{field}:Q")).transform_filter(f"!(datum.{field} < 0)")
+        left = text.encode(x=alt.datum(0)).transform_filter(f"datum.{field} < 0")
+        rule = alt.Chart(alt.Data(values=[{"at": rule_at}])).mark_rule(color="#555555")
+        return alt.layer(bars, right, left, rule.encode(x="at:Q"), data=records).properties(
+            width=half, height=alt.Step(30)
+        )
+
+    budget = panel(
+        "revenue_vs_budget_pct",
+        "budget_side",
+        "budget_label",
+        0.0,
+        ["#2ca02c", "#d62728"],
+        alt.X(
+            "revenue_vs_budget_pct:Q",
+            title="Revenue against budget",
+            axis=alt.Axis(labelExpr="datum.value + ' %'"),
+        ),
+    )
+    peak = panel(
+        "peak_utilisation",
+        "peak_side",
+        "peak_label",
+        1.0,
+        ["#d62728", "#1f77b4"],
+        alt.X("peak_utilisation:Q", title="Peak utilisation", axis=alt.Axis(format="%")),
+    )
+    # Each panel has its own colours for above and below its line.
+    return alt.hconcat(budget, peak, title=title, spacing=40).resolve_scale(color="independent")

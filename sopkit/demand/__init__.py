@@ -1,0 +1,30 @@
+"""Stage 2, demand planning: statistical forecast, its accuracy, and the consensus plan.
+
+This first engine is the seasonal naive benchmark of Hyndman & Athanasopoulos,
+*Forecasting: Principles and Practice* (3rd ed., FPP3), sections 5.2 and 5.5. It is
+honest and hard to beat on monthly demand with a strong yearly pattern, and it fixes
+the artifact contract that richer engines will fill later.
+
+Modules: :mod:`~sopkit.demand.forecast` (statistical models),
+:mod:`~sopkit.demand.accuracy` (backtests by lag and their summaries) and
+:mod:`~sopkit.demand.consensus` (sales and marketing inputs, end of life). The
+artifacts (``forecast``, ``accuracy``, ``demand_plan``) are described in
+:mod:`sopkit.schemas`. Ratios (wape, bias, mape, accuracy) are fractions: 0.12 means 12 %.
+"""
+
+from sopkit.demand._common import ACCURACY_LEVELS, MEAN_FALLBACK, SEASONAL_NAIVE
+from sopkit.demand.accuracy import backtest_seasonal_naive, pooled_wape, summarise_accuracy
+from sopkit.demand.consensus import build_demand_plan, unmatched_inputs
+from sopkit.demand.forecast import seasonal_naive_forecast
+
+__all__ = [
+    "ACCURACY_LEVELS",
+    "MEAN_FALLBACK",
+    "SEASONAL_NAIVE",
+    "backtest_seasonal_naive",
+    "build_demand_plan",
+    "pooled_wape",
+    "seasonal_naive_forecast",
+    "summarise_accuracy",
+    "unmatched_inputs",
+]

@@ -1,0 +1,253 @@
+"""The artifact contract, once: every table a stage hands on, its columns, types and meaning.
+
+The store checks each artifact against it when a stage writes it, the stage modules take
+their column lists from it, the workbook takes its sheets from it, and the README's table
+of artifacts is :func:`markdown_table` (a test compares them). Change an artifact here and
+nowhere else.
+
+Types (``Col.kind``): ``text`` (str, missing as None), ``month`` (first-of-month
+``datetime64``), ``number`` (float; NaN where not defined), ``integer`` and ``bool``.
+Fractions are 0.12 for 12 %; columns ending in ``_pct`` are already in percent (12.0).
+
+Example
+-------
+>>> from sopkit.schemas import columns
+>>> columns("materials")
+['material', 'month', 'required', 'available', 'shortfall', 'unit_cost']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+TEXT, MONTH, NUMBER, INTEGER, BOOL = "text", "month", "number", "integer", "bool"
+
+
+@dataclass(frozen=True)
+class Col:
+    """One column of an artifact: its name, kind and meaning."""
+
+    name: str
+    kind: str
+    meaning: str
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One artifact: what one row is, which stage writes it, and its columns in order."""
+
+    name: str
+    stage: str
+    grain: str
+    columns: tuple[Col, ...]
+    workbook: bool = True
+
+    @property
+    def names(self) -> list[str]:
+        """The column names, in order."""
+        return [c.name for c in self.columns]
+
+    def problems(self, df: pd.DataFrame) -> list[str]:
+        """What is wrong with ``df`` as this artifact: missing columns and wrong types."""
+        out = []
+        missing = [c for c in self.names if c not in df.columns]
+        if missing:
+            out.append(f"lacks the column(s) {', '.join(missing)}")
+        for col in self.columns:
+            if col.name in df.columns and not _fits(df[col.name], col.kind):
+                out.append(f"column {col.name} holds {df[col.name].dtype}, expected {col.kind}")
+        return out
+
+    def empty(self) -> pd.DataFrame:
+        """An empty frame with this artifact's columns and types."""
+        return pd.DataFrame({c.name: pd.Series(dtype=_DTYPES[c.kind]) for c in self.columns})
+
+
+_DTYPES = {
+    TEXT: "object",
+    MONTH: "datetime64[ns]",
+    NUMBER: "float64",
+    INTEGER: "int64",
+    BOOL: "bool",
+}
+
+
+def _fits(s: pd.Series, kind: str) -> bool:
+    api = pd.api.types
+    if kind == MONTH:
+        return api.is_datetime64_any_dtype(s)
+    if kind == NUMBER:
+        return api.is_numeric_dtype(s) and not api.is_bool_dtype(s)
+    if kind == INTEGER:
+        return api.is_integer_dtype(s)
+    if kind == BOOL:
+        return api.is_bool_dtype(s)
+    # text: object or string columns; an all-missing column may come back as float
+    return api.is_object_dtype(s) or api.is_string_dtype(s) or bool(s.isna().all())
+
+
+def _a(name: str, stage: str, grain: str, *cols: tuple[str, str, str], workbook=True) -> Artifact:
+    return Artifact(name, stage, grain, tuple(Col(*c) for c in cols), workbook)
+
+
+_SKU = ("sku", TEXT, "the SKU")
+_REGION = ("region", TEXT, "the sales region")
+_MONTH = ("month", MONTH, "the plan month")
+_FAMILY = ("family", TEXT, "the product family")
+
+ARTIFACTS: dict[str, Artifact] = {
+    a.name: a
+    for a in (
+        _a(
+            "portfolio", "product_review", "one row per SKU, in ABC ranking order",
+            _SKU,
+            ("description", TEXT, "as in products"),
+            _FAMILY,
+            ("status", TEXT, "as in products (active, new, phase_out, discontinued)"),
+            ("unit_price", NUMBER, "as in products"),
+            ("unit_cost", NUMBER, "as in products"),
+            ("units_12m", NUMBER, "units sold in the review_months before the cycle"),
+            ("units_prev_12m", NUMBER, "units sold in as many months before the review window"),
+            ("revenue_12m", NUMBER, "units_12m x unit_price"),
+            ("revenue_prev_12m", NUMBER, "units_prev_12m x unit_price"),
+            ("margin_12m", NUMBER, "units_12m x (unit_price - unit_cost)"),
+            ("margin_pct", NUMBER, "margin_12m in percent of revenue_12m"),
+            ("revenue_growth", NUMBER, "revenue_12m / revenue_prev_12m - 1 (fraction)"),
+            ("unit_growth", NUMBER, "units_12m / units_prev_12m - 1 (fraction)"),
+            ("revenue_share", NUMBER, "share of the portfolio's revenue_12m (fraction)"),
+            ("cumulative_share", NUMBER, "running revenue_share in ABC order (fraction)"),
+            ("abc", TEXT, "A, B or C by cumulative revenue share"),
+            ("demand_cv", NUMBER, "coefficient of variation of monthly demand in the window"),
+            ("xyz", TEXT, "X, Y or Z by demand_cv"),
+            ("lifecycle", TEXT, "new, growth, mature, decline or end of life"),
+            ("lifecycle_reason", TEXT, "the rule and figures that set the lifecycle"),
+            ("months_since_launch", NUMBER, "months from launch_month to the cycle"),
+            ("discontinue_candidate", BOOL, "flagged for the portfolio meeting to confirm"),
+            ("watch_new", BOOL, "a new item to watch"),
+        ),
+        _a(
+            "forecast", "demand_planning", "one row per SKU x region x plan month",
+            _SKU, _REGION, _MONTH,
+            ("model", TEXT, "the model (or fallback) that made the forecast"),
+            ("yhat", NUMBER, "the point forecast, units"),
+            ("yhat_lo_80", NUMBER, "lower bound of the 80 % prediction interval"),
+            ("yhat_hi_80", NUMBER, "upper bound of the 80 % prediction interval"),
+            ("yhat_lo_95", NUMBER, "lower bound of the 95 % prediction interval"),
+            ("yhat_hi_95", NUMBER, "upper bound of the 95 % prediction interval"),
+            workbook=False,
+        ),
+        _a(
+            "accuracy", "demand_planning", "one row per model x level x key x lag",
+            ("model", TEXT, "the forecasting model measured"),
+            ("level", TEXT, "total, family or sku: what the errors are summed over"),
+            ("key", TEXT, "the family, the SKU, or Total"),
+            ("lag", INTEGER, "months ahead, 1 = the first month forecast"),
+            ("actual", NUMBER, "units sold"),
+            ("forecast", NUMBER, "units forecast"),
+            ("abs_error", NUMBER, "|forecast - actual| at the key's level"),
+            ("wape", NUMBER, "abs_error / actual (fraction; NaN when actual is 0)"),
+            ("bias", NUMBER, "(forecast - actual) / actual; positive = over-forecast"),
+            ("mape", NUMBER, "mean |error| / actual over the key's SKU x region series"),
+            workbook=False,
+        ),
+        _a(
+            "demand_plan", "demand_planning", "one row per SKU x region x plan month",
+            _SKU, _REGION, _MONTH,
+            ("statistical", NUMBER, "the statistical forecast (yhat), units"),
+            ("adjustment", NUMBER, "units added by sales inputs and planning rules"),
+            ("consensus", NUMBER, "max(0, statistical + adjustment): the demand plan, units"),
+            ("adjustment_reason", TEXT, "why the plan differs from the forecast"),
+        ),
+        _a(
+            "supply_plan", "supply_planning", "one row per SKU x plan month",
+            _SKU, _MONTH,
+            ("demand", NUMBER, "consensus demand, all regions, units"),
+            ("production", NUMBER, "units made in house"),
+            ("overtime_hours", NUMBER, "overtime hours attributed to the SKU"),
+            ("subcontract", NUMBER, "units bought from subcontractors"),
+            ("inventory", NUMBER, "stock at the end of the month, units"),
+            ("backlog", NUMBER, "demand not yet met at the end of the month, units"),
+        ),
+        _a(
+            "capacity", "supply_planning", "one row per resource x plan month",
+            ("resource", TEXT, "the resource"),
+            _MONTH,
+            ("available_hours", NUMBER, "regular hours available"),
+            ("max_overtime_hours", NUMBER, "overtime hours allowed"),
+            ("required_hours", NUMBER, "hours the production plan needs"),
+            ("utilisation", NUMBER, "required / available hours (fraction; NaN without hours)"),
+            ("overload_hours", NUMBER, "required hours above the regular hours"),
+            ("shortfall_hours", NUMBER, "required hours above regular plus overtime hours"),
+            ("status", TEXT, "ok, tight (above 85 %), overtime or short"),
+            ("shadow_price", NUMBER, "value of one more hour (NaN until the optimiser prices it)"),
+        ),
+        _a(
+            "materials", "supply_planning", "one row per material x plan month",
+            ("material", TEXT, "the material"),
+            _MONTH,
+            ("required", NUMBER, "quantity the production plan consumes"),
+            ("available", NUMBER, "what suppliers can deliver (NaN = no limit)"),
+            ("shortfall", NUMBER, "required above available"),
+            ("unit_cost", NUMBER, "price per unit of material"),
+        ),
+        _a(
+            "financials", "reconciliation", "one row per family x plan month",
+            _FAMILY, _MONTH,
+            ("units", NUMBER, "units planned"),
+            ("revenue", NUMBER, "units x unit_price"),
+            ("cost", NUMBER, "units x unit_cost"),
+            ("margin", NUMBER, "revenue - cost"),
+            ("margin_pct", NUMBER, "margin in percent of revenue"),
+            ("budget_revenue", NUMBER, "the budget (NaN where none is set)"),
+            ("variance", NUMBER, "revenue - budget_revenue"),
+            ("variance_pct", NUMBER, "variance in percent of budget_revenue"),
+        ),
+        _a(
+            "scenarios", "reconciliation", "one row per scenario",
+            ("scenario", TEXT, "the scenario of scenarios.yaml"),
+            ("units", NUMBER, "units planned over the summary window"),
+            ("revenue", NUMBER, "revenue over the summary window"),
+            ("margin", NUMBER, "margin over the summary window"),
+            ("margin_pct", NUMBER, "margin in percent of revenue"),
+            ("budget_revenue", NUMBER, "budget over the budgeted months of the window"),
+            ("revenue_vs_budget_pct", NUMBER, "revenue against budget, in percent"),
+            ("required_hours", NUMBER, "hours needed over the window"),
+            ("available_hours", NUMBER, "regular hours over the window"),
+            ("overload_hours", NUMBER, "hours above regular hours"),
+            ("shortfall_hours", NUMBER, "hours above regular plus overtime hours"),
+            ("peak_utilisation", NUMBER, "highest utilisation of any resource-month (fraction)"),
+            ("overloaded_resource_months", NUMBER, "resource-months above their regular hours"),
+        ),
+        _a(
+            "kpis", "executive_review", "one row per headline KPI",
+            ("kpi", TEXT, "the KPI's identifier"),
+            ("label", TEXT, "its title on cards and tables"),
+            ("value", NUMBER, "its value (NaN when it cannot be computed; see description)"),
+            ("unit", TEXT, "ratio (fraction), percent, currency or count"),
+            ("target", NUMBER, "its target, where there is one"),
+            ("status", TEXT, "good, watch or bad against the target; empty without one"),
+            ("description", TEXT, "how it is computed, over which window"),
+        ),
+    )
+}  # fmt: skip
+
+
+def columns(name: str) -> list[str]:
+    """The column names of artifact ``name``, in order."""
+    return ARTIFACTS[name].names
+
+
+def markdown_table() -> str:
+    """The artifacts as the README's table: artifact, grain, columns and their meaning."""
+    lines = ["| artifact | one row per | column | meaning |", "|---|---|---|---|"]
+    for a in ARTIFACTS.values():
+        for i, c in enumerate(a.columns):
+            head = f"`{a.name}`" if i == 0 else ""
+            grain = a.grain.removeprefix("one row per ") if i == 0 else ""
+            lines.append(f"| {head} | {grain} | {c.name} ({c.kind}) | {c.meaning} |")
+    return "\n".join(lines)
+
+
+__all__ = ["ARTIFACTS", "Artifact", "Col", "columns", "markdown_table"]
