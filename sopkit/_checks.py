@@ -13,7 +13,14 @@ import pandas as pd
 
 from sopkit.errors import SopError
 
-__all__ = ["month_start", "reject_duplicates", "require_columns", "require_consensus"]
+__all__ = [
+    "family_of",
+    "month_number",
+    "month_start",
+    "reject_duplicates",
+    "require_columns",
+    "require_consensus",
+]
 
 
 def require_columns(df: pd.DataFrame, table: str, columns: Iterable[str]) -> None:
@@ -160,3 +167,68 @@ def require_consensus(demand_plan: pd.DataFrame, purpose: str) -> None:
             f"demand_plan has {len(blank)} row(s) without a consensus quantity ({where}). "
             "Give every SKU x region x month a consensus (0 if nothing is planned)."
         )
+
+
+def month_number(months: pd.Series | pd.DatetimeIndex | pd.Timestamp) -> np.ndarray | int:
+    """Months as consecutive integers (``year * 12 + month - 1``): month arithmetic is
+    integer arithmetic. The one month-arithmetic helper of sopkit.
+
+    Parameters
+    ----------
+    months : pandas.Series, pandas.DatetimeIndex or pandas.Timestamp
+        Dates; only their year and month count. Missing dates give NaN (float array).
+
+    Returns
+    -------
+    numpy.ndarray or int
+        An int64 array (float with NaN where a date is missing), or an int for a Timestamp.
+
+    Examples
+    --------
+    >>> month_number(pd.Timestamp("2026-11-01")) - month_number(pd.Timestamp("2025-11-01"))
+    12
+    """
+    if isinstance(months, pd.Timestamp):
+        return months.year * 12 + months.month - 1
+    idx = pd.DatetimeIndex(months)
+    out = idx.year * 12 + idx.month - 1
+    return out.to_numpy(dtype=float if idx.hasnans else np.int64)
+
+
+def family_of(products: pd.DataFrame, skus: pd.Series, where: str) -> pd.Series:
+    """The family of each SKU, the one SKU-to-family lookup of sopkit.
+
+    One rule for duplicates: a SKU listed twice in ``products`` is an error, never
+    resolved by taking the first row.
+
+    Parameters
+    ----------
+    products : pandas.DataFrame
+        ``sku`` and ``family``, one row per SKU.
+    skus : pandas.Series
+        The SKUs to look up.
+    where : str
+        The table the SKUs come from, for the message.
+
+    Returns
+    -------
+    pandas.Series
+        The families, on the index of ``skus``.
+
+    Raises
+    ------
+    SopError
+        A SKU listed twice in ``products``, or a SKU that ``products`` does not know.
+    """
+    require_columns(products, "products", ["sku", "family"])
+    reject_duplicates(products, "products", ["sku"])
+    family = skus.map(products.set_index("sku")["family"])
+    unknown = family.isna() & skus.notna()
+    if unknown.any():
+        names = sorted(map(str, skus[unknown].unique()))
+        raise SopError(
+            f"{where} has SKU(s) that products does not list: {', '.join(names[:10])}"
+            f"{' ...' if len(names) > 10 else ''}. Add them to products with a family, "
+            "or pass the products table of the same dataset."
+        )
+    return family
