@@ -7,7 +7,9 @@ printed as plain text, without a traceback, and the command exits with 1.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -92,8 +94,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
     except ConfigError:
         base = None  # outside a workspace: a given source, or the demo company
     params = resolve_parameters(base / "parameters" / "default.yaml") if base else None
-    source = args.source or (params.data.source if params else "demo")
+    if args.source is None and params is None:
+        raise SopError(
+            "no data source given and no workspace here (a folder with "
+            "parameters/default.yaml): say which data to check, e.g. `sop validate data/`, "
+            "or `sop validate demo` for the built-in demo company"
+        )
+    source = args.source or params.data.source
     data = params.data if params is not None else None
+    print(f"Data source: {source}", flush=True)
     ds = load_dataset(
         source,
         queries=data.queries if data and source == data.source else None,
@@ -116,6 +125,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     rows = [("table", "rows", "from", "to")]
     rows += [(r["table"], f"{r['rows']:,}", r["from"], r["to"]) for r in summary.to_dict("records")]
     _print_table(rows)
+    warnings = getattr(ds, "warnings", ())
+    for w in warnings:
+        print(f"warning: {w}")
     return 0
 
 
@@ -144,6 +156,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if result.status in ("complete", "partial", "up to date") else 1
 
 
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt  # handled like Ctrl-C: the run stops cleanly and says so
+
+
 # --------------------------------------------------------------------------- parser
 
 _EPILOG = {
@@ -159,8 +175,9 @@ _EPILOG = {
   sop run                              the cycle after the last month of history
   sop run --cycle 2026-11 --force      run that cycle again, replacing its reports
   sop run --scenario capacity_loss     plan another scenario of scenarios.yaml
-  sop run --from demand_planning       resume after fixing a failed stage 2
-  sop run --only 1 -p review_months 6  one stage with a notebook parameter
+  sop run                              after a failure or an interruption: resumes it
+  sop run --from supply_planning       run stage 3 and after again (the cycle's parameters)
+  sop run --force -p horizon 12        re-plan the cycle with another setting
 
 stages: 1 product_review, 2 demand_planning, 3 supply_planning, 4 reconciliation,
         5 executive_review""",
@@ -214,24 +231,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace a completed cycle's reports")
     p.add_argument(
         "-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
-        help="a notebook parameter (checked against the parameters schema)",
+        help="a setting of the parameters file by name or dotted path (horizon, "
+        "summary_months, finance.summary_months), checked against the schema; it reaches "
+        "every stage through the cycle's recorded parameters",
     )  # fmt: skip
     p.set_defaults(func=cmd_run)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``sop``."""
+    """Entry point of ``sop``: every error ends in a sentence, never a traceback."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return args.func(args)
+    except BrokenPipeError:
+        # `sop validate | head -1`: the reader has what it wanted; say nothing more.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except SopError as exc:
+        from .cycle import Interrupted
+
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return 130 if isinstance(exc, Interrupted) else 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a folder that cannot be written, a disk that is full, ...
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -20,19 +20,23 @@ Example
 from __future__ import annotations
 
 import difflib
+import hashlib
+import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
 
 #: a month as written in files and parameters: YYYY-MM
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-Pct = Annotated[float, Field(ge=-100)]
+#: a change in percent: at least -100 (all of it gone), at most +1000 (eleven times as much)
+Pct = Annotated[float, Field(ge=-100, le=1000, allow_inf_nan=False)]
 
 
 class _Model(BaseModel):
@@ -62,10 +66,26 @@ class PortfolioParams(_Model):
     review_months: int = Field(12, ge=1, le=60)
     abc_thresholds: tuple[float, float] = (0.8, 0.95)
     xyz_thresholds: tuple[float, float] = (0.5, 1.0)
-    new_item_months: int = Field(12, ge=1)
-    growth_threshold: float = 0.10
-    decline_threshold: float = -0.10
-    eol_window_months: int = Field(6, ge=0)
+    new_item_months: int = Field(12, ge=0, le=120)
+    growth_threshold: float = Field(0.10, ge=0, allow_inf_nan=False)
+    decline_threshold: float = Field(-0.10, ge=-1, lt=0)
+    eol_window_months: int = Field(6, ge=0, le=120)
+
+    @model_validator(mode="after")
+    def _thresholds_in_order(self) -> PortfolioParams:
+        a, b = self.abc_thresholds
+        if not 0 < a < b <= 1:
+            raise ValueError(
+                f"abc_thresholds: two increasing cumulative shares in (0, 1], such as "
+                f"[0.8, 0.95], got [{a:g}, {b:g}]"
+            )
+        x, y = self.xyz_thresholds
+        if not 0 <= x < y < float("inf"):
+            raise ValueError(
+                f"xyz_thresholds: two increasing coefficients of variation of 0 or more, such "
+                f"as [0.5, 1.0], got [{x:g}, {y:g}]"
+            )
+        return self
 
 
 class DemandParams(_Model):
@@ -125,20 +145,28 @@ class Scenarios(_Model):
     scenarios: dict[str, Scenario] = Field(default_factory=lambda: {"baseline": Scenario()})
 
 
-#: flat notebook parameter -> dotted path in :class:`Parameters`
-NOTEBOOK_PARAMETERS: dict[str, str] = {
-    "cycle": "cycle",
-    "scenario": "scenario",
-    "horizon": "horizon",
-    "service_level": "service_level",
-    "data_source": "data.source",
-    "review_months": "portfolio.review_months",
-    "season_length": "demand.season_length",
-    "backtest_months": "demand.backtest_months",
-    "summary_months": "finance.summary_months",
-}
-#: notebook parameters that are not settings of a cycle but say where things are
-LOCATION_PARAMETERS = ("params_file",)
+def _leaf_names(model: type[BaseModel], prefix: str = "") -> dict[str, str]:
+    """Every setting of ``model``: its flat name (``summary_months``) -> dotted path."""
+    out: dict[str, str] = {}
+    for name, f in model.model_fields.items():
+        ann = f.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            for leaf, path in _leaf_names(ann, f"{prefix}{name}.").items():
+                out[f"{name}_{leaf}" if name == "data" else leaf] = path
+        else:
+            out[name] = f"{prefix}{name}"
+    return out
+
+
+#: flat parameter name -> dotted path in :class:`Parameters`, for every setting: the names
+#: of the notebooks' ``parameters`` cells and of ``sop run -p NAME VALUE`` (which also takes
+#: the dotted path, e.g. ``finance.summary_months``).
+NOTEBOOK_PARAMETERS: dict[str, str] = _leaf_names(Parameters)
+#: notebook parameters that are not settings of a cycle but say where things are: the
+#: parameters file, the cycle's folder and the run (set by ``sop run``)
+LOCATION_PARAMETERS = ("params_file", "cycle_dir", "run_id")
+#: settings that say where things are, not what the plan is: left out of a plan's identity
+LOCATION_SETTINGS = ("reports_dir", "data.source", "data.queries")
 
 
 # --------------------------------------------------------------------------- loading
@@ -213,11 +241,12 @@ def resolve_parameters(params_file: str | Path | None = None, **overrides: Any) 
         Missing file, invalid YAML, unknown keys or names, wrong types or ranges.
     """
     data = _read_yaml(Path(params_file)) if params_file is not None else {}
-    unknown = sorted(set(overrides) - set(NOTEBOOK_PARAMETERS))
+    dotted = set(NOTEBOOK_PARAMETERS.values())
+    unknown = sorted(set(overrides) - set(NOTEBOOK_PARAMETERS) - dotted)
     if unknown:
         lines = []
         for name in unknown:
-            near = difflib.get_close_matches(name, NOTEBOOK_PARAMETERS, n=1)
+            near = difflib.get_close_matches(name, [*NOTEBOOK_PARAMETERS, *dotted], n=1)
             lines.append(f"{name!r}" + (f" (did you mean {near[0]!r}?)" if near else ""))
         raise ConfigError(
             "unknown parameter(s): "
@@ -227,7 +256,15 @@ def resolve_parameters(params_file: str | Path | None = None, **overrides: Any) 
         )
     for name, value in overrides.items():
         if value is not None:
-            _set_path(data, NOTEBOOK_PARAMETERS[name], value)
+            _set_path(data, NOTEBOOK_PARAMETERS.get(name, name), value)
+    section = data.get("data")
+    if params_file is not None and not (isinstance(section, dict) and "source" in section):
+        # The demo company is planned only when asked for, never by a missing setting.
+        raise ConfigError(
+            f"{params_file} does not say where the input data is. Add a data section:\n"
+            "data:\n  source: data   # a folder of CSV files, a workbook .xlsx or a database URL"
+            "\n(or `source: demo` for the built-in demo company)"
+        )
     where = str(params_file) if params_file is not None else "parameters"
     given = {k: v for k, v in overrides.items() if v is not None}
     if given:
@@ -236,6 +273,133 @@ def resolve_parameters(params_file: str | Path | None = None, **overrides: Any) 
         return Parameters.model_validate(data)
     except ValidationError as exc:
         raise _explain(exc, where, _known_keys(Parameters)) from exc
+
+
+@dataclass(frozen=True)
+class RunParameters:
+    """The one resolved parameter set of a cycle: the settings and the scenarios.
+
+    ``sop run`` resolves it once (file, scenario, ``-p`` overrides), records it in the
+    cycle's folder (:meth:`write`), and every stage notebook resolves exactly that record;
+    a notebook run by hand resolves the same way from the workspace's file.
+    """
+
+    params: Parameters
+    scenarios: dict[str, Scenario]
+    source: str = "parameters"
+
+    @property
+    def scenario(self) -> Scenario:
+        """The scenario the plan follows."""
+        return get_scenario(self.scenarios, self.params.scenario)
+
+    def identity(self) -> dict[str, Any]:
+        """Every setting that shapes the plan, flat (``finance.summary_months``), with the
+        scenarios' definitions; where things are (reports_dir, the data source) is left
+        out: the input data is identified by its fingerprint instead."""
+        flat = _flatten(self.params.model_dump(mode="json"))
+        for key in LOCATION_SETTINGS:
+            flat.pop(key, None)
+        for name, scen in self.scenarios.items():
+            changes = scen.model_dump(mode="json", exclude={"description"})
+            flat.update(_flatten(changes, f"scenarios.{name}."))
+        return flat
+
+    def with_cycle(self, cycle: str) -> RunParameters:
+        """The same set with the cycle month resolved (``"2026-11"``)."""
+        return RunParameters(
+            self.params.model_copy(update={"cycle": cycle}), self.scenarios, self.source
+        )
+
+    @property
+    def hash(self) -> str:
+        """A short hash of :meth:`identity`: equal for plans made under equal settings."""
+        blob = json.dumps(self.identity(), sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def write(self, folder: Path) -> Path:
+        """Write ``parameters.yaml`` and ``scenarios.yaml`` into ``folder``; return the first."""
+        folder.mkdir(parents=True, exist_ok=True)
+        head = "# The resolved parameters of this cycle (sop run); every stage reads them.\n"
+        for name, data in (
+            (
+                "scenarios.yaml",
+                {"scenarios": {k: v.model_dump() for k, v in self.scenarios.items()}},
+            ),
+            ("parameters.yaml", self.params.model_dump(mode="json")),
+        ):
+            tmp = folder / f".{name}.tmp"
+            tmp.write_text(head + yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+            tmp.replace(folder / name)
+        return folder / "parameters.yaml"
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and value and all(isinstance(k, str) for k in value):
+            if key in ("family_demand_change_pct", "resource_capacity_change_pct", "queries"):
+                out[f"{prefix}{key}"] = dict(sorted(value.items()))
+                continue
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def describe_difference(ours: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
+    """The settings that differ between two :meth:`RunParameters.identity`, as
+    ``"horizon: 12 here, 18 there"`` lines (at most 10, then a count)."""
+    keys = sorted(set(ours) | set(theirs))
+    lines = [
+        f"{k}: {ours.get(k, '(not set)')!r} here, {theirs.get(k, '(not set)')!r} there"
+        for k in keys
+        if ours.get(k) != theirs.get(k)
+    ]
+    if len(lines) > 10:
+        lines = [*lines[:10], f"... and {len(lines) - 10} more"]
+    return lines
+
+
+def resolve_run(
+    params_file: str | Path | None, *, scenario: str | None = None, **overrides: Any
+) -> RunParameters:
+    """Resolve a cycle's parameter set: the file, its ``scenarios.yaml``, the overrides.
+
+    Parameters
+    ----------
+    params_file
+        A YAML file with the schema of :class:`Parameters`; ``scenarios.yaml`` beside it
+        (if any) holds the scenarios. ``None``: the defaults and the baseline scenario.
+    scenario
+        The scenario to plan, instead of the file's.
+    **overrides
+        Flat names of :data:`NOTEBOOK_PARAMETERS` or dotted paths; ``None`` keeps the file's.
+
+    Returns
+    -------
+    RunParameters
+
+    Raises
+    ------
+    ConfigError
+        A bad file, override or scenario name (every problem of a file at once).
+
+    Examples
+    --------
+    >>> run = resolve_run(None, horizon=12)
+    >>> run.params.horizon, run.params.scenario
+    (12, 'baseline')
+    """
+    params = resolve_parameters(params_file, scenario=scenario, **overrides)
+    scen_file = Path(params_file).parent / "scenarios.yaml" if params_file is not None else None
+    scenarios = (
+        load_scenarios(scen_file)
+        if scen_file is not None and scen_file.is_file()
+        else {"baseline": Scenario(description="The plan as it stands")}
+    )
+    get_scenario(scenarios, params.scenario)
+    return RunParameters(params, scenarios, str(params_file or "parameters"))
 
 
 def load_scenarios(path: str | Path) -> dict[str, Scenario]:
@@ -292,11 +456,14 @@ def find_workspace(start: str | Path | None = None) -> Path:
 __all__ = [
     "NOTEBOOK_PARAMETERS",
     "Parameters",
+    "RunParameters",
     "Scenario",
+    "describe_difference",
     "find_workspace",
     "get_scenario",
     "load_scenarios",
     "notebook_values",
     "parse_month",
     "resolve_parameters",
+    "resolve_run",
 ]

@@ -1,10 +1,13 @@
-"""Where every artifact of a cycle lives, and what each stage reads and writes.
+"""Where every artifact of a cycle lives, what each stage reads and writes, and earlier cycles.
 
 ``STAGES`` is the catalog (in the spirit of kedro's catalog and ploomber's
 upstream/product): each stage's notebook, the artifacts it reads and the ones it
-writes, each artifact with its contracted columns. :class:`CycleStore` reads and
-writes them under ``reports/<cycle>/`` atomically (write a temporary file, then
-rename), so a failed stage never leaves a half-written table behind.
+writes; their columns are the contract of :mod:`sopkit.schemas`. :class:`CycleStore`
+reads and writes them under ``reports/<cycle>/`` atomically (write a temporary file, then
+rename), so a failed stage never leaves a half-written table behind. Every artifact
+carries its provenance (the stage, run, parameter set and input data that made it) in
+its Parquet metadata, so a stage can refuse to build on another plan's tables.
+:class:`PlanArchive` reads the plans of earlier completed cycles back.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("product_review", "Product review", "01_product_review.ipynb", (), ("portfolio",)),
     Stage(
         "demand_planning", "Demand planning", "02_demand_planning.ipynb",
-        (), ("forecast", "accuracy", "demand_plan"),
+        (), ("forecast", "accuracy", "demand_plan", "adjustments"),
     ),
     Stage(
         "supply_planning", "Supply planning", "03_supply_planning.ipynb",
@@ -113,6 +116,9 @@ def atomic_path(path: Path) -> Iterator[Path]:
         tmp_path.unlink(missing_ok=True)
 
 
+_PROVENANCE_KEY = b"sopkit.provenance"
+
+
 class CycleStore:
     """The folder ``reports/<cycle>/`` of one cycle.
 
@@ -122,9 +128,16 @@ class CycleStore:
     ``index.html``.
     """
 
-    def __init__(self, reports_dir: str | Path, cycle: str) -> None:
+    def __init__(self, reports_dir: str | Path, cycle: str, root: str | Path | None = None) -> None:
         self.cycle = check_cycle_name(cycle)
-        self.root = Path(reports_dir) / self.cycle
+        self.reports_dir = Path(reports_dir)
+        # a run that replaces a complete cycle builds the new one aside, in ``root``
+        self.root = Path(root) if root is not None else self.reports_dir / self.cycle
+
+    @property
+    def record_path(self) -> Path:
+        """The cycle's resolved parameters (``parameters.yaml``, beside ``scenarios.yaml``)."""
+        return self.root / "parameters.yaml"
 
     @property
     def artifacts_dir(self) -> Path:
@@ -150,8 +163,12 @@ class CycleStore:
     def has(self, name: str) -> bool:
         return self.artifact_path(name).is_file()
 
-    def write(self, name: str, df: pd.DataFrame) -> Path:
-        """Check ``df`` against the artifact's columns and write it atomically."""
+    def write(self, name: str, df: pd.DataFrame, provenance: dict[str, Any] | None = None) -> Path:
+        """Check ``df`` against the artifact's contract and write it atomically.
+
+        ``provenance`` (JSON-able) is kept in the Parquet file's metadata, so it can
+        never disagree with the table it describes; :meth:`provenance` reads it back.
+        """
         path = self.artifact_path(name)
         problems = ARTIFACTS[name].problems(df)
         if problems:
@@ -159,9 +176,28 @@ class CycleStore:
                 f"artifact {name!r} breaks its contract (sopkit.schemas): {'; '.join(problems)}; "
                 f"the contract is {', '.join(ARTIFACTS[name].names)}"
             )
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
+        if provenance is not None:
+            meta = dict(table.schema.metadata or {})
+            meta[_PROVENANCE_KEY] = json.dumps(provenance, default=str).encode()
+            table = table.replace_schema_metadata(meta)
         with atomic_path(path) as tmp:
-            df.reset_index(drop=True).to_parquet(tmp, index=False)
+            pq.write_table(table, tmp)
         return path
+
+    def provenance(self, name: str) -> dict[str, Any] | None:
+        """What made artifact ``name`` (as given to :meth:`write`), or None if unknown."""
+        import pyarrow.parquet as pq
+
+        path = self.artifact_path(name)
+        if not path.is_file():
+            return None
+        meta = pq.read_schema(path).metadata or {}
+        raw = meta.get(_PROVENANCE_KEY)
+        return json.loads(raw) if raw else None
 
     def read(self, name: str) -> pd.DataFrame:
         """Read an artifact, or say which stage must run to produce it."""
@@ -185,11 +221,67 @@ class CycleStore:
             tmp.write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
 
 
+class PlanArchive:
+    """The plans of earlier cycles under one reports folder, for a later cycle to read back.
+
+    Only cycles whose manifest says ``complete`` count: a failed or partial cycle's tables
+    were never the plan of record. Forecast accuracy by lag and forecast value added
+    compare these plans with what happened.
+
+    Examples
+    --------
+    >>> archive = PlanArchive("reports")                                  # doctest: +SKIP
+    >>> archive.cycles(before="2026-12")                                  # doctest: +SKIP
+    ['2026-11']
+    >>> archive.read("demand_plan", before="2026-12")  # one table, a cycle column first
+    """
+
+    def __init__(self, reports_dir: str | Path) -> None:
+        self.reports_dir = Path(reports_dir)
+
+    def cycles(self, before: str | None = None) -> list[str]:
+        """The completed cycles, oldest first (only those before ``before`` if given)."""
+        if not self.reports_dir.is_dir():
+            return []
+        out = []
+        for folder in sorted(self.reports_dir.iterdir()):
+            if not (folder.is_dir() and MONTH_RE.match(folder.name)):
+                continue
+            if before is not None and folder.name >= before:
+                continue
+            store = CycleStore(self.reports_dir, folder.name)
+            try:
+                status = store.read_manifest().get("status")
+            except (OSError, ValueError):
+                continue
+            if status == "complete":
+                out.append(folder.name)
+        return out
+
+    def read(self, artifact: str, before: str | None = None) -> pd.DataFrame:
+        """Artifact ``artifact`` of every completed cycle, stacked, with a ``cycle`` column.
+
+        Empty (with the contract's columns) when no earlier cycle has it.
+        """
+        if artifact not in ARTIFACTS:
+            raise StageError(f"unknown artifact {artifact!r}; known: {', '.join(ARTIFACTS)}")
+        parts = []
+        for cycle in self.cycles(before):
+            store = CycleStore(self.reports_dir, cycle)
+            if store.has(artifact):
+                parts.append(store.read(artifact).assign(cycle=cycle))
+        if not parts:
+            return ARTIFACTS[artifact].empty().assign(cycle=pd.Series(dtype=object))
+        out = pd.concat(parts, ignore_index=True)
+        return out[["cycle", *[c for c in out.columns if c != "cycle"]]]
+
+
 __all__ = [
     "ARTIFACTS",
     "STAGES",
     "WORKBOOK_SHEETS",
     "CycleStore",
+    "PlanArchive",
     "Stage",
     "atomic_path",
     "check_cycle_name",

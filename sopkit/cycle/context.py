@@ -1,0 +1,427 @@
+"""The notebook side of a cycle: what a stage notebook opens first.
+
+:func:`open_stage` resolves the cycle's one parameter set (the same function ``sop run``
+uses), gives the stage its input data as of the cycle, and guards its artifacts: a stage
+reads only what it declares in ``STAGES`` and only tables made under the same parameters
+and input data (it names the difference otherwise), and writes only what it declares.
+Under ``sop run`` the runner hands every notebook the cycle's recorded parameters, its
+folder and its run; a notebook run by hand resolves the workspace's file the same way,
+and before it writes into a cycle of record it takes the cycle's lock and checks that the
+cycle was planned under the same settings and data, then records itself in the manifest.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sopkit.config import (
+    Parameters,
+    RunParameters,
+    Scenario,
+    describe_difference,
+    find_workspace,
+    parse_month,
+    resolve_run,
+)
+from sopkit.cycle.lock import CycleLock
+from sopkit.data import Dataset, load_dataset
+from sopkit.errors import ConfigError, StageError
+from sopkit.store import STAGES, CycleStore, Stage, get_stage, producer
+
+#: Datasets read from a cycle's snapshot in this process, by folder: the stages of one
+#: run share a kernel, so the snapshot is read once per run, not once per stage.
+_SNAPSHOTS: dict[tuple[str, str], Dataset] = {}
+
+
+def now() -> str:
+    """The time in UTC, to the second, as the manifest writes it."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def resolve_cycle(params: Parameters, ds: Dataset) -> pd.Timestamp:
+    """The planning month: ``params.cycle``, or the month after the last month of history.
+
+    A cycle later than that month would plan from stale data, so it is refused.
+    """
+    after = ds.last_month + pd.offsets.MonthBegin(1)
+    if params.cycle is None:
+        return after
+    cycle = parse_month(params.cycle, "cycle")
+    if cycle > after:
+        raise ConfigError(
+            f"cycle {params.cycle} is later than the month after the last month of history "
+            f"({ds.last_month:%Y-%m}): the history is missing {after:%Y-%m} onwards. "
+            f"Load newer data or plan cycle {after:%Y-%m}."
+        )
+    if cycle <= ds.first_month:
+        raise ConfigError(
+            f"cycle {params.cycle} is not after the first month of history "
+            f"({ds.first_month:%Y-%m}); there is nothing to plan from"
+        )
+    return cycle
+
+
+def as_of(ds: Dataset, cycle: pd.Timestamp) -> Dataset:
+    """The dataset as known before ``cycle`` (what a replay of that cycle may see)."""
+    return ds.as_of(cycle) if hasattr(ds, "as_of") else ds
+
+
+def reports_root(workspace: Path, params: Parameters) -> Path:
+    """The reports folder: ``reports_dir`` under the workspace, or an absolute path.
+
+    A relative ``reports_dir`` that climbs out of the workspace (``../x``) is refused:
+    reports outside the workspace must be asked for with an absolute path.
+    """
+    given = Path(params.reports_dir).expanduser()
+    if given.is_absolute():
+        return given
+    root = (workspace / given).resolve()
+    if not root.is_relative_to(workspace.resolve()):
+        raise ConfigError(
+            f"reports_dir {params.reports_dir!r} points outside the workspace {workspace} "
+            f"(to {root}); give an absolute path if that is where reports should go."
+        )
+    return root
+
+
+def load_snapshot(folder: Path, source: str, fingerprint: str) -> Dataset:
+    """The input snapshot of a cycle (Parquet, validated when ``sop run`` took it).
+
+    Read as it is, without validating it again; cached per process, so the stages of
+    one run read it once.
+    """
+    key = (str(folder), fingerprint)
+    if key not in _SNAPSHOTS:
+        from sopkit.data import TABLES
+
+        missing = [t for t in TABLES if not (folder / f"{t}.parquet").is_file()]
+        if missing:
+            raise StageError(
+                f"the cycle's input snapshot {folder} lacks {', '.join(missing)}; "
+                "run the cycle again with `sop run --force`"
+            )
+        tables = {t: pd.read_parquet(folder / f"{t}.parquet") for t in TABLES}
+        _SNAPSHOTS.clear()
+        _SNAPSHOTS[key] = Dataset(**tables, source=source)
+    return _SNAPSHOTS[key]
+
+
+def provenance_problems(
+    store: CycleStore, artifact: str, run: RunParameters, fingerprint: str
+) -> list[str]:
+    """Why ``artifact`` of ``store`` was not made under ``run`` and the same input data.
+
+    Empty when it was. Each line names a difference a planner can act on.
+    """
+    prov = store.provenance(artifact)
+    stage = producer(artifact)
+    if prov is None:
+        return [f"{artifact!r} does not say which parameters made it (an older sopkit)"]
+    out = []
+    if prov.get("params_hash") != run.hash:
+        diff = describe_difference(run.identity(), prov.get("identity", {}))
+        out += [f"{artifact!r} (stage {stage.number}) was made under other parameters:"]
+        out += [f"    {line}" for line in diff]
+    if prov.get("input_fingerprint") != fingerprint:
+        out.append(
+            f"{artifact!r} (stage {stage.number}) was made from other input data "
+            f"(taken {prov.get('written', '?')})"
+        )
+    return out
+
+
+@dataclass
+class StageContext:
+    """What a stage notebook works with: parameters, data, cycle and artifacts."""
+
+    stage: Stage
+    run: RunParameters
+    workspace: Path
+    params_file: Path
+    cycle_dir: Path | None = None  # given by sop run: the folder the run writes into
+    run_id: str | None = None  # given by sop run
+    _written: set[str] = field(default_factory=set, repr=False)
+    _hand_checked: bool = field(default=False, repr=False)
+
+    # ----------------------------------------------------------------- what it works on
+    @property
+    def params(self) -> Parameters:
+        """The typed parameters, the cycle month resolved."""
+        return self.run.params
+
+    @cached_property
+    def _manifest(self) -> dict[str, Any]:
+        path = self.cycle_dir / "manifest.json" if self.cycle_dir is not None else None
+        if path is None or not path.is_file():
+            return {}
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    @cached_property
+    def dataset(self) -> Dataset:
+        """The validated input tables as of the cycle (loaded once)."""
+        if self.cycle_dir is not None:
+            man = self._manifest
+            if man.get("run_id") != self.run_id:
+                raise StageError(
+                    f"{self.cycle_dir} is not being run by run {self.run_id}; "
+                    "a stage with cycle_dir and run_id is started by `sop run` only"
+                )
+            return load_snapshot(
+                self.cycle_dir / "inputs", man.get("data_source", ""), man["input_fingerprint"]
+            )
+        return self._source_dataset[1]
+
+    @cached_property
+    def _source_dataset(self) -> tuple[pd.Timestamp, Dataset]:
+        data = self.params.data
+        ds = load_dataset(
+            data.source,
+            queries=data.queries,
+            demo_seed=data.demo_seed,
+            demo_last_month=data.demo_last_month,
+            base=self.workspace,
+        )
+        month = resolve_cycle(self.params, ds)
+        return month, as_of(ds, month)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """The fingerprint of the input data the stage reads."""
+        if self.cycle_dir is not None:
+            return self._manifest["input_fingerprint"]
+        return self.dataset.fingerprint()
+
+    @cached_property
+    def cycle(self) -> pd.Timestamp:
+        """The planning month as a first-of-month Timestamp."""
+        if self.params.cycle is not None and self.cycle_dir is not None:
+            return parse_month(self.params.cycle, "cycle")
+        month = self._source_dataset[0]
+        self.run = self.run.with_cycle(f"{month:%Y-%m}")
+        return month
+
+    @property
+    def cycle_name(self) -> str:
+        return f"{self.cycle:%Y-%m}"
+
+    @cached_property
+    def store(self) -> CycleStore:
+        reports = reports_root(self.workspace, self.params)
+        return CycleStore(reports, self.cycle_name, self.cycle_dir)
+
+    @property
+    def scenario(self) -> Scenario:
+        """The scenario this plan follows."""
+        return self.run.scenario
+
+    @property
+    def scenarios(self) -> dict[str, Scenario]:
+        """All scenarios of the cycle's ``scenarios.yaml``."""
+        return self.run.scenarios
+
+    # ----------------------------------------------------------------- artifacts
+    def read(self, artifact: str) -> pd.DataFrame:
+        """An upstream artifact this stage declares it reads, made under this plan's
+        parameters and input data (else a StageError naming the difference)."""
+        if artifact not in self.stage.reads:
+            raise StageError(
+                f"stage {self.stage.id} does not declare {artifact!r} among what it reads "
+                f"({', '.join(self.stage.reads) or 'nothing'}); add it to STAGES in sopkit.store"
+            )
+        _ = self.cycle  # resolves the cycle into the parameters first
+        df = self.store.read(artifact)
+        problems = provenance_problems(self.store, artifact, self.run, self.fingerprint)
+        if problems:
+            first = producer(artifact)
+            raise StageError(
+                f"stage {self.stage.number} ({self.stage.id}) will not build on tables of "
+                "another plan:\n"
+                + "\n".join(f"  - {p}" for p in problems)
+                + f"\nRun stage {first.number} again under these parameters and data first "
+                f"(`sop run --cycle {self.cycle_name} --from {first.number}`), or run this "
+                f"notebook with the cycle's parameters (params_file="
+                f"'{self.store.record_path}')."
+            )
+        return df
+
+    def write(self, artifact: str, df: pd.DataFrame) -> Path:
+        """Write one of this stage's artifacts (atomically, contract checked, provenance
+        recorded)."""
+        if artifact not in self.stage.writes:
+            raise StageError(
+                f"stage {self.stage.id} does not declare {artifact!r} among what it writes "
+                f"({', '.join(self.stage.writes)})"
+            )
+        _ = self.cycle
+        if self.run_id is None:
+            self._begin_by_hand()
+        path = self.store.write(artifact, df, self._provenance())
+        self._written.add(artifact)
+        if self.run_id is None and set(self.stage.writes) <= self._written:
+            self._finish_by_hand()
+        return path
+
+    def _provenance(self) -> dict[str, Any]:
+        return {
+            "cycle": self.cycle_name,
+            "stage": self.stage.id,
+            "run_id": self.run_id or "by hand",
+            "params_hash": self.run.hash,
+            "identity": self.run.identity(),
+            "input_fingerprint": self.fingerprint,
+            "written": now(),
+        }
+
+    # ----------------------------------------------------------------- by hand
+    def _begin_by_hand(self) -> None:
+        """Before a notebook run by hand writes into a cycle: same plan, nobody running it."""
+        if self._hand_checked:
+            return
+        store = self.store
+        lock = CycleLock(store.reports_dir, store.cycle)
+        lock.acquire(f"notebook {self.stage.notebook} run by hand")
+        try:
+            manifest = store.read_manifest()
+            theirs = manifest.get("identity")
+            if manifest and (
+                manifest.get("params_hash") != self.run.hash
+                or manifest.get("input_fingerprint") != self.fingerprint
+            ):
+                lines = describe_difference(self.run.identity(), theirs or {})
+                if manifest.get("input_fingerprint") != self.fingerprint:
+                    lines.append("the input data differs from the cycle's snapshot")
+                raise StageError(
+                    f"cycle {store.cycle} in {store.root} was planned under other settings "
+                    "than this notebook's (here / there):\n"
+                    + "\n".join(f"  - {line}" for line in lines)
+                    + "\nWriting here would mix two plans in one cycle. Run this notebook "
+                    f"with the cycle's parameters (params_file='{store.record_path}'), "
+                    "set another reports_dir to explore, or re-plan the whole cycle: "
+                    f"`sop run --cycle {store.cycle} --force ...`."
+                )
+            if not manifest:
+                self.run.write(store.root)
+                manifest = {
+                    "cycle": store.cycle,
+                    "status": "partial",
+                    "started": now(),
+                    "params_file": str(self.params_file),
+                    "parameters": self.params.model_dump(mode="json"),
+                    "identity": self.run.identity(),
+                    "params_hash": self.run.hash,
+                    "data_source": self.dataset.source,
+                    "input_fingerprint": self.fingerprint,
+                    "stages": {s.id: {"status": "not run", "title": s.title} for s in STAGES},
+                }
+            entry = manifest["stages"].setdefault(self.stage.id, {"title": self.stage.title})
+            entry.update(status="running", by="notebook (by hand)", started=now())
+            mark_later_stale(manifest, self.stage)
+            manifest["status"] = "partial"
+            store.write_manifest(manifest)
+        finally:
+            lock.release()
+        self._hand_checked = True
+
+    def _finish_by_hand(self) -> None:
+        store = self.store
+        with CycleLock(store.reports_dir, store.cycle).hold("a notebook run by hand"):
+            manifest = store.read_manifest()
+            entry = manifest["stages"][self.stage.id]
+            entry.update(status="complete", finished=now(), artifacts=sorted(self._written))
+            entry.pop("html", None)  # the report of sop run's stage is not this run's
+            manifest["status"] = overall_status(manifest)
+            store.write_manifest(manifest)
+
+    def describe(self) -> pd.DataFrame:
+        """A short table of what this stage works on, for the top of the notebook."""
+        ds = self.dataset
+        rows = {
+            "cycle": self.cycle_name,
+            "scenario": self.params.scenario,
+            "horizon": f"{self.params.horizon} months ({self.cycle:%Y-%m} to "
+            f"{self.cycle + pd.offsets.MonthBegin(self.params.horizon - 1):%Y-%m})",
+            "history": f"{ds.first_month:%Y-%m} to {ds.last_month:%Y-%m}",
+            "data source": ds.source,
+            "parameters": f"{self.params_file} (set {self.run.hash})",
+            "reads": ", ".join(self.stage.reads) or "input data only",
+            "writes": ", ".join(self.stage.writes),
+        }
+        return pd.DataFrame({"": list(rows.values())}, index=list(rows))
+
+
+def mark_later_stale(manifest: dict[str, Any], stage: Stage) -> None:
+    """Stages after ``stage`` that had results no longer follow from its new ones."""
+    for s in STAGES:
+        entry = manifest["stages"].get(s.id, {})
+        if s.number > stage.number and entry.get("status") in ("complete", "failed"):
+            entry["status"] = "stale"
+
+
+def overall_status(manifest: dict[str, Any]) -> str:
+    """complete when every stage is, else partial."""
+    done = all(manifest["stages"].get(s.id, {}).get("status") == "complete" for s in STAGES)
+    return "complete" if done else "partial"
+
+
+def open_stage(
+    stage: str,
+    params_file: str | Path = "parameters/default.yaml",
+    *,
+    cycle_dir: str | Path | None = None,
+    run_id: str | None = None,
+    **overrides: Any,
+) -> StageContext:
+    """Start a stage notebook: the cycle's parameters, its input data, its artifacts.
+
+    Parameters
+    ----------
+    stage
+        The stage id (``"product_review"``) or number.
+    params_file
+        The parameters file, relative to the workspace (the folder holding
+        ``parameters/default.yaml``, found from the current folder upwards); ``sop run``
+        passes the cycle's own record (``reports/<cycle>/parameters.yaml``).
+    cycle_dir, run_id
+        Set by ``sop run`` only: the folder the run writes into and the run's id.
+    **overrides
+        The notebook's parameters (``cycle``, ``horizon``, ...); ``None`` keeps the
+        file's value. Checked against the same schema as the file.
+
+    Returns
+    -------
+    StageContext
+
+    Raises
+    ------
+    ConfigError
+        A bad parameters file, override or scenario.
+
+    Examples
+    --------
+    >>> ctx = open_stage("product_review", cycle="2026-11")   # doctest: +SKIP
+    >>> ctx.write("portfolio", portfolio_table)               # doctest: +SKIP
+    """
+    import altair as alt
+
+    # SVG charts render with no network, in JupyterLab, Voila and the HTML report alike.
+    alt.renderers.enable("svg")
+    workspace = find_workspace()
+    path = Path(params_file)
+    path = path if path.is_absolute() else workspace / path
+    scenario = overrides.pop("scenario", None)
+    run = resolve_run(path, scenario=scenario, **overrides)
+    if (cycle_dir is None) != (run_id is None):
+        raise StageError("cycle_dir and run_id are given together, by `sop run` only")
+    return StageContext(
+        get_stage(stage), run, workspace, path, Path(cycle_dir) if cycle_dir else None, run_id
+    )
+
+
+__all__ = ["StageContext", "as_of", "open_stage", "reports_root", "resolve_cycle"]
