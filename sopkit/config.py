@@ -258,21 +258,27 @@ def resolve_parameters(params_file: str | Path | None = None, **overrides: Any) 
         if value is not None:
             _set_path(data, NOTEBOOK_PARAMETERS.get(name, name), value)
     section = data.get("data")
-    if params_file is not None and not (isinstance(section, dict) and "source" in section):
-        # The demo company is planned only when asked for, never by a missing setting.
-        raise ConfigError(
-            f"{params_file} does not say where the input data is. Add a data section:\n"
-            "data:\n  source: data   # a folder of CSV files, a workbook .xlsx or a database URL"
-            "\n(or `source: demo` for the built-in demo company)"
-        )
+    # The demo company is planned only when asked for, never because a setting is missing.
+    no_source = params_file is not None and not (isinstance(section, dict) and "source" in section)
     where = str(params_file) if params_file is not None else "parameters"
     given = {k: v for k, v in overrides.items() if v is not None}
     if given:
         where += " with " + ", ".join(f"{k}={v!r}" for k, v in given.items())
     try:
-        return Parameters.model_validate(data)
+        params = Parameters.model_validate(data)
     except ValidationError as exc:
-        raise _explain(exc, where, _known_keys(Parameters)) from exc
+        err = _explain(exc, where, _known_keys(Parameters))
+        raise ConfigError(f"{err}\n  - {_NO_SOURCE}" if no_source else str(err)) from exc
+    if no_source:
+        raise ConfigError(f"{where}: 1 problem(s) in the parameters:\n  - {_NO_SOURCE}")
+    return params
+
+
+_NO_SOURCE = (
+    "data.source: the file does not say where the input data is; add\n"
+    "      data:\n        source: data   # a folder of CSV files, an .xlsx workbook or a "
+    "database URL\n      (or `source: demo` for the built-in demo company)"
+)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from sopkit.cli import main
 from sopkit.cycle import run_cycle
@@ -86,8 +87,26 @@ def test_inputs_snapshot_is_what_every_stage_read(cycle_run, tiny_demo):
     assert load_folder(root / "inputs").fingerprint() == tiny_demo.fingerprint()
     nb = nbformat.read(root / "03_supply_planning.ipynb", as_version=4)
     injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
-    assert f'data_source = "{root / "inputs"}"' in injected.source
+    # sop run hands every notebook the cycle's recorded parameters, nothing else
+    assert f'params_file = "{root / "parameters.yaml"}"' in injected.source
     assert 'cycle = "2026-11"' in injected.source
+    assert "horizon" not in injected.source
+
+
+def test_every_artifact_says_which_plan_made_it(cycle_run):
+    """One parameter set per cycle: every artifact carries the cycle's hash and data."""
+    ws, _, _ = cycle_run
+    store = CycleStore(ws / "reports", CYCLE)
+    manifest = store.read_manifest()
+    record = yaml.safe_load(store.record_path.read_text())
+    assert record["horizon"] == 12
+    assert record["cycle"] == CYCLE
+    for name in ARTIFACTS:
+        prov = store.provenance(name)
+        assert prov["params_hash"] == manifest["params_hash"], name
+        assert prov["input_fingerprint"] == manifest["input_fingerprint"], name
+        assert prov["run_id"] == manifest["run_id"], name
+        assert prov["identity"]["horizon"] == 12
 
 
 def test_artifacts_have_their_columns_and_sane_values(cycle_run, tiny_demo):
@@ -179,30 +198,53 @@ def workspace_copy(cycle_run, tmp_path):
     return copy
 
 
-def test_changed_parameters_need_force(workspace_copy):
+def test_changed_parameters_need_force_and_say_what_changed(workspace_copy):
     with pytest.raises(
-        StageError, match=r"(?s)already holds a complete cycle 2026-11.*Use --force"
+        StageError,
+        match=r"(?s)already holds a complete cycle 2026-11.*portfolio.review_months: 6 here, "
+        r"12 there.*Use --force",
     ):
         run_cycle(workspace=workspace_copy, overrides={"review_months": 6}, progress=lambda _: None)
 
 
-def test_failed_stage_keeps_earlier_results_and_resumes(workspace_copy, capsys, monkeypatch):
-    ws = workspace_copy
-    root = ws / "reports" / CYCLE
-    nb_path = ws / "notebooks" / "03_supply_planning.ipynb"
+def _break_notebook(ws: Path, name: str = "03_supply_planning.ipynb") -> str:
+    nb_path = ws / "notebooks" / name
     original = nb_path.read_text()
     nb = nbformat.read(nb_path, as_version=4)
     nb.cells.insert(
         4, nbformat.v4.new_code_cell('raise RuntimeError("no routings for the Laser line")')
     )
     nbformat.write(nb, nb_path)
-    before = {a: _sha(root / "artifacts" / f"{a}.parquet") for a in ("portfolio", "demand_plan")}
+    return original
 
+
+def test_a_failed_replacement_leaves_the_complete_cycle_whole(workspace_copy, capsys, monkeypatch):
+    """--force on a complete cycle builds aside: a failure changes nothing of the old one."""
+    ws = workspace_copy
+    root = ws / "reports" / CYCLE
+    before = {p.name: _sha(p) for p in sorted(root.rglob("*")) if p.is_file()}
+    _break_notebook(ws)
     monkeypatch.chdir(ws)
-    assert main(["run", "--force"]) == 1
+    assert main(["run", "--force", "-p", "horizon", "6"]) == 1
     err = capsys.readouterr().err
     assert "stage 3 (Supply planning) failed: RuntimeError: no routings for the Laser line" in err
-    assert "--from supply_planning" in err
+    assert "was left as it was" in err
+    assert "Traceback" not in err
+    assert {p.name: _sha(p) for p in sorted(root.rglob("*")) if p.is_file()} == before
+    failed = ws / "reports" / f".{CYCLE}.failed"
+    executed = nbformat.read(failed / "03_supply_planning.ipynb", as_version=4)
+    assert any(c.metadata.get("papermill", {}).get("status") == "failed" for c in executed.cells)
+    assert not list((ws / "reports").glob(f".{CYCLE}.build-*"))
+
+
+def test_failed_stage_keeps_earlier_results_and_resumes(tmp_path, tiny_demo, capsys, monkeypatch):
+    ws = _make_workspace(tmp_path / "ws", tiny_demo)
+    root = ws / "reports" / CYCLE
+    original = _break_notebook(ws)
+    monkeypatch.chdir(ws)
+    assert main(["run"]) == 1
+    err = capsys.readouterr().err
+    assert "stage 3 (Supply planning) failed: RuntimeError: no routings for the Laser line" in err
     assert "Traceback" not in err
 
     manifest = json.loads((root / "manifest.json").read_text())
@@ -212,26 +254,28 @@ def test_failed_stage_keeps_earlier_results_and_resumes(workspace_copy, capsys, 
     assert manifest["stages"]["demand_planning"]["status"] == "complete"
     executed = nbformat.read(root / "03_supply_planning.ipynb", as_version=4)
     assert any(c.metadata.get("papermill", {}).get("status") == "failed" for c in executed.cells)
-    # earlier artifacts are intact (same content as the complete run)
-    assert {a: _sha(root / "artifacts" / f"{a}.parquet") for a in before} == before
+    before = {a: _sha(root / "artifacts" / f"{a}.parquet") for a in ("portfolio", "demand_plan")}
     index = (root / "index.html").read_text()
     assert "failed" in index
-    assert 'data-kpi="otif"' not in index, "no KPI cards from the earlier run"
-    assert 'href="05_executive_review.html"' not in index, "no link to an earlier run's report"
+    assert 'href="05_executive_review.html"' not in index
     sheets = pd.read_excel(root / f"plan_{CYCLE}.xlsx", sheet_name=None)
-    assert "demand_plan" in sheets
     assert "capacity" not in sheets, "the workbook holds only tables of completed stages"
-    # a later stage cannot run on the failed stage's old artifacts
+    # a later stage cannot run on the failed stage's artifacts
     assert main(["run", "--only", "4"]) == 1
-    assert "needs 'supply_plan' from stage 3 (supply_planning), which is failed" in (
+    assert "needs 'supply_plan' from stage 3 (supply_planning), which is" in (
         capsys.readouterr().err
     )
 
-    nb_path.write_text(original)
-    assert main(["run", "--from", "supply_planning"]) == 0
+    # fixed: a plain `sop run` resumes at the failed stage and keeps stages 1-2 as they are
+    (ws / "notebooks" / "03_supply_planning.ipynb").write_text(original)
+    assert main(["run"]) == 0
+    out = capsys.readouterr().out
+    assert "Resuming the failed run of cycle 2026-11" in out
+    assert "[1/3] Supply planning" in out
     manifest = json.loads((root / "manifest.json").read_text())
     assert manifest["status"] == "complete"
     assert all(manifest["stages"][s.id]["status"] == "complete" for s in STAGES)
+    assert {a: _sha(root / "artifacts" / f"{a}.parquet") for a in before} == before
 
 
 def test_resume_without_upstream_artifacts_says_what_to_run(tmp_path, tiny_demo):
@@ -326,12 +370,19 @@ def test_rerunning_a_stage_makes_later_stages_stale(workspace_copy):
     )
 
 
-def test_parameter_for_a_stage_not_selected_is_refused(workspace_copy):
+def test_a_partial_run_uses_the_cycles_own_parameters(workspace_copy):
+    """--only 3 --scenario capacity_loss on a baseline cycle would mix two plans: refused."""
     with pytest.raises(
-        ConfigError, match=r"'review_months' \(read by stage 1 \(product_review\)\)"
+        ConfigError,
+        match=r"(?s)planned under other parameters.*scenario: 'capacity_loss' here, 'baseline' "
+        r"there.*run all stages",
     ):
         run_cycle(
-            workspace=workspace_copy, only="3", overrides={"review_months": 6},
+            workspace=workspace_copy, only="3", scenario="capacity_loss", progress=lambda _: None
+        )
+    with pytest.raises(ConfigError, match=r"finance.summary_months: 3 here, 12 there"):
+        run_cycle(
+            workspace=workspace_copy, from_stage="4", overrides={"summary_months": 3},
             progress=lambda _: None,
         )  # fmt: skip
 
@@ -356,12 +407,26 @@ def test_notebooks_run_on_this_python_whatever_kernel_specs_say(workspace_copy, 
     assert result.stages == ["product_review"]
 
 
-def test_scenario_flows_into_the_supply_stage(workspace_copy):
-    """`sop run --scenario capacity_loss --only 3`: 15 % less capacity on every resource."""
+def test_scenario_and_overrides_reach_every_stage(workspace_copy):
+    """`sop run --force --scenario capacity_loss -p summary_months 3 -p service_level 0.9`:
+    each setting reaches every stage that uses it, and the page agrees with itself."""
     store = CycleStore(workspace_copy / "reports", CYCLE)
     before = store.read("capacity")["available_hours"].sum()
-    run_cycle(workspace=workspace_copy, scenario="capacity_loss", only="3", progress=lambda _: None)
-    after = store.read("capacity")["available_hours"].sum()
-    assert after == pytest.approx(0.85 * before)
-    manifest = json.loads(store.manifest_path.read_text())
+    run_cycle(
+        workspace=workspace_copy, scenario="capacity_loss", force=True,
+        overrides={"summary_months": 3, "service_level": 0.9}, progress=lambda _: None,
+    )  # fmt: skip
+    assert store.read("capacity")["available_hours"].sum() == pytest.approx(0.85 * before)
+    manifest = store.read_manifest()
+    assert manifest["status"] == "complete"
     assert manifest["parameters"]["scenario"] == "capacity_loss"
+    hashes = {store.provenance(a)["params_hash"] for a in ARTIFACTS}
+    assert hashes == {manifest["params_hash"]}
+    kpis = store.read("kpis").set_index("kpi")
+    assert kpis.loc["otif", "target"] == pytest.approx(0.9)  # stage 5 took service_level
+    fin = store.read("financials")
+    first3 = sorted(fin["month"].unique())[:3]
+    revenue3 = fin.loc[fin["month"].isin(first3), "revenue"].sum()
+    revenue_kpi = next(k for k in kpis.index if "revenue" in k and "budget" not in k)
+    planned = kpis.loc[revenue_kpi, "value"]
+    assert planned == pytest.approx(revenue3)  # stage 5 sums the window stage 4 sums

@@ -26,6 +26,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -431,31 +432,39 @@ def _run_locked(
 
     done: list[str] = []
     current: Stage | None = None
+    # HTML reports are written in a thread while the kernel runs the next stage.
+    exports = ThreadPoolExecutor(max_workers=1)
     try:
         for i, stage in enumerate(selected, 1):
             current = stage
             _run_stage(
-                work, manifest, stage, i, len(selected), nb_dir, record, run_id, session, progress
-            )
+                work, manifest, stage, i, len(selected), nb_dir, record, run_id, session,
+                progress, exports,
+            )  # fmt: skip
             done.append(stage.id)
         current = None
+        exports.shutdown(wait=True)
         manifest["status"] = overall_status(manifest)
         manifest["finished"] = now()
         work.write_manifest(manifest)
         write_workbook(work)
         write_index(work)
     except KeyboardInterrupt:
+        exports.shutdown(wait=True, cancel_futures=True)
         raise _interrupted(store, work, manifest, current, done, aside) from None
-    except StageError:
-        if aside:
-            kept = store.reports_dir / f".{store.cycle}.failed"
-            shutil.rmtree(kept, ignore_errors=True)
-            work.root.rename(kept)
-            progress(
-                f"The complete cycle {store.cycle} was left as it was; the failed attempt "
-                f"is kept in {kept} to inspect."
-            )
-        raise
+    except StageError as err:
+        exports.shutdown(wait=True)
+        if not aside:
+            raise
+        kept = store.reports_dir / f".{store.cycle}.failed"
+        shutil.rmtree(kept, ignore_errors=True)
+        work.root.rename(kept)
+        first = str(err).split("\nThe executed notebook")[0]
+        raise StageError(
+            f"{first}\nThe complete cycle {store.cycle} in {store.root} was left as it was; "
+            f"the failed attempt is kept in {kept} (the executed notebook with the failing "
+            f"cell is there). Fix the cause, then run again with --force."
+        ) from None
     if aside:
         _swap(store, work)
     progress(f"Cycle {store.cycle}: {manifest['status']}. Open {store.root / 'index.html'}")
@@ -473,6 +482,7 @@ def _run_stage(
     run_id: str,
     session: KernelSession,
     progress: Callable[[str], None],
+    exports: ThreadPoolExecutor,
 ) -> None:
     nb_params = {
         "cycle": work.cycle,
@@ -482,7 +492,7 @@ def _run_stage(
     }
     progress(f"[{i}/{n}] {stage.title} ({stage.notebook}) ...")
     entry = manifest["stages"][stage.id]
-    entry.update(status="running", started=now(), run_id=run_id)
+    entry.update(status="running", started=now(), run_id=run_id, parameters=nb_params)
     work.write_manifest(manifest)
     out = work.root / stage.notebook
     t0 = time.perf_counter()
@@ -498,9 +508,14 @@ def _run_stage(
     finally:
         entry["duration_s"] = round(time.perf_counter() - t0, 2)
     entry.update(notebook=out.name, html=f"{stage.name}.html")
-    if out.is_file():
-        export_html(out, work.root / f"{stage.name}.html")
+    html = (
+        exports.submit(export_html, out, work.root / f"{stage.name}.html")
+        if out.is_file()
+        else None
+    )
     if error is not None:
+        if html is not None:
+            html.result()
         ename = getattr(error, "ename", type(error).__name__)
         evalue = str(getattr(error, "evalue", error)).strip()
         if ename not in _OWN_ERRORS:  # a Python error: its first line says enough

@@ -1,0 +1,273 @@
+"""A cycle you can trust, tried as an adversary would: real processes, real signals.
+
+Two runs at once, a run killed with SIGKILL while it replaces a complete cycle, SIGTERM and
+SIGINT in the middle of a stage, a notebook run by hand under other parameters. Each test
+runs `sop` in a subprocess on the tiny demo and looks at what is left on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from sopkit.cli import main
+from sopkit.data import write_csv_folder
+from sopkit.errors import ConfigError, StageError
+from sopkit.store import STAGES, CycleStore
+
+pytestmark = pytest.mark.slow
+CYCLE = "2026-11"
+SOP = str(Path(sys.executable).with_name("sop"))
+
+
+def _workspace(path: Path, tiny_demo, *, slow_stage: str | None = None) -> Path:
+    """A workspace of the tiny demo; ``slow_stage`` gets a cell that sleeps 60 s."""
+    assert main(["init", str(path)]) == 0
+    for f in (path / "data").iterdir():
+        f.unlink()
+    write_csv_folder(tiny_demo, path / "data")
+    params = path / "parameters" / "default.yaml"
+    params.write_text(params.read_text().replace("horizon: 18 ", "horizon: 12 "))
+    if slow_stage:
+        nb_path = path / "notebooks" / slow_stage
+        nb = nbformat.read(nb_path, as_version=4)
+        nb.cells.insert(4, nbformat.v4.new_code_cell("import time\ntime.sleep(60)"))
+        nbformat.write(nb, nb_path)
+    return path
+
+
+def _sop(ws: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [SOP, *args], cwd=ws, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def _wait_for(predicate, what: str, timeout: float = 90.0) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _stage_running(folder: Path, stage: str) -> bool:
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return manifest.get("stages", {}).get(stage, {}).get("status") == "running"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie is dead for our purposes
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().split(")")[-1].split()[0] == "Z")
+
+
+def _kernel_pids(parent: int) -> list[int]:
+    """ipykernel processes whose JPY_PARENT_PID is ``parent``."""
+    out = []
+    for env in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if f"JPY_PARENT_PID={parent}".encode() in env.read_bytes().split(b"\0"):
+                out.append(int(env.parent.name))
+        except OSError:
+            continue
+    return out
+
+
+@pytest.fixture(scope="module")
+def complete(tmp_path_factory, tiny_demo):
+    """A workspace holding one complete cycle (run in a subprocess, as cron would)."""
+    ws = _workspace(tmp_path_factory.mktemp("trust") / "ws", tiny_demo)
+    proc = subprocess.run([SOP, "run"], cwd=ws, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return ws, proc
+
+
+def test_a_successful_run_prints_no_kernel_noise(complete):
+    _, proc = complete
+    assert "KeyboardInterrupt" not in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert proc.stderr == ""
+    assert "Data source: data" in proc.stdout  # the data source is always said
+
+
+def test_two_runs_at_once_the_second_is_refused_and_says_who(tmp_path, tiny_demo):
+    ws = _workspace(tmp_path / "ws", tiny_demo, slow_stage="02_demand_planning.ipynb")
+    first = _sop(ws, "run")
+    try:
+        root = ws / "reports" / CYCLE
+        _wait_for(lambda: _stage_running(root, "demand_planning"), "stage 2 to start")
+        t0 = time.monotonic()
+        second = subprocess.run([SOP, "run"], cwd=ws, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 1
+        assert f"cycle {CYCLE} is being run right now by sop run (pid {first.pid}" in (
+            second.stderr
+        )
+        assert time.monotonic() - t0 < 15, "refused at once, not after waiting"
+        assert "Traceback" not in second.stderr
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=60)
+
+
+def test_sigterm_mid_stage_leaves_an_honest_folder_and_the_next_run_resumes(tmp_path, tiny_demo):
+    ws = _workspace(tmp_path / "ws", tiny_demo, slow_stage="03_supply_planning.ipynb")
+    root = ws / "reports" / CYCLE
+    proc = _sop(ws, "run")
+    _wait_for(lambda: _stage_running(root, "supply_planning"), "stage 3 to start")
+    kernels = _kernel_pids(proc.pid)
+    assert kernels, "the run's kernel is found"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.strip().splitlines() == [
+        "error: interrupted during stage 3 (Supply planning); stage(s) product_review, "
+        f"demand_planning kept; `sop run --cycle {CYCLE}` resumes it."
+    ]
+    manifest = json.loads((root / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted"
+    assert manifest["stages"]["supply_planning"]["status"] == "interrupted"
+    assert manifest["stages"]["demand_planning"]["status"] == "complete"
+    assert not list(root.rglob(".*tmp*")), "no temporary notebooks are left"
+    assert not list((ws / "reports" / ".kernels").rglob("*")), "no kernel files are left"
+    _wait_for(lambda: not any(_pid_alive(k) for k in kernels), "the kernel to end", 15)
+
+    # the next run says it resumes, and does
+    nb = ws / "notebooks" / "03_supply_planning.ipynb"
+    book = nbformat.read(nb, as_version=4)
+    book.cells = [c for c in book.cells if "time.sleep(60)" not in c.source]
+    nbformat.write(book, nb)
+    again = subprocess.run([SOP, "run"], cwd=ws, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert f"Resuming the interrupted run of cycle {CYCLE}" in again.stdout
+    assert "[1/3] Supply planning" in again.stdout
+    assert json.loads((root / "manifest.json").read_text())["status"] == "complete"
+
+
+def test_sigint_is_handled_like_sigterm(tmp_path, tiny_demo):
+    ws = _workspace(tmp_path / "ws", tiny_demo, slow_stage="01_product_review.ipynb")
+    root = ws / "reports" / CYCLE
+    proc = _sop(ws, "run")
+    _wait_for(lambda: _stage_running(root, "product_review"), "stage 1 to start")
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "interrupted during stage 1 (Product review)" in err
+    assert "Traceback" not in err
+    assert json.loads((root / "manifest.json").read_text())["status"] == "interrupted"
+
+
+def test_sigkill_during_a_forced_rerun_never_mixes_two_runs(complete, tmp_path):
+    """`sop run --force -p horizon 6` killed with SIGKILL mid-way: the complete cycle
+    stays whole (every file as it was), and the next run cleans up and is up to date."""
+    import shutil
+
+    src, _ = complete
+    ws = tmp_path / "ws"
+    shutil.copytree(src, ws)
+    root = ws / "reports" / CYCLE
+    nb = ws / "notebooks" / "03_supply_planning.ipynb"
+    book = nbformat.read(nb, as_version=4)
+    book.cells.insert(4, nbformat.v4.new_code_cell("import time\ntime.sleep(60)"))
+    nbformat.write(book, nb)
+    before = {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+    proc = _sop(ws, "run", "--force", "-p", "horizon", "6")
+    builds = ws / "reports"
+    _wait_for(
+        lambda: any(_stage_running(b, "supply_planning") for b in builds.glob(f".{CYCLE}.build-*")),
+        "the forced re-run to reach stage 3",
+    )
+    kernels = _kernel_pids(proc.pid)
+    proc.kill()
+    proc.communicate(timeout=30)
+    after = {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    assert after == before, "the complete cycle is untouched"
+    _wait_for(lambda: not any(_pid_alive(k) for k in kernels), "the orphaned kernel to end", 20)
+
+    # the lock died with the run: the next run starts at once, cleans up, is up to date
+    again = subprocess.run([SOP, "run"], cwd=ws, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert "is up to date" in again.stdout
+    assert not list(builds.glob(f".{CYCLE}.build-*"))
+    assert CycleStore(ws / "reports", CYCLE).read_manifest()["parameters"]["horizon"] == 12
+
+
+def test_a_notebook_run_by_hand_will_not_build_on_another_plan(complete, monkeypatch):
+    """Stage 3 opened by hand with horizon 6 on a cycle planned with 12: it names the
+    difference instead of planning 6 months of supply from 12 months of demand."""
+    from sopkit.cycle import open_stage
+
+    ws, _ = complete
+    monkeypatch.chdir(ws / "notebooks")  # where JupyterLab runs a notebook
+    ctx = open_stage("supply_planning", "parameters/default.yaml", horizon=6)
+    with pytest.raises(
+        StageError,
+        match=r"(?s)will not build on tables of another plan.*'demand_plan' \(stage 2\) was made "
+        r"under other parameters.*horizon: 6 here, 12 there",
+    ):
+        ctx.read("demand_plan")
+    # the same parameters as the cycle: it reads
+    same = open_stage("supply_planning", "parameters/default.yaml")
+    assert len(same.read("demand_plan")) > 0
+    # and a write from another plan into the cycle of record is refused
+    portfolio = CycleStore(ws / "reports", CYCLE).read("portfolio")
+    other = open_stage("product_review", "parameters/default.yaml", review_months=6)
+    with pytest.raises(StageError, match=r"(?s)planned under other settings.*review_months"):
+        other.write("portfolio", portfolio)
+    assert CycleStore(ws / "reports", CYCLE).read_manifest()["status"] == "complete"
+
+
+def test_a_notebook_run_by_hand_with_the_cycles_parameters_is_recorded(complete, tmp_path):
+    import shutil
+
+    src, _ = complete
+    ws = tmp_path / "ws"
+    shutil.copytree(src, ws)
+    proc = subprocess.run(
+        [sys.executable, "-m", "papermill", "notebooks/02_demand_planning.ipynb",
+         str(tmp_path / "out.ipynb"), "--cwd", str(ws / "notebooks")],
+        cwd=ws, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    manifest = CycleStore(ws / "reports", CYCLE).read_manifest()
+    stages = {k: v["status"] for k, v in manifest["stages"].items()}
+    assert stages["demand_planning"] == "complete"
+    assert manifest["stages"]["demand_planning"]["by"] == "notebook (by hand)"
+    assert [stages[s.id] for s in STAGES[2:]] == ["stale"] * 3
+    assert manifest["status"] == "partial"
+
+
+def test_reports_dir_outside_the_workspace_is_refused(tmp_path, tiny_demo):
+    from sopkit.cycle import run_cycle
+
+    ws = _workspace(tmp_path / "ws", tiny_demo)
+    with pytest.raises(ConfigError, match=r"reports_dir '\.\./elsewhere' points outside"):
+        run_cycle(workspace=ws, overrides={"reports_dir": "../elsewhere"}, progress=lambda _: None)
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_a_parameters_file_without_a_data_source_is_refused(tmp_path, tiny_demo):
+    from sopkit.cycle import run_cycle
+
+    ws = _workspace(tmp_path / "ws", tiny_demo)
+    other = ws / "parameters" / "other.yaml"
+    other.write_text("horizon: 6\n")
+    with pytest.raises(ConfigError, match=r"(?s)other.yaml.*data.source: the file does not say"):
+        run_cycle(other, workspace=ws, progress=lambda _: None)
+    assert not (ws / "reports" / CYCLE).exists()
