@@ -22,7 +22,7 @@ _HERE = Path(__file__).parent
 
 
 def resource_dir(name: str) -> Path:
-    """A folder shipped with sopkit (``notebooks`` or ``parameters``).
+    """A folder shipped with sopkit (``notebooks``, ``parameters`` or ``reports``).
 
     In an installed wheel they live in ``sopkit/_workspace/``; in a source
     checkout (editable install) beside the package.
@@ -65,9 +65,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     text = text.replace("  demo_seed: 7", f"  demo_seed: {args.seed}", 1)
     params.write_text(text, encoding="utf-8")
     write_csv_folder(ds, target / "data")
-    readme = resource_dir("parameters").parent / "reports" / "README.md"
-    if readme.is_file():
-        shutil.copyfile(readme, target / "reports" / "README.md")
+    shutil.copyfile(resource_dir("reports") / "README.md", target / "reports" / "README.md")
     print(f"Workspace written to {target}:")
     print("  parameters/   default.yaml (cycle settings) and scenarios.yaml (what-ifs)")
     print(

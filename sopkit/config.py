@@ -29,7 +29,7 @@ from typing import Annotated, Any
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError
 
@@ -71,21 +71,27 @@ class PortfolioParams(_Model):
     decline_threshold: float = Field(-0.10, ge=-1, lt=0)
     eol_window_months: int = Field(6, ge=0, le=120)
 
-    @model_validator(mode="after")
-    def _thresholds_in_order(self) -> PortfolioParams:
-        a, b = self.abc_thresholds
+    @field_validator("abc_thresholds")
+    @classmethod
+    def _abc_in_order(cls, v: tuple[float, float]) -> tuple[float, float]:
+        a, b = v
         if not 0 < a < b <= 1:
             raise ValueError(
-                f"abc_thresholds: two increasing cumulative shares in (0, 1], such as "
-                f"[0.8, 0.95], got [{a:g}, {b:g}]"
+                f"two increasing cumulative revenue shares in (0, 1], such as [0.8, 0.95], "
+                f"got [{a:g}, {b:g}]"
             )
-        x, y = self.xyz_thresholds
+        return v
+
+    @field_validator("xyz_thresholds")
+    @classmethod
+    def _xyz_in_order(cls, v: tuple[float, float]) -> tuple[float, float]:
+        x, y = v
         if not 0 <= x < y < float("inf"):
             raise ValueError(
-                f"xyz_thresholds: two increasing coefficients of variation of 0 or more, such "
-                f"as [0.5, 1.0], got [{x:g}, {y:g}]"
+                f"two increasing coefficients of variation of 0 or more, such as [0.5, 1.0], "
+                f"got [{x:g}, {y:g}]"
             )
-        return self
+        return v
 
 
 class DemandParams(_Model):

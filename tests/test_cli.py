@@ -16,15 +16,48 @@ from sopkit.data import load_folder, write_csv_folder
 
 
 def test_validate_demo_prints_a_summary(capsys, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # outside a workspace: the demo company
-    assert main(["validate"]) == 0
+    monkeypatch.chdir(tmp_path)  # outside a workspace
+    assert main(["validate", "demo"]) == 0
     out = capsys.readouterr().out
+    assert out.startswith("Data source: demo\n")
     assert "Data source demo (seed 7): valid." in out
     assert "160 SKUs" in out
     assert "4 families, 3 regions" in out
     assert "history 2022-11 to 2026-10 (48 months); next cycle 2026-11" in out
     assert "sales_history" in out
     assert "order_lines" in out
+
+
+def test_the_demo_is_used_only_when_asked_for(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # outside a workspace, no source given
+    assert main(["validate"]) == 1
+    err = capsys.readouterr().err
+    assert "no data source given and no workspace here" in err
+    assert "`sop validate demo`" in err
+
+
+def test_validate_into_a_closed_pipe_is_quiet_and_succeeds(tmp_path):
+    """`sop validate demo | head -1`: no BrokenPipeError, and valid data exits 0."""
+    sop = Path(sys.executable).with_name("sop")
+    res = subprocess.run(
+        f"{sop} validate demo | head -1; echo status=${{PIPESTATUS[0]}}",
+        shell=True, executable="/bin/bash", capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert res.stdout.splitlines() == ["Data source: demo", "status=0"]
+    assert res.stderr == ""
+
+
+def test_a_folder_that_cannot_be_written_ends_in_a_sentence(tmp_path, capsys, monkeypatch):
+    ws = tmp_path / "ws"
+    assert main(["init", str(ws)]) == 0
+    (ws / "blocked").write_text("a file where the reports folder should be")
+    monkeypatch.chdir(ws)
+    capsys.readouterr()
+    assert main(["run", "-p", "reports_dir", "blocked/reports"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: Not a directory: ")
+    assert "blocked" in err
+    assert "Traceback" not in err
 
 
 def test_validate_broken_folder_lists_every_problem(tiny_demo, tmp_path, capsys):
@@ -80,7 +113,9 @@ def test_init_writes_a_workspace_that_validates(tmp_path, capsys, monkeypatch):
     assert "# months to plan" in (ws / "parameters" / "default.yaml").read_text()  # comments kept
     monkeypatch.chdir(ws / "notebooks")  # the workspace is found from a subfolder too
     assert main(["validate"]) == 0
-    assert "Data source " + str(ws / "data") in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert out.startswith("Data source: data\n")
+    assert "Data source " + str(ws / "data") in out
     assert len(load_folder(ws / "data").products) == 160
     # a second init does not overwrite
     assert main(["init", str(ws)]) == 1

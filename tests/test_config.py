@@ -8,11 +8,13 @@ import pytest
 
 from sopkit.config import (
     NOTEBOOK_PARAMETERS,
+    describe_difference,
     get_scenario,
     load_scenarios,
     notebook_values,
     parse_month,
     resolve_parameters,
+    resolve_run,
 )
 from sopkit.errors import ConfigError
 
@@ -110,3 +112,66 @@ def test_scenarios_errors(tmp_path):
 def test_parse_month_rejects(bad):
     with pytest.raises(ConfigError, match="must be a month written YYYY-MM"):
         parse_month(bad, "cycle")
+
+
+def test_threshold_order_is_checked_when_the_file_is_loaded(tmp_path):
+    """Cross-field rules live in the typed model: a bad file fails at load, not in stage 1."""
+    path = write(
+        tmp_path,
+        "data: {source: demo}\nportfolio:\n  abc_thresholds: [0.95, 0.8]\n"
+        "  xyz_thresholds: [1.0, 0.5]\n  decline_threshold: 0.1\n",
+    )
+    with pytest.raises(ConfigError) as info:
+        resolve_parameters(path)
+    text = str(info.value)
+    assert "3 problem(s)" in text
+    assert "portfolio.abc_thresholds: expected two increasing cumulative revenue shares" in text
+    assert "got [0.95, 0.8]" in text
+    assert "portfolio.xyz_thresholds: expected two increasing coefficients of variation" in text
+    assert "portfolio.decline_threshold: Input should be less than 0" in text
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (".inf", "Input should be a finite number"),
+        ("5000", "Input should be less than or equal to 1000"),
+        ("-150", "Input should be greater than or equal to -100"),
+    ],
+)
+def test_scenario_changes_are_bounded(tmp_path, value, message):
+    path = write(tmp_path, f"scenarios:\n  s:\n    demand_change_pct: {value}\n", "scenarios.yaml")
+    with pytest.raises(ConfigError, match=message):
+        load_scenarios(path)
+
+
+def test_a_file_without_a_data_source_is_refused_with_its_other_problems(tmp_path):
+    path = write(tmp_path, "horizon: soon\n")
+    with pytest.raises(ConfigError) as info:
+        resolve_parameters(path)
+    text = str(info.value)
+    assert "horizon: Input should be a valid integer" in text
+    assert "data.source: the file does not say where the input data is" in text
+    # an override that says where the data is is enough
+    assert resolve_parameters(write(tmp_path, "horizon: 6\n"), data_source="data").horizon == 6
+
+
+def test_any_setting_can_be_overridden_by_name_or_dotted_path():
+    p = resolve_parameters(None, service_level=0.9, **{"finance.summary_months": 3})
+    assert (p.service_level, p.finance.summary_months) == (0.9, 3)
+    assert NOTEBOOK_PARAMETERS["top_bottlenecks"] == "supply.top_bottlenecks"
+    assert NOTEBOOK_PARAMETERS["data_source"] == "data.source"
+
+
+def test_the_run_identity_ignores_locations_and_names_differences(tmp_path):
+    base = resolve_run(None)
+    moved = resolve_run(None, reports_dir="elsewhere", data_source="erp.xlsx")
+    assert moved.hash == base.hash, "where things are is not what the plan is"
+    other = resolve_run(None, horizon=6, scenario=None)
+    assert other.hash != base.hash
+    assert describe_difference(other.identity(), base.identity()) == ["horizon: 6 here, 18 there"]
+    assert base.with_cycle("2026-11").hash != base.hash
+    # the record written into a cycle folder resolves to the very same set
+    record = base.with_cycle("2026-11").write(tmp_path / "cycle")
+    assert resolve_run(record).hash == base.with_cycle("2026-11").hash
+    assert resolve_run(record).scenarios.keys() == base.scenarios.keys()

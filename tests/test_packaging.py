@@ -66,7 +66,7 @@ def test_committed_notebooks_carry_no_outputs(path):
 def test_each_stage_notebook_declares_typed_parameters(stage):
     path = ROOT / "notebooks" / stage.notebook
     declared = pm.inspect_notebook(str(path))
-    assert {"cycle", "params_file", "data_source", "horizon", "scenario"} <= set(declared)
+    assert {"cycle", "params_file", "cycle_dir", "run_id", "horizon", "scenario"} <= set(declared)
     assert set(declared) <= set(NOTEBOOK_PARAMETERS) | set(LOCATION_PARAMETERS)
     for name, info in declared.items():
         assert info["help"], f"{stage.notebook}: parameter {name} needs a comment"
@@ -76,3 +76,22 @@ def test_each_stage_notebook_declares_typed_parameters(stage):
     text = path.read_text()
     assert "def " not in text.replace("undefined", ""), "functions belong in sopkit"
     assert "reports/" not in text, "notebooks hold no literal paths"
+
+
+@pytest.mark.slow
+def test_the_wheel_ships_everything_sop_init_copies(tmp_path):
+    """A wheel install (not editable) has the notebooks, parameters and reports/README.md."""
+    import subprocess
+    import sys
+    import zipfile
+
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    wheel = next(tmp_path.glob("sopkit-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for shipped in ("reports/README.md", "parameters/default.yaml", "parameters/scenarios.yaml",
+                    *(f"notebooks/{s.notebook}" for s in STAGES)):  # fmt: skip
+        assert f"sopkit/_workspace/{shipped}" in names, shipped
+    assert "sopkit/templates/index.html.j2" in names
