@@ -19,7 +19,7 @@ from sopkit.cycle import run_cycle
 from sopkit.data import load_folder, write_csv_folder
 from sopkit.errors import ConfigError, DataValidationError, StageError
 from sopkit.schemas import ARTIFACTS, columns
-from sopkit.store import STAGES, CycleStore
+from sopkit.store import STAGES, CycleStore, PlanArchive
 
 pytestmark = pytest.mark.slow
 CYCLE = "2026-11"
@@ -430,3 +430,32 @@ def test_scenario_and_overrides_reach_every_stage(workspace_copy):
     revenue_kpi = next(k for k in kpis.index if "revenue" in k and "budget" not in k)
     planned = kpis.loc[revenue_kpi, "value"]
     assert planned == pytest.approx(revenue3)  # stage 5 sums the window stage 4 sums
+
+
+def test_a_later_cycle_reads_the_plans_of_earlier_ones(workspace_copy):
+    """The plan archive: replay cycle 2026-10 (history before it only), then 2026-11's
+    store reads 2026-10's demand plan, supply plan and KPIs back."""
+    lines: list[str] = []
+    result = run_cycle(workspace=workspace_copy, cycle="2026-10", progress=lines.append)
+    assert result.status == "complete"
+    assert "Replaying cycle 2026-10 with the history before it only." in lines
+    october = CycleStore(workspace_copy / "reports", "2026-10")
+    assert october.read_manifest()["history"][1] == "2026-09"
+    assert october.read("demand_plan")["month"].min() == pd.Timestamp("2026-10-01")
+
+    archive = PlanArchive(workspace_copy / "reports")
+    assert archive.cycles(before="2026-11") == ["2026-10"]
+    assert archive.cycles() == ["2026-10", "2026-11"]
+    plans = archive.read("demand_plan", before="2026-11")
+    assert set(plans["cycle"]) == {"2026-10"}
+    assert plans.columns[0] == "cycle"
+    assert {"statistical", "adjustment", "consensus"} <= set(plans.columns)
+    assert len(archive.read("supply_plan", before="2026-11")) > 0
+    assert set(archive.read("kpis", before="2026-11")["kpi"]) >= {"otif", "fill_rate"}
+    # a first cycle has no earlier plan: an empty table with the contract's columns
+    first = archive.read("demand_plan", before="2026-10")
+    assert first.empty
+    assert list(first.columns) == ["cycle", *columns("demand_plan")]
+    # a cycle that is not complete is not a plan of record
+    run_cycle(workspace=workspace_copy, cycle="2026-09", only="1", progress=lambda _: None)
+    assert archive.cycles(before="2026-11") == ["2026-10"]

@@ -33,7 +33,7 @@ from sopkit.config import (
 from sopkit.cycle.lock import CycleLock
 from sopkit.data import Dataset, load_dataset
 from sopkit.errors import ConfigError, StageError
-from sopkit.store import STAGES, CycleStore, Stage, get_stage, producer
+from sopkit.store import STAGES, CycleStore, PlanArchive, Stage, get_stage, producer
 
 #: Datasets read from a cycle's snapshot in this process, by folder: the stages of one
 #: run share a kernel, so the snapshot is read once per run, not once per stage.
@@ -227,6 +227,11 @@ class StageContext:
         return self.run.scenarios
 
     # ----------------------------------------------------------------- artifacts
+    def earlier(self, artifact: str) -> pd.DataFrame:
+        """``artifact`` of every earlier completed cycle (the plan archive), stacked with a
+        ``cycle`` column; empty when there is no earlier cycle yet."""
+        return PlanArchive(self.store.reports_dir).read(artifact, before=self.cycle_name)
+
     def read(self, artifact: str) -> pd.DataFrame:
         """An upstream artifact this stage declares it reads, made under this plan's
         parameters and input data (else a StageError naming the difference)."""

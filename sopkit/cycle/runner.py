@@ -19,6 +19,7 @@ What a run guarantees:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import shutil
@@ -283,6 +284,8 @@ def run_cycle(
     finally:
         session.shutdown()
         shutil.rmtree(session.folder, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            session.folder.parent.rmdir()  # only when no other run has its kernel there
 
 
 def _run(
