@@ -5,9 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from sopkit.cycle.lock import CycleLock
 from sopkit.errors import StageError
 from sopkit.schemas import ARTIFACTS, columns
-from sopkit.store import STAGES, CycleStore, check_cycle_name, get_stage, producer
+from sopkit.store import STAGES, CycleStore, PlanArchive, check_cycle_name, get_stage, producer
 
 
 @pytest.mark.parametrize(
@@ -46,8 +47,8 @@ def test_write_checks_the_contract(tmp_path):
 def test_a_failed_write_leaves_the_previous_artifact(tmp_path):
     store = CycleStore(tmp_path, "2026-11")
     store.write("kpis", _kpis())
-    bad = _kpis(value=[object()])  # pyarrow cannot store a bare object
-    with pytest.raises(Exception, match="object"):
+    bad = _kpis(description=[object()])  # a text column; pyarrow cannot store a bare object
+    with pytest.raises(StageError, match=r"artifact 'kpis' cannot be stored as Parquet: .*object"):
         store.write("kpis", bad)
     assert store.read("kpis")["value"].tolist() == [1.0]
     assert [p.name for p in store.artifacts_dir.iterdir()] == ["kpis.parquet"]
@@ -77,3 +78,35 @@ def test_every_artifact_has_one_producer_and_reads_come_from_earlier_stages():
     for s in STAGES:
         for a in s.reads:
             assert producer(a).number < s.number
+
+
+def test_provenance_travels_inside_the_artifact(tmp_path):
+    store = CycleStore(tmp_path, "2026-11")
+    assert store.provenance("kpis") is None
+    store.write("kpis", _kpis(), {"params_hash": "abc", "identity": {"horizon": 12}})
+    assert store.provenance("kpis") == {"params_hash": "abc", "identity": {"horizon": 12}}
+    store.write("kpis", _kpis())  # rewritten without: the old provenance does not linger
+    assert store.provenance("kpis") is None
+
+
+def test_the_lock_refuses_a_second_holder_and_says_who(tmp_path):
+    first, second = CycleLock(tmp_path, "2026-11"), CycleLock(tmp_path, "2026-11")
+    first.acquire("sop run")
+    assert not second.is_free()
+    with pytest.raises(StageError, match=r"cycle 2026-11 is being run right now by sop run \(pid"):
+        second.acquire("notebook run by hand")
+    first.release()
+    assert second.is_free()
+    with second.hold("notebook run by hand"):
+        assert not first.is_free()
+    assert CycleLock(tmp_path, "2026-12").is_free(), "one lock per cycle"
+
+
+def test_an_empty_archive_reads_as_empty_tables(tmp_path):
+    archive = PlanArchive(tmp_path / "nothing-yet")
+    assert archive.cycles() == []
+    plans = archive.read("supply_plan")
+    assert plans.empty
+    assert list(plans.columns) == ["cycle", *columns("supply_plan")]
+    with pytest.raises(StageError, match="unknown artifact 'plan'"):
+        archive.read("plan")
