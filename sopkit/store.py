@@ -179,7 +179,13 @@ class CycleStore:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
+        try:
+            table = pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
+        except (pa.ArrowException, ValueError, TypeError) as exc:
+            raise StageError(
+                f"artifact {name!r} cannot be stored as Parquet: {_first_line(exc)}; a column "
+                "holds values of mixed or unknown types (see sopkit.schemas for its types)"
+            ) from exc
         if provenance is not None:
             meta = dict(table.schema.metadata or {})
             meta[_PROVENANCE_KEY] = json.dumps(provenance, default=str).encode()
@@ -219,6 +225,10 @@ class CycleStore:
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         with atomic_path(self.manifest_path) as tmp:
             tmp.write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 class PlanArchive:
@@ -271,7 +281,7 @@ class PlanArchive:
             if store.has(artifact):
                 parts.append(store.read(artifact).assign(cycle=cycle))
         if not parts:
-            return ARTIFACTS[artifact].empty().assign(cycle=pd.Series(dtype=object))
+            parts = [ARTIFACTS[artifact].empty().assign(cycle=pd.Series(dtype=object))]
         out = pd.concat(parts, ignore_index=True)
         return out[["cycle", *[c for c in out.columns if c != "cycle"]]]
 
