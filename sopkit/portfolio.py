@@ -1,12 +1,15 @@
 """Stage 1 of the S&OP cycle: the product review.
 
-How did each SKU and family do over the last 12 months against the 12 before (units,
-revenue, margin, growth)? Which items carry the revenue (ABC) and which have erratic
-demand (XYZ)? Where does each item stand in its lifecycle, which items are candidates to
-discontinue and which new items should be watched?
+How did each SKU and family do over the review window (the last ``review_months``
+months, 12 by default) against as many months before (units, revenue, margin, growth)?
+Which items carry the revenue (ABC) and which have erratic demand (XYZ)? Where does each
+item stand in its lifecycle, which items are candidates to discontinue and which new
+items should be watched?
 
 :func:`review_portfolio` builds the ``portfolio`` artifact (one row per SKU); the other
-functions are the views the product review notebook shows.
+functions are the views the product review notebook shows. Columns named ``units``,
+``revenue`` and ``margin`` are over the review window, whatever its length;
+``units_prev`` and ``revenue_prev`` over as many months before it.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from sopkit._checks import month_start, reject_duplicates, require_columns
+from sopkit._checks import month_number, month_start, reject_duplicates, require_columns
 from sopkit.errors import SopError
 from sopkit.schemas import columns
 
@@ -47,11 +50,11 @@ PORTFOLIO_COLUMNS = tuple(columns("portfolio"))
 FAMILY_COLUMNS = (
     "family",
     "skus",
-    "units_12m",
-    "units_prev_12m",
-    "revenue_12m",
-    "revenue_prev_12m",
-    "margin_12m",
+    "units",
+    "units_prev",
+    "revenue",
+    "revenue_prev",
+    "margin",
     "margin_pct",
     "revenue_growth",
     "unit_growth",
@@ -88,7 +91,7 @@ def review_portfolio(
 
     Rules (each comparison on a threshold is inclusive where written ``<=``/``>=``):
 
-    - **ABC** (by revenue): SKUs are ranked by ``revenue_12m`` descending, ties by ``sku``
+    - **ABC** (by revenue): SKUs are ranked by ``revenue`` descending, ties by ``sku``
       ascending. ``cumulative_share`` is the running share of total revenue down that
       ranking, including the item. An item is **A** while the cumulative share *before* it
       is ``< abc_thresholds[0]`` (so the item that crosses 80 % is still A), **B** while it
@@ -102,8 +105,11 @@ def review_portfolio(
       **Y** if ``<= xyz_thresholds[1]``, otherwise **Z**; an item without demand in the
       period is Z with ``demand_cv`` NaN.
     - **Lifecycle**, first match wins (see :func:`lifecycle_rules`): *end of life* if the
-      status is phase_out or discontinued, or ``eol_month`` is at most
-      ``eol_window_months`` after the cycle (or already past); *new* if
+      status is phase_out or discontinued, or the item has at most
+      ``eol_window_months`` months of sales left, the cycle month included:
+      ``eol_month`` is the last month an item sells, so this is ``eol_month`` before
+      ``cycle + eol_window_months`` (or already past; with the default 6 and a cycle
+      of 2026-11, an eol_month up to 2027-04); *new* if
       ``months_since_launch < new_item_months``; *growth* if
       ``revenue_growth >= growth_threshold``, or if the item has revenue now and had
       none in the previous period (growth from nothing: the rate itself is left NaN);
@@ -113,6 +119,10 @@ def review_portfolio(
       and ``margin_pct`` below the median ``margin_pct`` of the portfolio; (b) lifecycle
       decline with ``revenue_growth <= 2 * decline_threshold`` (-20 % by default);
       (c) status active and no units sold in the review period.
+      ``discontinue_reason`` names exactly the rules that fired, with their figures
+      ("C and Z, margin 5 % under the median 40 %"; "revenue -25 %, a steep decline
+      (-20 % or worse)"; "active but no sales in the review period"), joined with "; ";
+      None for an item not flagged.
     - **watch_new** if the lifecycle is *new*.
 
     Parameters
@@ -141,8 +151,9 @@ def review_portfolio(
     decline_threshold : float, default -0.10
         Revenue growth at or below which an item is in *decline*; in [-1, 0).
     eol_window_months : int, default 6
-        An item whose end-of-life month is at most this many months after the cycle is
-        *end of life*.
+        An item with at most this many months of sales left, the cycle month included
+        (its ``eol_month``, the last month it sells, before ``cycle`` + this many
+        months), is *end of life*; 0 means only items whose last month is past.
 
     Returns
     -------
@@ -203,35 +214,36 @@ def review_portfolio(
 
     demand = _monthly_demand(out["sku"], sales_history, cycle, 2 * review_months)
     previous, recent = demand[:, :review_months], demand[:, review_months:]
-    out["units_12m"] = recent.sum(axis=1)
-    out["units_prev_12m"] = previous.sum(axis=1)
-    out["revenue_12m"] = out["units_12m"] * out["unit_price"]
-    out["revenue_prev_12m"] = out["units_prev_12m"] * out["unit_price"]
-    out["margin_12m"] = out["units_12m"] * (out["unit_price"] - out["unit_cost"])
-    out["margin_pct"] = 100 * _ratio(out["margin_12m"], out["revenue_12m"])
-    out["revenue_growth"] = _ratio(out["revenue_12m"], out["revenue_prev_12m"]) - 1
-    out["unit_growth"] = _ratio(out["units_12m"], out["units_prev_12m"]) - 1
+    out["units"] = recent.sum(axis=1)
+    out["units_prev"] = previous.sum(axis=1)
+    out["revenue"] = out["units"] * out["unit_price"]
+    out["revenue_prev"] = out["units_prev"] * out["unit_price"]
+    out["margin"] = out["units"] * (out["unit_price"] - out["unit_cost"])
+    out["margin_pct"] = 100 * _ratio(out["margin"], out["revenue"])
+    out["revenue_growth"] = _ratio(out["revenue"], out["revenue_prev"]) - 1
+    out["unit_growth"] = _ratio(out["units"], out["units_prev"]) - 1
 
-    out["months_since_launch"] = -_month_offset(out["_launch_month"], cycle)
+    out["months_since_launch"] = -_months_after(cycle, out["_launch_month"])
     out["demand_cv"] = _demand_cv(recent, out["months_since_launch"])
     out["xyz"] = np.select(
         [out["demand_cv"] <= xyz_x + _EPS, out["demand_cv"] <= xyz_y + _EPS], ["X", "Y"], "Z"
     ).astype(object)
 
     out = out.sort_values(
-        ["revenue_12m", "sku"], ascending=[False, True], kind="mergesort", ignore_index=True
+        ["revenue", "sku"], ascending=[False, True], kind="mergesort", ignore_index=True
     )
     _classify_abc(out, abc_a, abc_b)
     _classify_lifecycle(
         out,
-        eol_offset=_month_offset(out["_eol_month"], cycle),
+        eol_offset=_months_after(cycle, out["_eol_month"]),
         review_months=review_months,
         new_item_months=new_item_months,
         growth_threshold=growth_threshold,
         decline_threshold=decline_threshold,
         eol_window_months=eol_window_months,
     )
-    out["discontinue_candidate"] = _discontinue_flags(out, decline_threshold)
+    out["discontinue_reason"] = _discontinue_reasons(out, decline_threshold)
+    out["discontinue_candidate"] = out["discontinue_reason"].notna()
     out["watch_new"] = out["lifecycle"] == "new"
     return out.loc[:, list(PORTFOLIO_COLUMNS)]
 
@@ -264,8 +276,10 @@ def lifecycle_rules(
         {
             "stage": ["end of life", "new", "growth", "decline", "mature"],
             "rule": [
-                "status is phase_out or discontinued, or the end-of-life month is at most "
-                f"{_months(eol_window_months)} after the cycle (or already past)",
+                "status is phase_out or discontinued, or at most "
+                f"{_months(eol_window_months)} of sales left from the cycle on (its last "
+                f"month of sales, eol_month, less than {_months(eol_window_months)} after "
+                "the cycle, or past)",
                 f"launched less than {_months(new_item_months)} before the cycle",
                 f"revenue up {_pct(growth_threshold)} or more on the previous period, "
                 "or revenue now and none in the previous period",
@@ -287,24 +301,30 @@ def summarise_families(portfolio: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pd.DataFrame
-        Columns family, skus, units_12m, units_prev_12m, revenue_12m, revenue_prev_12m,
-        margin_12m, margin_pct, revenue_growth, unit_growth, revenue_share; one row per
-        family sorted by revenue_12m descending (ties by family), then a row whose family
+        Columns family, skus, units, units_prev, revenue, revenue_prev,
+        margin, margin_pct, revenue_growth, unit_growth, revenue_share; one row per
+        family sorted by revenue descending (ties by family), then a row whose family
         is ``"Total"``. ``margin_pct`` is in percent of revenue (32.0 = 32 %); growth
         rates and revenue_share are fractions. Ratios are NaN where their denominator is 0.
+        units, revenue and margin are over the portfolio's review window.
+
+    Raises
+    ------
+    SopError
+        If a column is missing.
 
     Examples
     --------
     >>> summarise_families(portfolio).iloc[-1]["family"]
     'Total'
     """
-    sums = ["units_12m", "units_prev_12m", "revenue_12m", "revenue_prev_12m", "margin_12m"]
+    sums = ["units", "units_prev", "revenue", "revenue_prev", "margin"]
     require_columns(portfolio, "portfolio", ["family", "sku", *sums])
     families = portfolio.groupby("family", dropna=False, sort=False).agg(
         skus=("sku", "size"), **{c: (c, "sum") for c in sums}
     )
     families = families.reset_index().sort_values(
-        ["revenue_12m", "family"], ascending=[False, True], kind="mergesort"
+        ["revenue", "family"], ascending=[False, True], kind="mergesort"
     )
     total = pd.DataFrame(
         [{"family": "Total", "skus": len(portfolio), **portfolio[sums].sum().to_dict()}]
@@ -312,11 +332,11 @@ def summarise_families(portfolio: pd.DataFrame) -> pd.DataFrame:
     table = pd.concat([families, total], ignore_index=True)
     table["skus"] = table["skus"].astype("int64")
     table[sums] = table[sums].astype(float)
-    table["margin_pct"] = 100 * _ratio(table["margin_12m"], table["revenue_12m"])
-    table["revenue_growth"] = _ratio(table["revenue_12m"], table["revenue_prev_12m"]) - 1
-    table["unit_growth"] = _ratio(table["units_12m"], table["units_prev_12m"]) - 1
-    grand_total = float(portfolio["revenue_12m"].sum())
-    table["revenue_share"] = table["revenue_12m"] / grand_total if grand_total > 0 else 0.0
+    table["margin_pct"] = 100 * _ratio(table["margin"], table["revenue"])
+    table["revenue_growth"] = _ratio(table["revenue"], table["revenue_prev"]) - 1
+    table["unit_growth"] = _ratio(table["units"], table["units_prev"]) - 1
+    grand_total = float(portfolio["revenue"].sum())
+    table["revenue_share"] = table["revenue"] / grand_total if grand_total > 0 else 0.0
     return table.loc[:, list(FAMILY_COLUMNS)]
 
 
@@ -331,11 +351,21 @@ def discontinue_candidates(portfolio: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pd.DataFrame
-        Columns sku, description, family, status, lifecycle, abc, xyz, units_12m,
-        revenue_12m, revenue_growth, margin_pct (percent), reason; smallest revenue first
-        (ties by sku). ``reason`` lists which rules of :func:`review_portfolio` apply: C and
-        Z with a margin under the portfolio median, a decline (with its growth rate), or an
-        active item without sales.
+        Columns sku, description, family, status, lifecycle, abc, xyz, units, revenue
+        (both over the review window), revenue_growth, margin_pct (percent), reason;
+        smallest revenue first (ties by sku). ``reason`` is the portfolio's
+        ``discontinue_reason``: exactly the rules of :func:`review_portfolio` that
+        flagged the item (C and Z with a margin under the portfolio median, a steep
+        decline with its growth rate, an active item without sales), with their figures.
+
+    Raises
+    ------
+    SopError
+        If a column is missing.
+
+    Examples
+    --------
+    >>> discontinue_candidates(portfolio)[["sku", "reason"]]  # doctest: +SKIP
     """
     columns = [
         "sku",
@@ -345,43 +375,19 @@ def discontinue_candidates(portfolio: pd.DataFrame) -> pd.DataFrame:
         "lifecycle",
         "abc",
         "xyz",
-        "units_12m",
-        "revenue_12m",
+        "units",
+        "revenue",
         "revenue_growth",
         "margin_pct",
     ]
-    require_columns(portfolio, "portfolio", [*columns, "discontinue_candidate"])
-    median_margin = portfolio["margin_pct"].median()
-    view = portfolio.loc[portfolio["discontinue_candidate"].astype(bool), columns].copy()
-    low_value = (
-        (view["abc"] == "C")
-        & (view["xyz"] == "Z")
-        & view["lifecycle"].isin(["decline", "mature"])
-        & (view["margin_pct"] < median_margin)
+    require_columns(
+        portfolio, "portfolio", [*columns, "discontinue_candidate", "discontinue_reason"]
     )
-    low_value_reason = np.where(
-        low_value,
-        "C and Z, margin "
-        + _pct_series(view["margin_pct"], percent=True)
-        + " under the median "
-        + (_pct(median_margin, percent=True) if pd.notna(median_margin) else ""),
-        "",
-    )
-    decline_reason = np.where(
-        view["lifecycle"] == "decline",
-        "revenue " + _pct_series(view["revenue_growth"], sign=True) + " (decline)",
-        "",
-    )
-    idle_reason = np.where(
-        (view["status"] == "active") & (view["units_12m"] == 0),
-        "active but no sales in the review period",
-        "",
-    )
-    reason = _join_reasons(_join_reasons(low_value_reason, decline_reason), idle_reason)
-    view["reason"] = pd.Series(reason, index=view.index, dtype=object)
-    return view.sort_values(["revenue_12m", "sku"], kind="mergesort", ignore_index=True).reindex(
-        columns=[*columns, "reason"]
-    )
+    view = portfolio.loc[
+        portfolio["discontinue_candidate"].astype(bool), [*columns, "discontinue_reason"]
+    ]
+    view = view.rename(columns={"discontinue_reason": "reason"})
+    return view.sort_values(["revenue", "sku"], kind="mergesort", ignore_index=True)
 
 
 def new_items_to_watch(portfolio: pd.DataFrame) -> pd.DataFrame:
@@ -395,9 +401,19 @@ def new_items_to_watch(portfolio: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pd.DataFrame
-        Columns sku, description, family, status, months_since_launch, units_12m,
-        revenue_12m, margin_pct (percent), abc, demand_cv, xyz, lifecycle_reason; sorted by
-        months_since_launch ascending, ties by sku.
+        Columns sku, description, family, status, months_since_launch, units,
+        revenue (over the review window), margin_pct (percent), abc, demand_cv, xyz,
+        lifecycle_reason; sorted by months_since_launch ascending, ties by sku.
+
+    Raises
+    ------
+    SopError
+        If a column is missing.
+
+    Examples
+    --------
+    >>> new_items_to_watch(portfolio)["sku"].tolist()  # doctest: +SKIP
+    ['N1']
     """
     columns = [
         "sku",
@@ -405,8 +421,8 @@ def new_items_to_watch(portfolio: pd.DataFrame) -> pd.DataFrame:
         "family",
         "status",
         "months_since_launch",
-        "units_12m",
-        "revenue_12m",
+        "units",
+        "revenue",
         "margin_pct",
         "abc",
         "demand_cv",
@@ -418,7 +434,9 @@ def new_items_to_watch(portfolio: pd.DataFrame) -> pd.DataFrame:
     return view.sort_values(["months_since_launch", "sku"], kind="mergesort", ignore_index=True)
 
 
-def headline(portfolio: pd.DataFrame, families: pd.DataFrame) -> str:
+def headline(
+    portfolio: pd.DataFrame, families: pd.DataFrame, *, review_months: int | None = None
+) -> str:
     """One or two Markdown sentences that sum up the product review.
 
     Parameters
@@ -429,18 +447,22 @@ def headline(portfolio: pd.DataFrame, families: pd.DataFrame) -> str:
     families : pd.DataFrame
         The table from :func:`summarise_families`; its "Total" row gives revenue, growth
         and margin.
+    review_months : int, optional
+        The length of the review window the portfolio was made with, to name it ("the
+        last 6 months"); without it the text says "the review period".
 
     Returns
     -------
     str
-        Revenue over the review period with its growth on the period before and the
-        margin; how many A items carry how much of the revenue; how many new items to
-        watch and candidates to discontinue.
+        Revenue over the review window with its growth on as many months before and
+        the margin; how many A items carry how much of the revenue; how many new items
+        to watch and candidates to discontinue.
 
     Raises
     ------
     SopError
-        A missing column, or ``families`` without its "Total" row.
+        A missing column, ``families`` without its "Total" row, or a ``review_months``
+        that is not a whole number >= 1.
 
     Examples
     --------
@@ -455,27 +477,33 @@ def headline(portfolio: pd.DataFrame, families: pd.DataFrame) -> str:
     require_columns(
         families,
         "families",
-        ["family", "revenue_12m", "revenue_prev_12m", "margin_pct", "revenue_growth"],
+        ["family", "revenue", "revenue_prev", "margin_pct", "revenue_growth"],
     )
+    if review_months is None:
+        window, before = "the review period", "the period before"
+    else:
+        _check_int("review_months", review_months, minimum=1)
+        window = f"the last {_months(review_months)}"
+        before = f"the {_months(review_months)} before"
     totals = families[families["family"] == "Total"]
     if totals.empty:
         raise SopError("families has no 'Total' row; pass the table summarise_families returns.")
     total = totals.iloc[0]
-    revenue, previous = float(total["revenue_12m"]), float(total["revenue_prev_12m"])
+    revenue, previous = float(total["revenue"]), float(total["revenue_prev"])
     growth, margin = float(total["revenue_growth"]), float(total["margin_pct"])
     if revenue > 0:
         if pd.isna(growth):
-            change = "with no revenue in the period before"
+            change = f"with no revenue in {before}"
         elif round(growth * 100, 1) == 0:
-            change = "level with the period before"
+            change = f"level with {before}"
         else:
             direction = "up" if growth > 0 else "down"
-            change = f"{direction} {_pct(abs(growth))} on the period before"
-        first = f"Revenue over the review period was **{revenue:,.0f}**, {change}"
+            change = f"{direction} {_pct(abs(growth))} on {before}"
+        first = f"Revenue over {window} was **{revenue:,.0f}**, {change}"
         first += f", at a margin of {_pct(margin, percent=True)}." if pd.notna(margin) else "."
     else:
-        before = f" (against {previous:,.0f} in the period before)" if previous > 0 else ""
-        first = f"No revenue over the review period{before}."
+        against = f" (against {previous:,.0f} in {before})" if previous > 0 else ""
+        first = f"No revenue over {window}{against}."
 
     a_items = portfolio["abc"] == "A"
     n_a = int(a_items.sum())
@@ -532,9 +560,10 @@ def _check_months(frame: pd.DataFrame, columns: Iterable[str], name: str) -> Non
 # --- computations ----------------------------------------------------------------------
 
 
-def _month_offset(months: pd.Series, cycle: pd.Timestamp) -> pd.Series:
+def _months_after(cycle: pd.Timestamp, months: pd.Series) -> pd.Series:
     """Whole months from the cycle to each month (negative = before); NaN for NaT."""
-    return (months.dt.year * 12 + months.dt.month - (cycle.year * 12 + cycle.month)).astype(float)
+    offset = month_number(months) - month_number(cycle)
+    return pd.Series(offset, index=months.index, dtype=float)
 
 
 def _monthly_demand(
@@ -544,7 +573,7 @@ def _monthly_demand(
 
     Column j is the month ``j - months`` relative to the cycle; missing rows are 0.
     """
-    offset = _month_offset(sales["month"], cycle).to_numpy()
+    offset = _months_after(cycle, sales["month"]).to_numpy()
     row = pd.Index(skus).get_indexer(sales["sku"])
     keep = (row >= 0) & (offset >= -months) & (offset <= -1)
     demand = np.zeros((len(skus), months))
@@ -571,14 +600,14 @@ def _demand_cv(recent: np.ndarray, months_since_launch: pd.Series) -> np.ndarray
 
 def _classify_abc(out: pd.DataFrame, a: float, b: float) -> None:
     """Add revenue_share, cumulative_share, abc to ``out`` (already in ranking order)."""
-    total = float(out["revenue_12m"].sum())
+    total = float(out["revenue"].sum())
     scale = 1 / total if total > 0 else 0.0
-    cumulative = out["revenue_12m"].cumsum()
-    out["revenue_share"] = out["revenue_12m"] * scale
+    cumulative = out["revenue"].cumsum()
+    out["revenue_share"] = out["revenue"] * scale
     out["cumulative_share"] = cumulative * scale
     # Computed from the running revenue, not by summing shares, so an exact 80 % stays 0.8.
-    before = (cumulative - out["revenue_12m"]) * scale
-    has_revenue = out["revenue_12m"] > 0
+    before = (cumulative - out["revenue"]) * scale
+    has_revenue = out["revenue"] > 0
     out["abc"] = np.select(
         [has_revenue & (before < a - _EPS), has_revenue & (before < b - _EPS)], ["A", "B"], "C"
     )
@@ -598,12 +627,12 @@ def _classify_lifecycle(
     growth = out["revenue_growth"]
     since_launch = out["months_since_launch"]
     eol_status = out["status"].isin(_EOL_STATUSES)
-    eol_soon = eol_offset <= eol_window_months
+    # eol_month is the last month of sales: eol_offset + 1 months are left, the cycle's included.
+    eol_soon = eol_offset + 1 <= eol_window_months
     rules = [
         eol_status | eol_soon,
         since_launch < new_item_months,
-        (growth >= growth_threshold - _EPS)
-        | ((out["revenue_prev_12m"] == 0) & (out["revenue_12m"] > 0)),
+        (growth >= growth_threshold - _EPS) | ((out["revenue_prev"] == 0) & (out["revenue"] > 0)),
         growth <= decline_threshold + _EPS,
     ]
     out["lifecycle"] = np.select(rules, ["end of life", "new", "growth", "decline"], "mature")
@@ -612,7 +641,7 @@ def _classify_lifecycle(
     launch_month = out["_launch_month"].dt.strftime("%Y-%m")
     period = f"the previous {_months(review_months)}"
     growth_reason = np.select(
-        [growth.notna(), out["revenue_12m"] > 0],
+        [growth.notna(), out["revenue"] > 0],
         [
             "revenue " + _pct_series(growth, sign=True) + " on " + period,
             f"revenue now, none in {period}",
@@ -623,14 +652,19 @@ def _classify_lifecycle(
         [eol_status, eol_soon, since_launch < new_item_months],
         [
             "status " + out["status"].astype(str),
-            "end of life " + eol_month + ", " + _relative(eol_offset),
+            "last month of sales " + eol_month + ", " + _relative(eol_offset),
             "launched " + launch_month + ", " + _relative(-since_launch),
         ],
         growth_reason,
     ).astype(object)
 
 
-def _discontinue_flags(out: pd.DataFrame, decline_threshold: float) -> pd.Series:
+def _discontinue_reasons(out: pd.DataFrame, decline_threshold: float) -> pd.Series:
+    """Each discontinue rule's reason where that rule fired, joined with "; "; else None.
+
+    The flags and the reasons come from the same masks, so an item never shows the
+    reason of a rule that did not flag it.
+    """
     # NaN margins (no revenue) compare False, and so does everything if no SKU has revenue.
     median_margin = out["margin_pct"].median()
     low_value = (
@@ -639,11 +673,30 @@ def _discontinue_flags(out: pd.DataFrame, decline_threshold: float) -> pd.Series
         & out["lifecycle"].isin(["decline", "mature"])
         & (out["margin_pct"] < median_margin)
     )
-    steep_decline = (out["lifecycle"] == "decline") & (
-        out["revenue_growth"] <= 2 * decline_threshold + _EPS
-    )
-    idle = (out["status"] == "active") & (out["units_12m"] == 0)
-    return (low_value | steep_decline | idle).astype(bool)
+    steep = 2 * decline_threshold
+    steep_decline = (out["lifecycle"] == "decline") & (out["revenue_growth"] <= steep + _EPS)
+    idle = (out["status"] == "active") & (out["units"] == 0)
+    median_text = _pct(median_margin, percent=True) if pd.notna(median_margin) else "n/a"
+    reasons = [
+        np.where(
+            low_value,
+            "C and Z, margin "
+            + _pct_series(out["margin_pct"], percent=True)
+            + " under the median "
+            + median_text,
+            "",
+        ),
+        np.where(
+            steep_decline,
+            "revenue "
+            + _pct_series(out["revenue_growth"], sign=True)
+            + f", a steep decline ({_pct(steep, sign=True)} or worse)",
+            "",
+        ),
+        np.where(idle, "active but no sales in the review period", ""),
+    ]
+    joined = _join_reasons(_join_reasons(reasons[0], reasons[1]), reasons[2])
+    return pd.Series(np.where(joined == "", None, joined), index=out.index, dtype=object)
 
 
 def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:

@@ -33,7 +33,7 @@ from sopkit.charts import (
 from sopkit.errors import SopError
 
 ABC_ROWS = [
-    # sku, family, revenue_12m, abc, xyz, lifecycle
+    # sku, family, revenue (over the review window), abc, xyz, lifecycle
     ("B2", "Bikes", 500.0, "A", "X", "mature"),
     ("B1", "Bikes", 300.0, "A", "Y", "growth"),
     ("P1", "Parts", 150.0, "B", "X", "decline"),
@@ -46,12 +46,12 @@ ABC_ROWS = [
 def portfolio() -> pd.DataFrame:
     """Shares 50, 30, 15, 5, 0 % (total 1000), given out of ranking order on purpose."""
     frame = pd.DataFrame(
-        ABC_ROWS, columns=["sku", "family", "revenue_12m", "abc", "xyz", "lifecycle"]
+        ABC_ROWS, columns=["sku", "family", "revenue", "abc", "xyz", "lifecycle"]
     ).iloc[[2, 0, 4, 1, 3]]
     frame["description"] = frame["sku"] + " item"
-    frame["revenue_share"] = frame["revenue_12m"] / 1000
+    frame["revenue_share"] = frame["revenue"] / 1000
     # Assignment aligns on the index, so each row gets its running share in ranking order.
-    ranked = frame.sort_values(["revenue_12m", "sku"], ascending=[False, True])
+    ranked = frame.sort_values(["revenue", "sku"], ascending=[False, True])
     frame["cumulative_share"] = ranked["revenue_share"].cumsum()
     frame["launch"] = pd.Timestamp("2026-01-01")  # a Timestamp column must not break charts
     return frame
@@ -63,8 +63,8 @@ def family_summary() -> pd.DataFrame:
         {
             "family": ["Bikes", "Parts", "New", "Total"],
             "revenue_growth": [0.25, -0.1, float("nan"), 0.2],
-            "revenue_12m": [800.0, 200.0, 50.0, 1050.0],
-            "revenue_prev_12m": [640.0, 222.2, 0.0, 862.2],
+            "revenue": [800.0, 200.0, 50.0, 1050.0],
+            "revenue_prev": [640.0, 222.2, 0.0, 862.2],
             "margin_pct": [30.0, 40.0, 50.0, 32.0],
         }
     )
@@ -89,7 +89,7 @@ def test_pareto_chart_ranks_by_revenue_with_thresholds(portfolio):
     assert line["encoding"]["y"]["field"] == "cumulative_share"
     assert points["encoding"]["color"]["field"] == "abc"
     assert points["encoding"]["color"]["scale"]["domain"] == ["A", "B", "C"]
-    assert {t["field"] for t in points["encoding"]["tooltip"]} >= {"sku", "revenue_12m", "abc"}
+    assert {t["field"] for t in points["encoding"]["tooltip"]} >= {"sku", "revenue", "abc"}
     assert rules["mark"]["type"] == "rule"
     assert [r["threshold"] for r in rules["data"]["values"]] == [0.8, 0.95]
     assert labels["encoding"]["text"]["field"] == "label"
@@ -103,11 +103,11 @@ def test_pareto_chart_thins_large_catalogues_but_keeps_class_ends():
             "sku": [f"S{i:04d}" for i in range(n)],
             "description": "x",
             "family": "F",
-            "revenue_12m": [float(n - i) for i in range(n)],
+            "revenue": [float(n - i) for i in range(n)],
             "abc": ["A"] * 100 + ["B"] * 400 + ["C"] * 4500,
         }
     )
-    portfolio["revenue_share"] = portfolio["revenue_12m"] / portfolio["revenue_12m"].sum()
+    portfolio["revenue_share"] = portfolio["revenue"] / portfolio["revenue"].sum()
     portfolio["cumulative_share"] = portfolio["revenue_share"].cumsum()
     rows = _values(pareto_chart(portfolio, max_points=200).to_dict())
     ranks = [r["rank"] for r in rows]
@@ -169,11 +169,11 @@ def test_lifecycle_chart_counts_and_revenue_per_stage(portfolio):
     rows = {r["lifecycle"]: r for r in _values(spec)}
     assert list(rows) == ["new", "growth", "mature", "decline", "end of life"]
     assert rows["mature"]["skus"] == 2
-    assert rows["mature"]["revenue_12m"] == 500
+    assert rows["mature"]["revenue"] == 500
     assert rows["mature"]["label"] == "2 SKUs"
     assert rows["end of life"]["skus"] == 0
     bars, text = spec["layer"]
-    assert bars["encoding"]["x"]["field"] == "revenue_12m"
+    assert bars["encoding"]["x"]["field"] == "revenue"
     assert bars["encoding"]["y"]["field"] == "lifecycle"
     assert "tooltip" in bars["encoding"]
     assert text["encoding"]["text"]["field"] == "label"
@@ -198,6 +198,45 @@ def test_pareto_chart_renders_to_svg(portfolio):
     assert "Pareto curve of revenue" in svg
 
 
+def test_portfolio_charts_name_the_review_window(portfolio, family_summary):
+    """With review_months=6 every title says "last 6 months"; without it, "review period"
+    (never a length the chart does not know)."""
+    specs = [
+        pareto_chart(portfolio, review_months=6).to_dict(),
+        abc_xyz_matrix(portfolio, review_months=6).to_dict(),
+        family_growth_chart(family_summary, review_months=6).to_dict(),
+        lifecycle_chart(portfolio, review_months=6).to_dict(),
+    ]
+    texts = [json.dumps(spec) for spec in specs]
+    for text in texts:
+        assert "12 months" not in text
+        assert "last 6 months" in text
+    growth = json.dumps(family_growth_chart(family_summary).to_dict())
+    assert "12" not in growth.replace("1200", "")
+    assert "Review period against the period before" in growth
+    assert "review period" in json.dumps(lifecycle_chart(portfolio).to_dict())
+    with pytest.raises(SopError, match="review_months"):
+        pareto_chart(portfolio, review_months=0)
+
+
+def test_portfolio_legends_list_only_what_is_drawn(portfolio, family_summary):
+    """No item is class B: the Pareto legend is A and C. No family declines: the growth
+    legend is "growth" only. An empty portfolio draws nothing and says so."""
+    no_b = portfolio[portfolio["abc"] != "B"]
+    points = pareto_chart(no_b).to_dict()["layer"][1]
+    scale = points["encoding"]["color"]["scale"]
+    assert scale["domain"] == ["A", "C"]
+    assert scale["range"] == ["#1f77b4", "#9e9e9e"]  # C keeps its colour
+    growing = family_summary[family_summary["family"] != "Parts"]
+    scale = family_growth_chart(growing).to_dict()["encoding"]["color"]["scale"]
+    assert scale["domain"] == ["growth"]
+    assert len(scale["range"]) == 1
+    empty = pareto_chart(portfolio.iloc[:0]).to_dict()
+    assert _values(empty) == [{"message": "No data to show"}]
+    none = family_growth_chart(family_summary[family_summary["family"] == "Total"]).to_dict()
+    assert _values(none) == [{"message": "No data to show"}]
+
+
 def test_missing_columns_raise_sop_error(portfolio):
     with pytest.raises(SopError, match="cumulative_share"):
         pareto_chart(portfolio.drop(columns="cumulative_share"))
@@ -218,6 +257,7 @@ def stages(tiny_demo) -> dict[str, pd.DataFrame]:
     ds = tiny_demo
     fc = demand.seasonal_naive_forecast(ds.sales_history, CYCLE, 18)
     plan = demand.build_demand_plan(fc, ds.sales_inputs, ds.products)
+    adjustments = demand.list_adjustments(fc, ds.sales_inputs, ds.products)
     sp = supply.plan_production(plan, ds.inventory)
     fin = finance.project_financials(plan, ds.products, ds.budget)
     return {
@@ -226,6 +266,7 @@ def stages(tiny_demo) -> dict[str, pd.DataFrame]:
         "forecast": fc,
         "accuracy": demand.backtest_seasonal_naive(ds.sales_history, ds.products, CYCLE),
         "demand_plan": plan,
+        "adjustments": adjustments,
         "supply_plan": sp,
         "capacity": supply.check_capacity(sp, ds.routings, ds.resources),
         "materials": supply.check_materials(sp, ds.bom, ds.material_supply),
@@ -368,58 +409,162 @@ def test_forecast_chart_on_the_demo_sums_the_forecast_per_family_month(stages):
         forecast_chart(stages["sales_history"], stages["forecast"], stages["products"].iloc[1:])
 
 
-def test_accuracy_chart_total_bold_and_families_thin(stages):
-    """12 lags x (Total + 4 families) = 60 points; SKU rows are left out."""
-    spec = accuracy_chart(stages["accuracy"]).to_dict()
+def test_forecast_chart_legend_lists_only_the_parts_drawn():
+    """Without a forecast the dash legend has "history" only (and no "forecast from"
+    marker); without history, "forecast" only."""
+    products = pd.DataFrame({"sku": ["a"], "family": ["F"]})
+    history = pd.DataFrame({"sku": ["a"], "month": [M("2026-03-01")], "qty": [4.0]})
+    forecast = pd.DataFrame({"sku": ["a"], "month": [M("2026-04-01")], "yhat": [5.0]})
+    spec = forecast_chart(history, forecast.iloc[:0], products).to_dict()
+    (lines,) = spec["layer"]
+    assert lines["encoding"]["strokeDash"]["scale"]["domain"] == ["history"]
+    assert {r["part"] for r in _values(spec)} == {"history"}
+    assert "dashed" not in spec["title"]["subtitle"]
+    spec = forecast_chart(history.iloc[:0], forecast, products).to_dict()
+    lines = spec["layer"][0]
+    assert lines["encoding"]["strokeDash"]["scale"]["domain"] == ["forecast"]
+    assert lines["encoding"]["strokeDash"]["scale"]["range"] == [[6, 4]]
+    with pytest.raises(SopError, match="products"):
+        forecast_chart(history, forecast, pd.concat([products, products]))
+
+
+def test_accuracy_chart_sku_region_bold_beside_total_and_families(stages):
+    """12 lags x (SKU x region + Total + 4 families) = 72 points; SKU rows are left out.
+    The SKU x region line pools the sku_region rows of each lag: sum |error| / sum actual."""
+    acc = stages["accuracy"]
+    spec = accuracy_chart(acc).to_dict()
     rows = _values(spec)
-    assert len(rows) == 12 * 5
-    assert {r["level"] for r in rows} == {"total", "family"}
+    assert len(rows) == 12 * 6
+    assert {r["level"] for r in rows} == {"sku_region", "total", "family"}
+    fine = acc[acc["level"] == "sku_region"].groupby("lag")[["abs_error", "actual"]].sum()
+    drawn = {r["lag"]: r["wape"] for r in rows if r["key"] == "SKU x region"}
+    assert [drawn[lag] for lag in fine.index] == pytest.approx(
+        (fine["abs_error"] / fine["actual"]).tolist()
+    )
     enc = spec["encoding"]
     assert enc["x"]["field"] == "lag"
     assert enc["y"]["field"] == "wape"
     assert enc["y"]["axis"]["format"] == "%"
-    assert enc["color"]["sort"][0] == "Total"
+    assert enc["color"]["sort"][:2] == ["SKU x region", "Total"]
     width = enc["strokeWidth"]["scale"]
-    assert width["domain"] == ["total", "family"]
-    assert width["range"][0] > width["range"][1]
+    assert width["domain"] == ["sku_region", "total", "family"]
+    assert width["range"][0] > width["range"][1] > width["range"][2]
 
 
-def test_consensus_chart_totals_adjustments_and_reasons():
-    """Month 11: a 10 -> 12 (Promo), b 5 -> 5; month 12: a 10 -> 7 ("Promo; Tender"),
-    b 4 -> 6 (Tender). Totals 15 -> 17 and 14 -> 13; reasons joined once each per month."""
+def test_accuracy_chart_legend_lists_only_the_series_drawn():
+    """An artifact without sku_region rows (say, an older one): no "SKU x region" line and
+    no such entry in the legend; the families' keys are the legend."""
+    acc = pd.DataFrame(
+        {
+            "model": "m",
+            "level": ["total", "family", "family"],
+            "key": ["Total", "F", "G"],
+            "lag": [1, 1, 1],
+            "actual": [10.0, 4.0, 6.0],
+            "forecast": [11.0, 5.0, 6.0],
+            "abs_error": [1.0, 1.0, 0.0],
+            "wape": [0.1, 0.25, 0.0],
+            "bias": [0.1, 0.25, 0.0],
+        }
+    )
+    enc = accuracy_chart(acc).to_dict()["encoding"]
+    assert enc["color"]["scale"]["domain"] == ["Total", "F", "G"]
+    assert enc["strokeWidth"]["scale"]["domain"] == ["total", "family"]
+
+
+def _hand_plan() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Month 11: a 10 -> 12 (+2 by j.doe, Promo), b 5 -> 5; month 12: a 10 -> 7 (+1 by
+    j.doe, Promo; -4 by a.smith, Tender), b 4 -> 0 (-4: sopkit's end of life)."""
     products = pd.DataFrame({"sku": ["a", "b"], "family": ["F", "G"]})
+    nov, dec = M("2026-11-01"), M("2026-12-01")
     plan = pd.DataFrame(
         {
             "sku": ["a", "b", "a", "b"],
             "region": "N",
-            "month": [M("2026-11-01"), M("2026-11-01"), M("2026-12-01"), M("2026-12-01")],
+            "month": [nov, nov, dec, dec],
             "statistical": [10.0, 5.0, 10.0, 4.0],
-            "adjustment": [2.0, 0.0, -3.0, 2.0],
-            "consensus": [12.0, 5.0, 7.0, 6.0],
-            "adjustment_reason": ["Promo", None, "Promo; Tender", "Tender"],
+            "adjustment": [2.0, 0.0, -3.0, -4.0],
+            "consensus": [12.0, 5.0, 7.0, 0.0],
+            "adjustment_reason": ["Promo", None, "Promo; Tender", "end of life 2026-11"],
         }
     )
-    spec = consensus_chart(plan, products).to_dict()
+    adjustments = pd.DataFrame(
+        {
+            "sku": ["a", "a", "a", "b"],
+            "region": "N",
+            "month": [nov, dec, dec, dec],
+            "source": ["sales_inputs", "sales_inputs", "sales_inputs", "rule"],
+            "input": pd.array([0, 0, 1, None], dtype="Int64"),
+            "author": ["j.doe", "j.doe", "a.smith", "sopkit"],
+            "kind": ["pct", "pct", "abs", "end_of_life"],
+            "value": [20.0, 10.0, -4.0, np.nan],
+            "effect": [2.0, 1.0, -4.0, -4.0],
+            "reason": ["Promo", "Promo", "Tender", "end of life 2026-11"],
+        }
+    )
+    return plan, adjustments, products
+
+
+def test_consensus_chart_separates_sales_inputs_from_sopkit_rules():
+    """Totals 15 -> 17 and 14 -> 7. Below, by source: inputs +2 (F, Nov) and 1 - 4 = -3
+    (F, Dec); sopkit's end of life -4 (G, Dec), a colour of its own, named in the legend."""
+    plan, adjustments, products = _hand_plan()
+    spec = consensus_chart(plan, adjustments, products).to_dict()
     lines, bars = spec["vconcat"]
     got = {(r["month"], r["series"]): r["units"] for r in _values(lines)}
     assert got == {
         ("2026-11", "statistical"): 15.0,
         ("2026-11", "consensus"): 17.0,
         ("2026-12", "statistical"): 14.0,
-        ("2026-12", "consensus"): 13.0,
+        ("2026-12", "consensus"): 7.0,
     }
-    reasons = {r["month"]: r["reasons"] for r in _values(lines)}
-    assert reasons == {"2026-11": "Promo", "2026-12": "Promo; Tender"}
-    adjust = {(r["family"], r["month"]): (r["adjustment"], r["reasons"]) for r in _values(bars)}
-    assert adjust == {
-        ("F", "2026-11"): (2.0, "Promo"),
-        ("G", "2026-11"): (0.0, ""),
-        ("F", "2026-12"): (-3.0, "Promo; Tender"),
-        ("G", "2026-12"): (2.0, "Tender"),
+    split = {r["month"]: (r["by_inputs"], r["by_rules"]) for r in _values(lines)}
+    assert split == {"2026-11": (2.0, 0.0), "2026-12": (-3.0, -4.0)}
+    drawn = {
+        (r["source"], r["family"], r["month"]): (r["effect"], r["reasons"], r["authors"])
+        for r in _values(bars)
+    }
+    assert drawn == {
+        ("sales_inputs", "F", "2026-11"): (2.0, "Promo", "j.doe"),
+        ("sales_inputs", "F", "2026-12"): (-3.0, "Promo; Tender", "j.doe; a.smith"),
+        ("rule", "G", "2026-12"): (-4.0, "end of life 2026-11", "sopkit"),
     }
     assert bars["mark"]["type"] == "bar"
-    assert bars["encoding"]["color"]["field"] == "family"
-    assert {t["field"] for t in bars["encoding"]["tooltip"]} >= {"reasons", "adjustment"}
+    colour = bars["encoding"]["color"]
+    assert colour["field"] == "source_label"
+    assert colour["scale"]["domain"] == ["sales and marketing inputs", "sopkit rule: end of life"]
+    assert colour["scale"]["range"][0] != colour["scale"]["range"][1]
+    assert colour["legend"] is not None
+    assert bars["encoding"]["x"]["scale"]["domain"] == ["2026-11", "2026-12"]
+    assert {t["field"] for t in bars["encoding"]["tooltip"]} >= {"reasons", "authors", "effect"}
+
+
+def test_consensus_chart_legend_names_only_the_sources_drawn():
+    """Without end-of-life cuts the legend has the inputs only; without any adjustment the
+    lower panel says so and has no legend at all."""
+    plan, adjustments, products = _hand_plan()
+    inputs_only = adjustments[adjustments["source"] == "sales_inputs"]
+    bars = consensus_chart(plan, inputs_only, products).to_dict()["vconcat"][1]
+    assert bars["encoding"]["color"]["scale"]["domain"] == ["sales and marketing inputs"]
+    rules_only = adjustments[adjustments["source"] == "rule"]
+    bars = consensus_chart(plan, rules_only, products).to_dict()["vconcat"][1]
+    assert bars["encoding"]["color"]["scale"]["domain"] == ["sopkit rule: end of life"]
+    none = consensus_chart(plan, adjustments.iloc[:0], products).to_dict()["vconcat"][1]
+    assert none["mark"]["type"] == "text"
+    assert "color" not in none["encoding"]
+
+
+def test_consensus_chart_on_the_demo_adds_up(stages):
+    """The bars add up to the plan's adjustments, month by month, and both sources show."""
+    plan, adjustments = stages["demand_plan"], stages["adjustments"]
+    spec = consensus_chart(plan, adjustments, stages["products"]).to_dict()
+    bars = pd.DataFrame(_values(spec["vconcat"][1]))
+    drawn = bars.groupby("month")["effect"].sum()
+    expected = plan.groupby(plan["month"].dt.strftime("%Y-%m"))["adjustment"].sum()
+    assert drawn.reindex(expected.index, fill_value=0.0).to_numpy() == pytest.approx(
+        expected.to_numpy()
+    )
+    assert set(bars["source"]) == {"sales_inputs", "rule"}
 
 
 def test_production_chart_stacks_families_with_demand_and_inventory_lines(stages):
@@ -645,7 +790,10 @@ EMPTY_CASES = [
         lambda s: forecast_chart(s["sales_history"][:0], s["forecast"][:0], s["products"]),
     ),
     ("accuracy", lambda s: accuracy_chart(s["accuracy"][:0])),
-    ("consensus", lambda s: consensus_chart(s["demand_plan"][:0], s["products"])),
+    (
+        "consensus",
+        lambda s: consensus_chart(s["demand_plan"][:0], s["adjustments"][:0], s["products"]),
+    ),
     ("production", lambda s: production_chart(s["supply_plan"][:0], s["products"])),
     ("capacity", lambda s: capacity_heatmap(s["capacity"][:0])),
     ("materials", lambda s: material_chart(s["materials"][:0])),
@@ -676,7 +824,7 @@ def test_stage_charts_are_plain_json_offline(stages):
     for chart in (
         forecast_chart(s["sales_history"], s["forecast"], s["products"]),
         accuracy_chart(s["accuracy"]),
-        consensus_chart(s["demand_plan"], s["products"]),
+        consensus_chart(s["demand_plan"], s["adjustments"], s["products"]),
         production_chart(s["supply_plan"], s["products"]),
         capacity_heatmap(s["capacity"]),
         material_chart(s["materials"]),
@@ -705,8 +853,10 @@ def test_forecast_chart_and_heatmap_render_to_svg(stages):
 def test_stage_charts_raise_sop_error_on_missing_columns(stages):
     with pytest.raises(SopError, match="utilisation"):
         capacity_heatmap(stages["capacity"].drop(columns="utilisation"))
-    with pytest.raises(SopError, match="adjustment_reason"):
-        consensus_chart(stages["demand_plan"].drop(columns="adjustment_reason"), stages["products"])
+    with pytest.raises(SopError, match="source"):
+        consensus_chart(
+            stages["demand_plan"], stages["adjustments"].drop(columns="source"), stages["products"]
+        )
     with pytest.raises(SopError, match="peak_utilisation"):
         scenario_chart(stages["scenarios"].drop(columns="peak_utilisation"))
     with pytest.raises(SopError, match="status"):

@@ -13,8 +13,10 @@ import pandas as pd
 import pytest
 
 from sopkit.demand import (
+    accuracy_by_family,
     backtest_seasonal_naive,
     build_demand_plan,
+    list_adjustments,
     pooled_wape,
     seasonal_naive_forecast,
     summarise_accuracy,
@@ -274,7 +276,17 @@ EXPECTED_ACCURACY = {
     ("family", "G", 2): (0, 2, 2, np.nan, np.nan, np.nan),
     ("total", "Total", 1): (22, 24, 2, 2 / 22, 2 / 22, (1 / 6 + 0 + 0) / 3),
     ("total", "Total", 2): (26, 32, 6, 6 / 26, 6 / 26, (1 / 3 + 1 + 1) / 3),
+    # each SKU in each region: errors are not summed across regions before measuring
+    ("sku_region", "A / N", 1): (12, 10, 2, 2 / 12, -2 / 12, 2 / 12),
+    ("sku_region", "A / N", 2): (15, 20, 5, 5 / 15, 5 / 15, 5 / 15),
+    ("sku_region", "A / S", 1): (0, 4, 4, np.nan, np.nan, np.nan),
+    ("sku_region", "A / S", 2): (6, 0, 6, 1, -1, 1),
+    ("sku_region", "B / N", 1): (8, 8, 0, 0, 0, 0),
+    ("sku_region", "B / N", 2): (5, 10, 5, 1, 1, 1),
+    ("sku_region", "C / N", 1): (2, 2, 0, 0, 0, 0),
+    ("sku_region", "C / N", 2): (0, 2, 2, np.nan, np.nan, np.nan),
 }
+FAMILY_OF_KEY = {"A": "F", "B": "F", "C": "G", "F": "F", "G": "G", "Total": None}
 
 
 def test_backtest_hand_computed_two_families():
@@ -286,6 +298,7 @@ def test_backtest_hand_computed_two_families():
         "model",
         "level",
         "key",
+        "family",
         "lag",
         "actual",
         "forecast",
@@ -297,9 +310,10 @@ def test_backtest_hand_computed_two_families():
     assert len(acc) == len(EXPECTED_ACCURACY)
     assert (acc["model"] == "seasonal_naive").all()
     assert acc["lag"].dtype == "int64"
-    assert list(acc["level"].drop_duplicates()) == ["total", "family", "sku"]
+    assert list(acc["level"].drop_duplicates()) == ["total", "family", "sku", "sku_region"]
     for (level, key, lag), expected in EXPECTED_ACCURACY.items():
         got = _acc_row(acc, level, key, lag)
+        assert got["family"] == FAMILY_OF_KEY[key.split(" / ")[0]], key
         cols = ["actual", "forecast", "abs_error", "wape", "bias", "mape"]
         np.testing.assert_allclose(
             got[cols].to_numpy(dtype=float), expected, rtol=0, atol=TOL, err_msg=str(key)
@@ -340,6 +354,46 @@ def test_summarise_accuracy_pools_lags():
     total = summarise_accuracy(acc, "total")
     assert list(total["key"]) == ["Total"]
     assert total["wape"].iloc[0] == pytest.approx(8 / 48, abs=TOL)
+
+
+def test_accuracy_by_family_shows_sku_region_beside_pooled():
+    """F: actual 46, forecast 52; pooled |errors| 2 + 4 = 6 -> 40/46; its SKU x region
+    errors 2 + 5 (A/N) + 4 + 6 (A/S) + 0 + 5 (B/N) = 22 -> 24/46. G: 2 of 2 both ways -> 0.
+    Total: level total 2 + 6 = 8 of 48 -> 40/48; SKU x region 24 of 48 -> 0.5."""
+    acc = backtest_seasonal_naive(
+        _backtest_history(), PRODUCTS, _ts("2025-07"), holdout=2, season_length=2
+    )
+    table = accuracy_by_family(acc)
+    assert list(table.columns) == [
+        "model",
+        "family",
+        "actual",
+        "forecast",
+        "bias",
+        "pooled_accuracy",
+        "sku_region_accuracy",
+    ]
+    assert table["family"].tolist() == ["F", "G", "Total"]
+    np.testing.assert_allclose(table["actual"], [46, 2, 48])
+    np.testing.assert_allclose(table["bias"], [6 / 46, 1, 8 / 48], atol=TOL)
+    np.testing.assert_allclose(table["pooled_accuracy"], [40 / 46, 0, 40 / 48], atol=TOL)
+    np.testing.assert_allclose(table["sku_region_accuracy"], [24 / 46, 0, 0.5], atol=TOL)
+    by_key = summarise_accuracy(acc, "sku_region").set_index("key")
+    assert by_key.loc["A / S", "wape"] == pytest.approx(10 / 6, abs=TOL)
+    assert by_key.loc["A / N", "accuracy"] == pytest.approx(1 - 7 / 27, abs=TOL)
+
+
+def test_pooled_wape_at_every_level_by_hand():
+    """Sum of |errors| over keys and lags / sum of actuals (48): SKU x region 24, SKU
+    3 + 5 + 2 = 10, family 6 + 2 = 8, total 2 + 6 = 8; the default is SKU x region."""
+    acc = backtest_seasonal_naive(
+        _backtest_history(), PRODUCTS, _ts("2025-07"), holdout=2, season_length=2
+    )
+    assert pooled_wape(acc) == pytest.approx(24 / 48, abs=TOL)
+    assert pooled_wape(acc, level="sku_region") == pytest.approx(0.5, abs=TOL)
+    assert pooled_wape(acc, level="sku") == pytest.approx(10 / 48, abs=TOL)
+    assert pooled_wape(acc, level="family") == pytest.approx(8 / 48, abs=TOL)
+    assert pooled_wape(acc, level="total") == pytest.approx(8 / 48, abs=TOL)
 
 
 def test_summarise_accuracy_unknown_level_raises():
@@ -531,11 +585,11 @@ def test_malformed_inputs_raise_sop_error(row, match):
 
 
 def test_pooled_wape_sums_errors_before_dividing():
-    """Hand-worked: SKU errors 2 and 3 on actuals 10 and 40 -> 5/50 = 10 %; the total
-    level (errors cancelling) is read separately."""
+    """Hand-worked: SKU x region errors 2 and 3 on actuals 10 and 40 -> 5/50 = 10 % (the
+    default level); the total level (errors cancelling) is read separately."""
     acc = pd.DataFrame(
         {
-            "level": ["sku", "sku", "total"],
+            "level": ["sku_region", "sku_region", "total"],
             "abs_error": [2.0, 3.0, 1.0],
             "actual": [10.0, 40.0, 50.0],
         }
@@ -552,7 +606,8 @@ def test_pooled_wape_sums_errors_before_dividing():
 
 def _eol_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
     """Three SKUs in region N, months 2026-01..03, statistical 10, 20, 30 each month:
-    K active, P phase_out with eol_month 2026-02, D discontinued (eol_month empty)."""
+    K active, P phase_out with eol_month 2026-02 (its last month of sales), D discontinued
+    (eol_month empty)."""
     fc = pd.DataFrame(
         [
             (sku, "N", _ts(m), "seasonal_naive", qty)
@@ -583,8 +638,9 @@ def _by_key(plan: pd.DataFrame, column: str) -> dict:
 
 
 def test_end_of_life_and_discontinued_items_plan_zero():
-    """Hand case: K keeps 10 every month; P keeps 20 in 2026-01 and is cut to 0 from its
-    eol_month 2026-02 on (adjustment -20); D is cut in every month (adjustment -30)."""
+    """Hand case: K keeps 10 every month; P keeps 20 in 2026-01 and in its eol_month
+    2026-02, the last month it sells, and is cut to 0 after it, in 2026-03 (adjustment
+    -20); D is cut in every month (adjustment -30)."""
     plan = _eol_case()
     assert _by_key(plan, "statistical") == {
         **{("K", m): 10.0 for m in ("2026-01", "2026-02", "2026-03")},
@@ -593,43 +649,46 @@ def test_end_of_life_and_discontinued_items_plan_zero():
     }
     assert _by_key(plan, "consensus") == {
         ("K", "2026-01"): 10.0, ("K", "2026-02"): 10.0, ("K", "2026-03"): 10.0,
-        ("P", "2026-01"): 20.0, ("P", "2026-02"): 0.0, ("P", "2026-03"): 0.0,
+        ("P", "2026-01"): 20.0, ("P", "2026-02"): 20.0, ("P", "2026-03"): 0.0,
         ("D", "2026-01"): 0.0, ("D", "2026-02"): 0.0, ("D", "2026-03"): 0.0,
     }  # fmt: skip
     assert _by_key(plan, "adjustment") == {
         ("K", "2026-01"): 0.0, ("K", "2026-02"): 0.0, ("K", "2026-03"): 0.0,
-        ("P", "2026-01"): 0.0, ("P", "2026-02"): -20.0, ("P", "2026-03"): -20.0,
+        ("P", "2026-01"): 0.0, ("P", "2026-02"): 0.0, ("P", "2026-03"): -20.0,
         ("D", "2026-01"): -30.0, ("D", "2026-02"): -30.0, ("D", "2026-03"): -30.0,
     }  # fmt: skip
     reasons = _by_key(plan, "adjustment_reason")
-    assert reasons[("P", "2026-01")] is None
-    assert reasons[("P", "2026-02")] == reasons[("P", "2026-03")] == "end of life 2026-02"
+    assert reasons[("P", "2026-01")] is reasons[("P", "2026-02")] is None
+    assert reasons[("P", "2026-03")] == "end of life 2026-02"
     assert {reasons[("D", m)] for m in ("2026-01", "2026-02", "2026-03")} == {"discontinued"}
     assert reasons[("K", "2026-03")] is None
 
 
 def test_sales_inputs_do_not_resurrect_ended_items():
     """+50 % on P in 2026-03 and +40 units on D in 2026-01: both stay 0 and the inputs are
-    listed as unmatched. +30 units on family F in 2026-02 over K 10 and P 20: P has
-    ended, so K alone takes the 30 (consensus 40) and P stays 0."""
+    listed as unmatched. +30 units on family F in 2026-03 over K 10 and P 20: P has
+    ended, so K alone takes the 30 (consensus 40) and P stays 0. In P's eol_month
+    2026-02, its last month of sales, +50 % on P still applies (20 -> 30)."""
     rows = [
         ("P", None, None, "2026-03", "pct", 50, "promo"),
         ("D", None, None, "2026-01", "abs", 40, "last order"),
-        (None, "F", None, "2026-02", "abs", 30, "tender"),
+        (None, "F", None, "2026-03", "abs", 30, "tender"),
+        ("P", None, None, "2026-02", "pct", 50, "last promo"),
     ]
     plan = _eol_case(*rows)
     consensus = _by_key(plan, "consensus")
     assert consensus[("P", "2026-03")] == 0.0
     assert consensus[("D", "2026-01")] == 0.0
-    assert consensus[("P", "2026-02")] == 0.0
-    assert consensus[("K", "2026-02")] == pytest.approx(40.0)
+    assert consensus[("K", "2026-03")] == pytest.approx(40.0)
+    assert consensus[("P", "2026-02")] == pytest.approx(30.0)
     adjustment = _by_key(plan, "adjustment")
     assert adjustment[("P", "2026-03")] == -20.0
     assert adjustment[("D", "2026-01")] == -30.0
     reasons = _by_key(plan, "adjustment_reason")
-    assert reasons[("P", "2026-02")] == "end of life 2026-02"
+    assert reasons[("P", "2026-03")] == "end of life 2026-02"
     assert reasons[("D", "2026-01")] == "discontinued"
-    assert reasons[("K", "2026-02")] == "tender"
+    assert reasons[("K", "2026-03")] == "tender"
+    assert reasons[("P", "2026-02")] == "last promo"
     assert (plan["consensus"] == plan["statistical"] + plan["adjustment"]).all()
 
     fc, products = _eol_frames()
@@ -645,3 +704,114 @@ def test_products_without_status_or_eol_columns_are_not_cut():
     """PLAN_PRODUCTS has only sku and family: nothing is cut (the hand-made tests above)."""
     plan = _plan()
     assert (plan["consensus"] == plan["statistical"]).all()
+
+
+# --------------------------------------------------------------------------- adjustments
+
+
+def test_adjustments_keep_every_change_with_its_author():
+    """_eol_frames with four inputs by four authors (hand-worked):
+
+    0. j.doe: +50 % on P in 2026-02, its last month of sales: P/N +10;
+    1. a.smith: +30 units on family F in 2026-03: P has ended and D is discontinued, so
+       K alone takes +30;
+    2. m.keller: +40 units on D in 2026-01: D is discontinued, nothing touched, no row;
+    3. p.novak: +0 % on K in 2026-01: touched, by 0.
+    sopkit's rule: D -30 in each month ("discontinued"), P -20 in 2026-03 ("end of life
+    2026-02"). Inputs come first in input order, then the rules by sku and month."""
+    fc, products = _eol_frames()
+    inputs = _inputs(
+        ("P", None, None, "2026-02", "pct", 50, "promo"),
+        (None, "F", None, "2026-03", "abs", 30, "tender"),
+        ("D", None, None, "2026-01", "abs", 40, "last order"),
+        ("K", None, None, "2026-01", "pct", 0, "check"),
+    )
+    inputs["author"] = ["j.doe", "a.smith", "m.keller", "p.novak"]
+    adj = list_adjustments(fc, inputs, products)
+    assert list(adj.columns) == [
+        "sku",
+        "region",
+        "month",
+        "source",
+        "input",
+        "author",
+        "kind",
+        "value",
+        "effect",
+        "reason",
+    ]
+    rows = [
+        (r.sku, r.month.strftime("%Y-%m"), r.source, None if pd.isna(r.input) else int(r.input),
+         r.author, r.kind, None if np.isnan(r.value) else r.value, r.effect, r.reason)
+        for r in adj.itertuples()
+    ]  # fmt: skip
+    assert rows == [
+        ("P", "2026-02", "sales_inputs", 0, "j.doe", "pct", 50.0, 10.0, "promo"),
+        ("K", "2026-03", "sales_inputs", 1, "a.smith", "abs", 30.0, 30.0, "tender"),
+        ("K", "2026-01", "sales_inputs", 3, "p.novak", "pct", 0.0, 0.0, "check"),
+        ("D", "2026-01", "rule", None, "sopkit", "end_of_life", None, -30.0, "discontinued"),
+        ("D", "2026-02", "rule", None, "sopkit", "end_of_life", None, -30.0, "discontinued"),
+        ("D", "2026-03", "rule", None, "sopkit", "end_of_life", None, -30.0, "discontinued"),
+        ("P", "2026-03", "rule", None, "sopkit", "end_of_life", None, -20.0,
+         "end of life 2026-02"),
+    ]  # fmt: skip
+    assert (adj["region"] == "N").all()
+    assert str(adj["input"].dtype) == "Int64"
+
+    plan = build_demand_plan(fc, inputs, products)
+    effects = adj.groupby(["sku", "region", "month"])["effect"].sum()
+    adjustment = plan.set_index(["sku", "region", "month"])["adjustment"]
+    assert effects.reindex(adjustment.index, fill_value=0.0).to_dict() == adjustment.to_dict()
+
+
+def test_adjustments_sum_to_the_plan_on_the_demo(tiny_demo):
+    """On the tiny demo (sales inputs by family and region, a discontinued and a phase-out
+    item): every effect summed per SKU x region x month is the plan's adjustment, and every
+    adjusted row of the plan has at least one adjustment."""
+    ds = tiny_demo
+    fc = seasonal_naive_forecast(ds.sales_history, _ts("2026-11"), 18)
+    plan = build_demand_plan(fc, ds.sales_inputs, ds.products)
+    adj = list_adjustments(fc, ds.sales_inputs, ds.products)
+    assert set(adj["source"]) == {"sales_inputs", "rule"}
+    assert set(adj.loc[adj["source"] == "rule", "author"]) == {"sopkit"}
+    authors = set(adj.loc[adj["source"] == "sales_inputs", "author"])
+    assert authors == set(ds.sales_inputs["author"])
+    effects = adj.groupby(["sku", "region", "month"])["effect"].sum()
+    keyed = plan.set_index(["sku", "region", "month"])
+    np.testing.assert_allclose(
+        effects.reindex(keyed.index, fill_value=0.0), keyed["adjustment"], rtol=0, atol=1e-9
+    )
+    assert keyed.loc[keyed["adjustment"] != 0].index.isin(effects.index).all()
+    picked = adj.loc[adj["source"] == "sales_inputs"]
+    given = ds.sales_inputs.iloc[picked["input"].astype(int)]
+    assert picked["author"].tolist() == given["author"].tolist()
+    assert picked["value"].tolist() == given["value"].tolist()
+
+
+def test_adjustments_without_inputs_or_ended_items_is_empty():
+    """No inputs and no end of life: no rows, but the artifact's columns and types."""
+    adj = list_adjustments(_forecast(), _inputs(), PLAN_PRODUCTS)
+    assert adj.empty
+    assert list(adj.columns)[-2:] == ["effect", "reason"]
+    assert adj["month"].dtype == "datetime64[ns]"
+    assert str(adj["input"].dtype) == "Int64"
+
+
+def test_inputs_need_an_author():
+    inputs = _inputs(("A", None, None, "2026-01", "pct", 10, "promo")).drop(columns="author")
+    with pytest.raises(SopError, match="author"):
+        list_adjustments(_forecast(), inputs, PLAN_PRODUCTS)
+    with pytest.raises(SopError, match="author"):
+        build_demand_plan(_forecast(), inputs, PLAN_PRODUCTS)
+
+
+def test_adjustments_list_inputs_before_rules_however_many_inputs():
+    """Twelve inputs for a month outside the forecast, then one on K: the input (position
+    12) still comes before sopkit's rule rows, though the forecast has only 9 rows."""
+    fc, products = _eol_frames()
+    rows = [("K", None, None, "2027-01", "pct", 5, "later")] * 12
+    rows.append(("K", None, None, "2026-01", "pct", 10, "promo"))
+    adj = list_adjustments(fc, _inputs(*rows), products)
+    assert adj["source"].tolist() == ["sales_inputs"] + ["rule"] * 4
+    assert adj["input"].iloc[0] == 12
+    assert adj["effect"].iloc[0] == pytest.approx(1.0)

@@ -7,7 +7,7 @@ was worked out by hand from the table in ``_sales`` (see the comments there):
 
 ====  =======  ======  =====  ========  ========  ======  ========  =====  ===  ==========  ====
 sku   family   price   cost   units     units     rev     growth    cv     ABC  lifecycle   disc
-                              12m       prev                                    (reason)
+                                        prev                                    (reason)
 ====  =======  ======  =====  ========  ========  ======  ========  =====  ===  ==========  ====
 S1    Bikes    100     60     240       180       24000   +1/3      0      A    growth      no
 S2    Bikes    50      40     240       240       12000   0         0.5    A    mature      no
@@ -21,6 +21,9 @@ Z0    Parts    8       2      0         0         0       NaN       NaN    C    
 
 Total revenue 40000: S1 60 %, S2 30 % (cumulative before S2 is 60 % < 80 %: A; after 90 %),
 S3 6 % (before 90 % < 95 %: B), the rest C. E1 and S4 tie on revenue: E1 ranks first.
+E1's eol_month 2027-03 is its last month of sales: from the cycle 2026-11 it sells 5 more
+months (2026-11..2027-03), so it is end of life for an eol_window_months of 5 or more.
+The units, revenue and margin columns are over the review window (12 months here).
 """
 
 from __future__ import annotations
@@ -120,7 +123,7 @@ def test_one_row_per_sku_in_the_stated_column_order(portfolio):
 def test_units_revenue_and_margin_by_hand(portfolio):
     """Hand-computed: see the module docstring; months outside both periods are ignored."""
     expected = {
-        # sku: units_12m, units_prev_12m, revenue_12m, revenue_prev_12m, margin_12m
+        # sku: units, units_prev, revenue, revenue_prev, margin
         "S1": (240, 180, 24000, 18000, 9600),
         "S2": (240, 240, 12000, 12000, 2400),
         "S3": (240, 300, 2400, 3000, 1440),
@@ -130,9 +133,7 @@ def test_units_revenue_and_margin_by_hand(portfolio):
         "S4": (10, 10, 100, 100, 5),
         "Z0": (0, 0, 0, 0, 0),
     }
-    got = portfolio.set_index("sku")[
-        ["units_12m", "units_prev_12m", "revenue_12m", "revenue_prev_12m", "margin_12m"]
-    ]
+    got = portfolio.set_index("sku")[["units", "units_prev", "revenue", "revenue_prev", "margin"]]
     for sku, values in expected.items():
         assert got.loc[sku].tolist() == pytest.approx(values), sku
     assert _row(portfolio, "S1")["margin_pct"] == pytest.approx(40.0)  # percent, not 0.4
@@ -205,7 +206,7 @@ def test_abc_split_holds_on_random_catalogues(seed):
     )
     result = review_portfolio(products, sales, CYCLE, abc_thresholds=(0.7, 0.9))
     _abc_split_holds(result, 0.7)
-    assert (result.loc[result["revenue_12m"] == 0, "abc"] == "C").all()
+    assert (result.loc[result["revenue"] == 0, "abc"] == "C").all()
 
 
 def _one_month_catalogue(revenues: dict[str, float]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -271,7 +272,8 @@ def test_xyz_thresholds_are_applied():
 
 
 def test_lifecycle_by_hand(portfolio):
-    """Phase-out P1 and E1 (eol 2027-03, 4 months <= 6) are end of life; N1 (3 months) new;
+    """Phase-out P1 and E1 (last month of sales 2027-03: 5 months of sales left <= 6) are
+    end of life; N1 (3 months) new;
     S1 +33 % growth; S3 -20 % decline; S2, S4 (0 %) and Z0 (no revenue) mature."""
     stage = portfolio.set_index("sku")["lifecycle"].to_dict()
     assert stage == {
@@ -281,7 +283,7 @@ def test_lifecycle_by_hand(portfolio):
     reason = portfolio.set_index("sku")["lifecycle_reason"]
     assert reason["N1"] == "launched 2026-08, 3 months ago"
     assert reason["P1"] == "status phase_out"
-    assert reason["E1"] == "end of life 2027-03, in 4 months"
+    assert reason["E1"] == "last month of sales 2027-03, in 4 months"
     assert reason["S1"] == "revenue +33.3 % on the previous 12 months"
     assert reason["S3"] == "revenue -20 % on the previous 12 months"
     assert reason["Z0"] == "no revenue in the last 12 months nor in the previous 12 months"
@@ -291,8 +293,8 @@ def test_lifecycle_by_hand(portfolio):
 
 def test_lifecycle_parameters_and_rule_order():
     """new_item_months=120 makes S1 (106 months) and E1 (89) young, but E1's end of life
-    comes first; eol_window_months=3 leaves E1 (4 months) out of end of life; thresholds
-    +50 % and -25 % turn S1 (+33 %) and S3 (-20 %) mature."""
+    comes first; eol_window_months=3 leaves E1 (5 months of sales left) out of end of life;
+    thresholds +50 % and -25 % turn S1 (+33 %) and S3 (-20 %) mature."""
     young = review_portfolio(_products(), _sales(), CYCLE, new_item_months=120)
     stage = young.set_index("sku")["lifecycle"]
     assert (stage["S1"], stage["E1"], stage["P1"]) == ("new", "end of life", "end of life")
@@ -309,6 +311,138 @@ def test_lifecycle_parameters_and_rule_order():
     stage = wide.set_index("sku")["lifecycle"]
     assert (stage["S1"], stage["S3"]) == ("mature", "mature")
     assert not _row(wide, "S3")["discontinue_candidate"]  # no longer a steep decline
+
+
+@pytest.mark.parametrize(
+    ("eol_month", "window", "stage"),
+    [
+        # E1 sells 2026-11..2027-03: 5 months of sales left, the cycle month included.
+        ("2027-03-01", 5, "end of life"),  # 5 months left, window 5: in
+        ("2027-03-01", 4, "growth"),  # 5 months left, window 4: out
+        ("2027-04-01", 6, "end of life"),  # 6 left (the default window's last month)
+        ("2027-05-01", 6, "growth"),  # 7 left
+        ("2026-11-01", 1, "end of life"),  # sells in the cycle month only
+        ("2026-11-01", 0, "growth"),  # ... which is 1 month more than 0
+        ("2026-10-01", 0, "end of life"),  # its last month is past
+    ],
+)
+def test_end_of_life_window_counts_the_eol_month_as_a_month_of_sales(eol_month, window, stage):
+    """eol_month is the last month an item sells: an item is end of life when it has at
+    most eol_window_months months of sales left, eol_month included (E1 has revenue now
+    and none before, so otherwise it is growth)."""
+    products = _products()
+    products.loc[products["sku"] == "E1", "eol_month"] = pd.Timestamp(eol_month)
+    result = review_portfolio(products, _sales(), CYCLE, eol_window_months=window)
+    assert _row(result, "E1")["lifecycle"] == stage
+
+
+def _threshold_catalogue() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Ten active SKUs (PH0 phase_out), cycle 2026-11, each side of every discontinue rule.
+
+    BIG sells 100 a month in both windows at price 100 (revenue 120,000 of 120,790:
+    99.3 %, so A, and every other item C). XLOW and HI sell 10 a month (X); the others
+    sell once in each window (2025-06 and 2026-06: demand_cv sqrt(11), Z) or not at all.
+
+    ====  ======  =====  ====  ======  ========  =========  ===  ===========  =========
+    sku   before  now    cost  growth  margin %  lifecycle  xyz  low value    steep
+    ====  ======  =====  ====  ======  ========  =========  ===  ===========  =========
+    BIG   1200    1200   50    0       50        mature     X    no (A)       no
+    CZ85  100     85     0.9   -15 %   10        decline    Z    yes          no (> -20)
+    CZ80  100     80     0.9   -20 %   10        decline    Z    yes          yes (= -20)
+    HZ80  100     80     0.2   -20 %   80        decline    Z    no (> med)   yes
+    HZ85  100     85     0.2   -15 %   80        decline    Z    no           no
+    MED   100     100    0.7   0       30        mature     Z    no (= med)   no
+    XLOW  120     120    0.9   0       10        mature     X    no (X)       no
+    CZG   100     120    0.9   +20 %   10        growth     Z    no (growth)  no
+    HI    120     120    0.1   0       90        mature     X    no           no
+    ID0   100     0      0.9   -100 %  n/a       decline    Z    no (no rev)  yes, idle
+    PH0   100     0      0.9   -100 %  n/a       end (st.)  Z    no           no, not active
+    ====  ======  =====  ====  ======  ========  =========  ===  ===========  =========
+
+    Prices are 1 except BIG's. Margins of the 9 SKUs with revenue, sorted: 10, 10, 10,
+    10, 30, 50, 80, 80, 90: the median is MED's 30 %, so MED is on the line (not under).
+    """
+    rows = [
+        # sku, price, cost, status, before, now, steady
+        ("BIG", 100.0, 50.0, "active", 1200, 1200, True),
+        ("CZ85", 1.0, 0.9, "active", 100, 85, False),
+        ("CZ80", 1.0, 0.9, "active", 100, 80, False),
+        ("HZ80", 1.0, 0.2, "active", 100, 80, False),
+        ("HZ85", 1.0, 0.2, "active", 100, 85, False),
+        ("MED", 1.0, 0.7, "active", 100, 100, False),
+        ("XLOW", 1.0, 0.9, "active", 120, 120, True),
+        ("CZG", 1.0, 0.9, "active", 100, 120, False),
+        ("HI", 1.0, 0.1, "active", 120, 120, True),
+        ("ID0", 1.0, 0.9, "active", 100, 0, False),
+        ("PH0", 1.0, 0.9, "phase_out", 100, 0, False),
+    ]
+    products = pd.DataFrame(
+        {
+            "sku": [r[0] for r in rows],
+            "description": "x",
+            "family": "F",
+            "unit_price": [r[1] for r in rows],
+            "unit_cost": [r[2] for r in rows],
+            "status": [r[3] for r in rows],
+            "launch_month": pd.Timestamp("2020-01-01"),
+        }
+    )
+    sales = []
+    for sku, _, _, _, before, now, steady in rows:
+        for months, qty in ((PREVIOUS, before), (RECENT, now)):
+            if steady:
+                sales += [(sku, "N", m, qty / 12) for m in months]
+            elif qty:
+                sales.append((sku, "N", months[7], float(qty)))  # 2025-06 or 2026-06
+    return products, pd.DataFrame(sales, columns=["sku", "region", "month", "qty"])
+
+
+def test_discontinue_reasons_are_exactly_the_rules_that_fired():
+    """Each rule on both sides of its threshold (see _threshold_catalogue): CZ85 is flagged
+    by the C/Z low-value rule alone at -15 %, so it gets no steep-decline reason."""
+    products, sales = _threshold_catalogue()
+    result = review_portfolio(products, sales, CYCLE).set_index("sku")
+    assert result.loc["BIG", "abc"] == "A"
+    assert (result.drop(index="BIG")["abc"] == "C").all()
+    assert result["xyz"].to_dict() == {
+        "BIG": "X", "CZ85": "Z", "CZ80": "Z", "HZ80": "Z", "HZ85": "Z", "MED": "Z",
+        "XLOW": "X", "CZG": "Z", "HI": "X", "ID0": "Z", "PH0": "Z",
+    }  # fmt: skip
+    assert result["margin_pct"].median() == pytest.approx(30.0)
+    low = "C and Z, margin 10 % under the median 30 %"
+    steep = "revenue -20 %, a steep decline (-20 % or worse)"
+    assert result["discontinue_reason"].dropna().to_dict() == {
+        "CZ85": low,
+        "CZ80": f"{low}; {steep}",
+        "HZ80": steep,
+        "ID0": "revenue -100 %, a steep decline (-20 % or worse); "
+        "active but no sales in the review period",
+    }
+    assert set(result.index[result["discontinue_candidate"]]) == {"CZ85", "CZ80", "HZ80", "ID0"}
+    view = discontinue_candidates(result.reset_index()).set_index("sku")
+    assert view.loc["CZ85", "reason"] == low
+
+    # A steeper decline threshold: -15 % is now -30 % for the steep rule, so HZ80 (-20 %)
+    # is no longer flagged and CZ80 keeps only its low-value reason.
+    result = review_portfolio(products, sales, CYCLE, decline_threshold=-0.15).set_index("sku")
+    assert result["discontinue_reason"].dropna().to_dict() == {
+        "CZ85": low,
+        "CZ80": low,
+        "ID0": "revenue -100 %, a steep decline (-30 % or worse); "
+        "active but no sales in the review period",
+    }
+
+
+def test_review_window_of_six_months():
+    """review_months=6: S1 sells 20 a month in 2026-05..10 (120 units, 12,000) and in
+    2025-11..2026-04 (120); the columns keep their names and the sentences say 6 months."""
+    result = review_portfolio(_products(), _sales(), CYCLE, review_months=6)
+    s1 = _row(result, "S1")
+    assert s1[["units", "units_prev", "revenue", "revenue_prev", "margin"]].tolist() == (
+        pytest.approx([120, 120, 12000, 12000, 4800])
+    )
+    assert s1["lifecycle_reason"] == "revenue +0 % on the previous 6 months"
+    assert "last 6 months" in headline(result, summarise_families(result), review_months=6)
 
 
 @pytest.mark.parametrize(("up", "down", "threshold"), [(110.0, 90.0, 0.1), (120.0, 80.0, 0.2)])
@@ -337,13 +471,16 @@ def test_discontinue_candidates_by_hand(portfolio):
     but already end of life; N1 and E1 are C but X."""
     flagged = set(portfolio.loc[portfolio["discontinue_candidate"], "sku"])
     assert flagged == {"S3", "S4", "Z0"}
+    assert portfolio["discontinue_reason"].notna().tolist() == (
+        portfolio["discontinue_candidate"].tolist()
+    )
 
     view = discontinue_candidates(portfolio)
     assert view["sku"].tolist() == ["Z0", "S4", "S3"]  # smallest revenue first
     reasons = view.set_index("sku")["reason"]
     assert reasons["Z0"] == "active but no sales in the review period"
     assert reasons["S4"] == "C and Z, margin 5 % under the median 40 %"
-    assert reasons["S3"] == "revenue -20 % (decline)"
+    assert reasons["S3"] == "revenue -20 %, a steep decline (-20 % or worse)"
     assert "reason" in view.columns
     assert "unit_cost" not in view.columns
 
@@ -354,7 +491,7 @@ def test_new_items_to_watch(portfolio):
     view = new_items_to_watch(portfolio)
     assert view["sku"].tolist() == ["N1"]
     assert view.loc[0, "months_since_launch"] == 3
-    assert view.loc[0, "units_12m"] == 60
+    assert view.loc[0, "units"] == 60
     assert "watch_new" not in view.columns
 
 
@@ -363,11 +500,11 @@ def test_family_summary_by_hand(portfolio):
     table = summarise_families(portfolio).set_index("family")
     assert table.index.tolist() == ["Bikes", "Parts", "Total"]
     assert table["skus"].tolist() == [3, 5, 8]
-    assert table["units_12m"].tolist() == pytest.approx([540, 300, 840])
-    assert table["units_prev_12m"].tolist() == pytest.approx([420, 350, 770])
-    assert table["revenue_12m"].tolist() == pytest.approx([37200, 2800, 40000])
-    assert table["revenue_prev_12m"].tolist() == pytest.approx([30000, 3300, 33300])
-    assert table["margin_12m"].tolist() == pytest.approx([12600, 1535, 14135])
+    assert table["units"].tolist() == pytest.approx([540, 300, 840])
+    assert table["units_prev"].tolist() == pytest.approx([420, 350, 770])
+    assert table["revenue"].tolist() == pytest.approx([37200, 2800, 40000])
+    assert table["revenue_prev"].tolist() == pytest.approx([30000, 3300, 33300])
+    assert table["margin"].tolist() == pytest.approx([12600, 1535, 14135])
     assert table["margin_pct"].tolist() == pytest.approx(
         [100 * 12600 / 37200, 100 * 1535 / 2800, 100 * 14135 / 40000]
     )
@@ -502,6 +639,16 @@ def test_headline_by_hand(portfolio):
     )
 
 
+def test_headline_names_the_window_it_is_given(portfolio):
+    """With review_months the sentence names the window instead of "the review period"."""
+    text = headline(portfolio, summarise_families(portfolio), review_months=12)
+    assert text.startswith(
+        "Revenue over the last 12 months was **40,000**, up 20.1 % on the 12 months before, "
+    )
+    with pytest.raises(SopError, match="review_months"):
+        headline(portfolio, summarise_families(portfolio), review_months=0)
+
+
 def test_headline_without_previous_revenue_or_any_revenue(portfolio):
     """Growth NaN (nothing sold before) and a period without revenue read as sentences."""
     families = summarise_families(portfolio)
@@ -509,9 +656,7 @@ def test_headline_without_previous_revenue_or_any_revenue(portfolio):
     assert "with no revenue in the period before" in headline(portfolio, families)
     assert "nan" not in headline(portfolio, families).lower()
 
-    idle = portfolio.assign(
-        revenue_12m=0.0, margin_12m=0.0, revenue_share=0.0, abc="C", watch_new=False
-    )
+    idle = portfolio.assign(revenue=0.0, margin=0.0, revenue_share=0.0, abc="C", watch_new=False)
     text = headline(idle, summarise_families(idle))
     assert text.startswith("No revenue over the review period (against 33,300 in the period")
     assert "No item is class A; no new items to watch and 3 candidates" in text

@@ -1,4 +1,8 @@
-"""Charts of stage 2, demand planning: forecast, accuracy and consensus."""
+"""Charts of stage 2, demand planning: forecast, accuracy and consensus.
+
+A legend lists only the series a chart draws: a part, a level or a source absent from
+the data is left out of the scale's domain.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +10,34 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from sopkit._checks import require_columns
+from sopkit._checks import family_of, require_columns
 from sopkit.charts._common import (
     WIDTH,
-    _families_of,
     _month_label,
     _month_tooltip,
     _month_x,
     _no_data,
-    _reasons,
     _records,
-    _sum_by_family,
     _without_infinity,
 )
 from sopkit.errors import SopError
 
 PART_DASHES = ([1, 0], [6, 4])
+#: Who changed the statistical forecast, as the consensus chart's legend names them:
+#: the ``source`` of the ``adjustments`` artifact, its label and colour.
+SOURCES = {
+    "sales_inputs": ("sales and marketing inputs", "#ff7f0e"),
+    "rule": ("sopkit rule: end of life", "#7f7f7f"),
+}
+#: Series of the accuracy chart: the level the plan is made first, then the pooled ones.
+SKU_REGION_SERIES = "SKU x region"
+_LEVEL_WIDTHS = {"sku_region": 3.5, "total": 2.0, "family": 1.0}
+
+
+def _family_totals(frame: pd.DataFrame, column: str, products: pd.DataFrame, name: str):
+    """``column`` summed per family and month (the family from :func:`family_of`)."""
+    family = family_of(products, frame["sku"], name)
+    return frame.assign(family=family).groupby(["family", "month"], as_index=False)[column].sum()
 
 
 def forecast_chart(
@@ -40,7 +56,7 @@ def forecast_chart(
     forecast : pd.DataFrame
         The ``forecast`` artifact (sku, month, yhat; regions are summed).
     products : pd.DataFrame
-        sku, family.
+        sku, family (one row per SKU).
     history_months : int, default 36
         How many months of history, up to the month before the first forecast month.
 
@@ -48,14 +64,19 @@ def forecast_chart(
     -------
     alt.LayerChart
         Lines per family (x month, y units, colour family), solid for history and dashed
-        for the forecast, and a vertical rule at the first forecast month. Intervals are
+        for the forecast, and a vertical rule at the first forecast month. The dash
+        legend lists only the parts drawn (no "forecast" without one). Intervals are
         not drawn: SKU intervals do not add up to family intervals.
 
     Raises
     ------
     SopError
-        A missing column, a SKU that ``products`` does not list, or a negative
-        ``history_months``.
+        A missing column, a SKU that ``products`` does not list (or lists twice), or a
+        negative ``history_months``.
+
+    Examples
+    --------
+    >>> forecast_chart(ds.sales_history, fc, ds.products)  # doctest: +SKIP
     """
     require_columns(sales_history, "sales_history", ["sku", "month", "qty"])
     require_columns(forecast, "forecast", ["sku", "month", "yhat"])
@@ -63,13 +84,8 @@ def forecast_chart(
     whole = isinstance(history_months, (int, np.integer)) and not isinstance(history_months, bool)
     if not whole or history_months < 0:
         raise SopError(f"history_months must be a whole number >= 0; got {history_months!r}.")
-    title = alt.Title(
-        "Demand by family: history and forecast",
-        subtitle="Units per month, all SKUs and regions; dashed: the statistical forecast",
-    )
-    family = products.drop_duplicates("sku").set_index("sku")["family"]
-    future = _sum_by_family(forecast, "yhat", family, "forecast").rename(columns={"yhat": "qty"})
-    past = _sum_by_family(sales_history, "qty", family, "sales_history")
+    future = _family_totals(forecast, "yhat", products, "forecast").rename(columns={"yhat": "qty"})
+    past = _family_totals(sales_history, "qty", products, "sales_history")
     if not future.empty:
         past = past[past["month"] < future["month"].min()]
     if not past.empty and history_months > 0:
@@ -82,10 +98,16 @@ def forecast_chart(
         past = past.set_index(["family", "month"]).reindex(grid, fill_value=0.0).reset_index()
     else:
         past = past.iloc[:0]
-    if past.empty and future.empty:
+    parts = [p for p, frame in (("history", past), ("forecast", future)) if not frame.empty]
+    subtitle = "Units per month, all SKUs and regions"
+    if "forecast" in parts:
+        subtitle += "; dashed: the statistical forecast"
+    title = alt.Title("Demand by family: history and forecast", subtitle=subtitle)
+    if not parts:
         return _no_data(title)
     data = pd.concat([past.assign(part="history"), future.assign(part="forecast")])
     families = sorted(data["family"].unique())
+    dashes = [PART_DASHES[("history", "forecast").index(p)] for p in parts]
 
     lines = (
         alt.Chart()
@@ -95,9 +117,7 @@ def forecast_chart(
             y=alt.Y("qty:Q", title="Units per month"),
             color=alt.Color("family:N", title="Family", sort=families),
             strokeDash=alt.StrokeDash(
-                "part:N",
-                title=None,
-                scale=alt.Scale(domain=["history", "forecast"], range=list(PART_DASHES)),
+                "part:N", title=None, scale=alt.Scale(domain=parts, range=dashes)
             ),
             tooltip=[
                 alt.Tooltip("family:N"),
@@ -132,44 +152,70 @@ def forecast_chart(
 
 
 def accuracy_chart(accuracy: pd.DataFrame) -> alt.Chart:
-    """WAPE of the backtest by lag: all SKUs (bold) and each family (thin).
+    """WAPE of the backtest by lag: SKU x region (bold), all SKUs and each family summed.
+
+    The SKU x region line is the error of the plan as it is made: the absolute errors
+    of every SKU in every region at that lag, over what they sold (rows of level
+    ``sku_region``, pooled). The Total and family lines sum SKUs and regions before
+    measuring, so over- and under-forecasts cancel and they read lower.
 
     Parameters
     ----------
     accuracy : pd.DataFrame
-        The ``accuracy`` artifact (model, level, key, lag, actual, forecast, wape, bias);
-        rows of level "total" and "family" are drawn, "sku" rows are left out.
+        The ``accuracy`` artifact (model, level, key, lag, actual, forecast, abs_error,
+        wape, bias); rows of levels "sku_region", "total" and "family" are drawn, "sku"
+        rows are left out.
 
     Returns
     -------
     alt.Chart
-        Lines (x lag, y wape as percent, colour key); a lag whose actual was 0 has no WAPE
-        and leaves a gap.
+        Lines (x lag, y wape as percent, colour series; the legend lists the series
+        drawn); a lag whose actual was 0 has no WAPE and leaves a gap.
+
+    Raises
+    ------
+    SopError
+        A missing column.
+
+    Examples
+    --------
+    >>> accuracy_chart(acc)  # doctest: +SKIP
     """
     columns = ["model", "level", "key", "lag", "actual", "forecast", "wape", "bias"]
-    require_columns(accuracy, "accuracy", columns)
+    require_columns(accuracy, "accuracy", [*columns, "abs_error"])
     title = alt.Title(
         "Forecast error by lag",
-        subtitle="WAPE of the backtest: bold, all SKUs; thin, each family",
+        subtitle=[
+            "WAPE of the backtest. Bold: each SKU in each region, the level the plan is made.",
+            "Thinner: all SKUs summed (Total) and each family summed, where errors cancel.",
+        ],
     )
-    data = accuracy.loc[accuracy["level"].isin(["total", "family"]), columns]
+    fine = accuracy.loc[accuracy["level"] == "sku_region"]
+    fine = fine.groupby(["model", "lag"], as_index=False)[["actual", "forecast", "abs_error"]].sum()
+    actual = fine["actual"].where(fine["actual"] != 0)
+    fine = fine.assign(
+        level="sku_region",
+        key=SKU_REGION_SERIES,
+        wape=fine["abs_error"] / actual,
+        bias=(fine["forecast"] - fine["actual"]) / actual,
+    )
+    pooled = accuracy.loc[accuracy["level"].isin(["total", "family"]), columns]
+    data = pd.concat([fine[columns], pooled], ignore_index=True)
     if data.empty:
         return _no_data(title)
     data = _without_infinity(data)
-    keys = [
-        *sorted(data.loc[data["level"] == "total", "key"].unique()),
-        *sorted(data.loc[data["level"] == "family", "key"].unique()),
-    ]
+    levels = [lv for lv in _LEVEL_WIDTHS if lv in set(data["level"])]
+    keys = [k for lv in levels for k in sorted(data.loc[data["level"] == lv, "key"].unique())]
     return (
         alt.Chart(alt.Data(values=_records(data)))
         .mark_line(point=True)
         .encode(
             x=alt.X("lag:O", title="Lag (months ahead)", axis=alt.Axis(labelAngle=0)),
             y=alt.Y("wape:Q", title="WAPE", axis=alt.Axis(format="%")),
-            color=alt.Color("key:N", title="Series", sort=keys),
+            color=alt.Color("key:N", title="Series", sort=keys, scale=alt.Scale(domain=keys)),
             strokeWidth=alt.StrokeWidth(
                 "level:N",
-                scale=alt.Scale(domain=["total", "family"], range=[3.5, 1.2]),
+                scale=alt.Scale(domain=levels, range=[_LEVEL_WIDTHS[lv] for lv in levels]),
                 legend=None,
             ),
             detail="model:N",
@@ -187,55 +233,84 @@ def accuracy_chart(accuracy: pd.DataFrame) -> alt.Chart:
     )
 
 
-def consensus_chart(demand_plan: pd.DataFrame, products: pd.DataFrame) -> alt.VConcatChart:
-    """Statistical forecast against consensus per month, and the adjustments by family.
+def _distinct(values: pd.Series) -> str:
+    """The distinct texts of ``values`` in order of appearance, joined with "; "."""
+    return "; ".join(dict.fromkeys(v for v in values if isinstance(v, str)))
+
+
+def consensus_chart(
+    demand_plan: pd.DataFrame, adjustments: pd.DataFrame, products: pd.DataFrame
+) -> alt.VConcatChart:
+    """Statistical forecast against consensus per month, and who changed it.
 
     Parameters
     ----------
     demand_plan : pd.DataFrame
-        The ``demand_plan`` artifact (sku, month, statistical, adjustment, consensus,
-        adjustment_reason).
+        The ``demand_plan`` artifact (sku, month, statistical, adjustment, consensus).
+    adjustments : pd.DataFrame
+        The ``adjustments`` artifact (sku, month, source, author, effect, reason), as
+        :func:`sopkit.demand.list_adjustments` returns it for the same plan.
     products : pd.DataFrame
-        sku, family.
+        sku, family (one row per SKU).
 
     Returns
     -------
     alt.VConcatChart
         Top: total statistical and consensus units per month (two lines). Bottom: the
-        adjustment per month stacked by family (negative below zero). Tooltips list the
-        distinct reasons given for the month (or the family-month).
+        adjustments per month, stacked, one colour per source: the inputs of sales and
+        marketing, and sopkit's own end-of-life cuts (the legend names those drawn);
+        each bar segment is one family, and its tooltip gives the units, reasons and
+        authors. Without adjustments the bottom says so.
+
+    Raises
+    ------
+    SopError
+        A missing column, or a SKU that ``products`` does not list (or lists twice).
+
+    Examples
+    --------
+    >>> consensus_chart(plan, adjustments, ds.products)  # doctest: +SKIP
     """
-    columns = ["sku", "month", "statistical", "adjustment", "consensus", "adjustment_reason"]
-    require_columns(demand_plan, "demand_plan", columns)
+    require_columns(
+        demand_plan, "demand_plan", ["sku", "month", "statistical", "adjustment", "consensus"]
+    )
+    require_columns(
+        adjustments, "adjustments", ["sku", "month", "source", "author", "effect", "reason"]
+    )
     require_columns(products, "products", ["sku", "family"])
     title = alt.Title(
         "Consensus demand plan",
-        subtitle="Statistical forecast and consensus, all SKUs; below, what sales changed",
+        subtitle="Statistical forecast and consensus, all SKUs; below, who changed it",
     )
     if demand_plan.empty:
         return _no_data(title)
-    family = products.drop_duplicates("sku").set_index("sku")["family"]
-    plan = demand_plan.assign(family=_families_of(demand_plan["sku"], family, "demand_plan"))
-    plan["month"] = _month_label(plan["month"])
-    sums = ["statistical", "adjustment", "consensus"]
+    plan = demand_plan.assign(month=_month_label(demand_plan["month"]))
+    months = sorted(plan["month"].unique())
+    adj = adjustments.assign(
+        family=family_of(products, adjustments["sku"], "adjustments"),
+        month=_month_label(adjustments["month"]),
+        source_label=adjustments["source"].map(lambda s: SOURCES.get(s, (s, None))[0]),
+    )
 
-    monthly = plan.groupby("month")[sums].sum().reset_index()
-    monthly["reasons"] = monthly["month"].map(_reasons(plan, ["month"])).fillna("")
+    monthly = plan.groupby("month")[["statistical", "consensus"]].sum()
+    by_source = adj.pivot_table(
+        index="month", columns="source", values="effect", aggfunc="sum", fill_value=0.0
+    )
+    monthly["by_inputs"] = by_source.get("sales_inputs", pd.Series(dtype=float))
+    monthly["by_rules"] = by_source.get("rule", pd.Series(dtype=float))
+    monthly = monthly.fillna({"by_inputs": 0.0, "by_rules": 0.0}).reset_index()
     lines_data = monthly.melt(
-        id_vars=["month", "adjustment", "reasons"],
+        id_vars=["month", "by_inputs", "by_rules"],
         value_vars=["statistical", "consensus"],
         var_name="series",
         value_name="units",
     )
-    by_family = plan.groupby(["family", "month"])["adjustment"].sum().reset_index()
-    family_reasons = _reasons(plan, ["family", "month"])
-    by_family["reasons"] = (
-        pd.Series(list(zip(by_family["family"], by_family["month"], strict=True)))
-        .map(family_reasons)
-        .fillna("")
-        .to_numpy()
+    x = alt.X(
+        "month:O",
+        title="Plan month",
+        axis=alt.Axis(labelAngle=-45),
+        scale=alt.Scale(domain=months),  # the same months above and below
     )
-    x = alt.X("month:O", title="Plan month", axis=alt.Axis(labelAngle=-45))
     lines = (
         alt.Chart(alt.Data(values=_records(lines_data)))
         .mark_line(point=True)
@@ -251,26 +326,57 @@ def consensus_chart(demand_plan: pd.DataFrame, products: pd.DataFrame) -> alt.VC
                 alt.Tooltip("month:O"),
                 alt.Tooltip("series:N"),
                 alt.Tooltip("units:Q", format=",.0f"),
-                alt.Tooltip("adjustment:Q", title="adjustment, all families", format="+,.0f"),
-                alt.Tooltip("reasons:N"),
+                alt.Tooltip("by_inputs:Q", title="sales and marketing inputs", format="+,.0f"),
+                alt.Tooltip("by_rules:Q", title="sopkit rule: end of life", format="+,.0f"),
             ],
         )
         .properties(width=WIDTH, height=220)
     )
+    if adj.empty:
+        below = (
+            alt.Chart(alt.Data(values=[{"message": "No adjustments: consensus = statistical"}]))
+            .mark_text(fontSize=13, color="#666666")
+            .encode(text="message:N")
+            .properties(width=WIDTH, height=60)
+        )
+        return alt.vconcat(lines, below, title=title, spacing=8)
+
+    bars_data = (
+        adj.groupby(["month", "source", "source_label", "family"], sort=False)
+        .agg(
+            effect=("effect", "sum"),
+            reasons=("reason", _distinct),
+            authors=("author", _distinct),
+        )
+        .reset_index()
+    )
+    present = [s for s in SOURCES if s in set(bars_data["source"])]
+    present += sorted(set(bars_data["source"]) - set(SOURCES))  # an unknown source still shows
+    labels = [SOURCES.get(s, (s, None))[0] for s in present]
+    colours = [SOURCES.get(s, (s, "#bcbd22"))[1] for s in present]
     bars = (
-        alt.Chart(alt.Data(values=_records(by_family)))
+        alt.Chart(alt.Data(values=_records(bars_data)))
         .mark_bar()
         .encode(
             x=x,
-            y=alt.Y("adjustment:Q", title="Adjustment (units)"),
-            color=alt.Color("family:N", title="Family"),
+            y=alt.Y("effect:Q", title="Adjustment (units)"),
+            color=alt.Color(
+                "source_label:N",
+                title="Adjustment by",
+                scale=alt.Scale(domain=labels, range=colours),
+                legend=alt.Legend(orient="bottom"),
+            ),
+            detail="family:N",
+            order=alt.Order("family:N"),
             tooltip=[
+                alt.Tooltip("source_label:N", title="by"),
                 alt.Tooltip("family:N"),
                 alt.Tooltip("month:O"),
-                alt.Tooltip("adjustment:Q", format="+,.0f"),
+                alt.Tooltip("effect:Q", title="units", format="+,.0f"),
                 alt.Tooltip("reasons:N"),
+                alt.Tooltip("authors:N"),
             ],
         )
-        .properties(width=WIDTH, height=120)
+        .properties(width=WIDTH, height=140)
     )
     return alt.vconcat(lines, bars, title=title, spacing=8).resolve_scale(color="independent")

@@ -7,22 +7,36 @@ the artifact contract that richer engines will fill later.
 
 Modules: :mod:`~sopkit.demand.forecast` (statistical models),
 :mod:`~sopkit.demand.accuracy` (backtests by lag and their summaries) and
-:mod:`~sopkit.demand.consensus` (sales and marketing inputs, end of life). The
-artifacts (``forecast``, ``accuracy``, ``demand_plan``) are described in
-:mod:`sopkit.schemas`. Ratios (wape, bias, mape, accuracy) are fractions: 0.12 means 12 %.
+:mod:`~sopkit.demand.consensus` (sales and marketing inputs, end of life, each
+adjustment kept with its author). The artifacts (``forecast``, ``accuracy``,
+``demand_plan``, ``adjustments``) are described in :mod:`sopkit.schemas`. Ratios (wape,
+bias, mape, accuracy) are fractions: 0.12 means 12 %.
 """
 
 from sopkit.demand._common import ACCURACY_LEVELS, MEAN_FALLBACK, SEASONAL_NAIVE
-from sopkit.demand.accuracy import backtest_seasonal_naive, pooled_wape, summarise_accuracy
-from sopkit.demand.consensus import build_demand_plan, unmatched_inputs
+from sopkit.demand.accuracy import (
+    accuracy_by_family,
+    backtest_seasonal_naive,
+    pooled_wape,
+    summarise_accuracy,
+)
+from sopkit.demand.consensus import (
+    RULE_AUTHOR,
+    build_demand_plan,
+    list_adjustments,
+    unmatched_inputs,
+)
 from sopkit.demand.forecast import seasonal_naive_forecast
 
 __all__ = [
     "ACCURACY_LEVELS",
     "MEAN_FALLBACK",
+    "RULE_AUTHOR",
     "SEASONAL_NAIVE",
+    "accuracy_by_family",
     "backtest_seasonal_naive",
     "build_demand_plan",
+    "list_adjustments",
     "pooled_wape",
     "seasonal_naive_forecast",
     "summarise_accuracy",

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from sopkit._checks import reject_duplicates, require_columns
 from sopkit.errors import SopError
 from sopkit.schemas import columns
 
@@ -16,9 +15,13 @@ MEAN_FALLBACK = "mean_fallback"
 #: a new series' point forecast is the mean of at most this many of its last months.
 FALLBACK_MONTHS = 3
 
-ACCURACY_LEVELS = ("total", "family", "sku")
+#: Levels of the ``accuracy`` artifact, from the most pooled to the plan's own level:
+#: errors are summed over all SKUs, a family, a SKU (its regions), or not at all
+#: (``sku_region``: each SKU in each region, the level the plan is made).
+ACCURACY_LEVELS = ("total", "family", "sku", "sku_region")
 ACCURACY_COLUMNS = columns("accuracy")
 DEMAND_PLAN_COLUMNS = columns("demand_plan")
+ADJUSTMENTS_COLUMNS = columns("adjustments")
 
 
 # --------------------------------------------------------------------------- checks
@@ -46,25 +49,5 @@ def _level_name(level: float) -> str:
     return f"{level:g}"
 
 
-def _month_number(months: pd.Series) -> np.ndarray:
-    """Months as consecutive integers, so month arithmetic is integer arithmetic."""
-    return (months.dt.year * 12 + months.dt.month - 1).to_numpy(dtype=np.int64)
-
-
 def _ym(ts: pd.Timestamp) -> str:
     return ts.strftime("%Y-%m")
-
-
-def _family_lookup(products: pd.DataFrame, skus: pd.Series, where: str) -> pd.Series:
-    """The family of each sku, raising when the products table does not know one."""
-    require_columns(products, "products", ["sku", "family"])
-    reject_duplicates(products, "products", ["sku"])
-    family = skus.map(products.set_index("sku")["family"])
-    unknown = family.isna()
-    if unknown.any():
-        names = sorted(skus[unknown].unique())[:10]
-        raise SopError(
-            f"{where}: sku(s) {names} have no family in the products table; add them to "
-            "products (with a family) or remove them from the data."
-        )
-    return family

@@ -1,17 +1,25 @@
-"""Consensus: the statistical forecast with the inputs of sales and marketing."""
+"""Consensus: the statistical forecast with the inputs of sales and marketing.
+
+Every change to the statistical forecast is kept with its author: the ``adjustments``
+artifact (:func:`list_adjustments`) has one row per adjustment x SKU x region x month
+it touched, and its effects add up to the ``demand_plan`` adjustment
+(:func:`build_demand_plan`), so later cycles can measure the value each author adds.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from sopkit._checks import require_columns
-from sopkit.demand._common import DEMAND_PLAN_COLUMNS, _family_lookup, _ym
+from sopkit._checks import family_of, require_columns
+from sopkit.demand._common import ADJUSTMENTS_COLUMNS, DEMAND_PLAN_COLUMNS, _ym
 from sopkit.errors import SopError
 
 # --------------------------------------------------------------------------- consensus
 
-_INPUT_COLUMNS = ["sku", "family", "month", "kind", "value"]  # region, reason are optional
+_INPUT_COLUMNS = ["sku", "family", "month", "kind", "value", "author"]  # region, reason: optional
+#: ``author`` of the adjustments made by sopkit's own planning rules (end of life).
+RULE_AUTHOR = "sopkit"
 
 
 def _describe_inputs(inputs: pd.DataFrame, mask: pd.Series) -> str:
@@ -23,8 +31,9 @@ def _describe_inputs(inputs: pd.DataFrame, mask: pd.Series) -> str:
 
 def _end_of_life(products: pd.DataFrame, skus: pd.Series, months: pd.Series) -> pd.Series:
     """Why each (sku, month) row is cut to 0, or None: "discontinued" in every month,
-    "end of life YYYY-MM" from the sku's eol_month on. Products without a status or
-    eol_month column cut nothing."""
+    "end of life YYYY-MM" in every month after the sku's eol_month (the last month it
+    sells, so that month keeps its forecast). Products without a status or eol_month
+    column cut nothing."""
     reason = pd.Series(None, index=skus.index, dtype=object)
     by_sku = products.set_index("sku")
     if "eol_month" in by_sku.columns:
@@ -35,7 +44,7 @@ def _end_of_life(products: pd.DataFrame, skus: pd.Series, months: pd.Series) -> 
                 "products: eol_month must hold months (first-of-month dates) or be empty; "
                 "pass products as sopkit.data loads it."
             ) from exc
-        ended = (eol.notna() & (months >= eol)).to_numpy()
+        ended = (eol.notna() & (months > eol)).to_numpy()
         reason[ended] = "end of life " + eol[ended].dt.strftime("%Y-%m")
     if "status" in by_sku.columns:
         reason[skus.map(by_sku["status"]).eq("discontinued").to_numpy()] = "discontinued"
@@ -50,12 +59,12 @@ def _match_inputs(
     Returns the forecast (with family, a row number ``_row`` and ``_ended``, the
     end-of-life reason or None) and the pairs, one row per input x touched forecast
     row: ``_input`` (position in sales_inputs), ``_row``, ``yhat``, kind, value,
-    reason, ``_ended`` (True where the row is cut to 0 by the end-of-life rule).
+    reason, author, ``_ended`` (True where the row is cut to 0 by the end-of-life rule).
     """
     require_columns(forecast, "forecast", ["sku", "region", "month", "yhat"])
     require_columns(sales_inputs, "sales_inputs", _INPUT_COLUMNS)
     fc = forecast[["sku", "region", "month", "yhat"]].reset_index(drop=True)
-    fc["family"] = _family_lookup(products, fc["sku"], "forecast").to_numpy()
+    fc["family"] = family_of(products, fc["sku"], "forecast").to_numpy()
     fc["_row"] = np.arange(len(fc))
     fc["_ended"] = _end_of_life(products, fc["sku"], fc["month"])
 
@@ -86,7 +95,7 @@ def _match_inputs(
             f"({_describe_inputs(inputs, bad)}); fill them in."
         )
 
-    cols = ["_input", "month", "kind", "value", "reason", "region"]
+    cols = ["_input", "month", "kind", "value", "reason", "author", "region"]
     pairs = pd.DataFrame(columns=[*cols, "_row", "yhat", "_ended"])
     if not inputs.empty and not fc.empty:
         right = fc.rename(columns={"region": "_fc_region"}).assign(_ended=fc["_ended"].notna())
@@ -108,6 +117,105 @@ def _match_inputs(
     return fc, pairs.sort_values(["_input", "_row"], ignore_index=True)
 
 
+def _adjustments(fc: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
+    """The adjustments artifact, with ``_row`` (the forecast row each one touches)."""
+    pairs = pairs.loc[~pairs["_ended"]]
+    stat = pairs["yhat"].to_numpy(dtype=float)
+    value = pairs["value"].to_numpy(dtype=float)
+    grp = pairs.groupby("_input")
+    total = grp["yhat"].transform("sum").to_numpy(dtype=float)
+    count = grp["yhat"].transform("size").to_numpy(dtype=float)
+    share = np.where(total != 0, stat / np.where(total != 0, total, 1.0), 1.0 / count)
+    rows = fc.loc[pairs["_row"].to_numpy()]
+    by_input = pd.DataFrame(
+        {
+            "sku": rows["sku"].to_numpy(dtype=object),
+            "region": rows["region"].to_numpy(dtype=object),
+            "month": rows["month"].to_numpy(),
+            "source": "sales_inputs",
+            "input": pd.array(pairs["_input"].to_numpy(), dtype="Int64"),
+            "author": pairs["author"].to_numpy(dtype=object),
+            "kind": pairs["kind"].to_numpy(dtype=object),
+            "value": value,
+            "effect": np.where(pairs["kind"] == "pct", stat * value / 100.0, value * share),
+            "reason": pairs["reason"].to_numpy(dtype=object),
+            "_row": pairs["_row"].to_numpy(dtype=np.int64),
+        }
+    )
+    ended = fc.loc[fc["_ended"].notna()]
+    by_rule = pd.DataFrame(
+        {
+            "sku": ended["sku"].to_numpy(dtype=object),
+            "region": ended["region"].to_numpy(dtype=object),
+            "month": ended["month"].to_numpy(),
+            "source": "rule",
+            "input": pd.array([pd.NA] * len(ended), dtype="Int64"),
+            "author": RULE_AUTHOR,
+            "kind": "end_of_life",
+            "value": np.nan,
+            "effect": 0.0 - ended["yhat"].to_numpy(dtype=float),  # 0.0 - 0.0 is not -0.0
+            "reason": ended["_ended"].to_numpy(dtype=object),
+            "_row": ended["_row"].to_numpy(dtype=np.int64),
+        }
+    )
+    out = pd.concat([by_input, by_rule], ignore_index=True)
+    out = out.astype(dict.fromkeys(("sku", "region", "source", "author", "kind", "reason"), object))
+    out["month"] = pd.to_datetime(out["month"]).astype("datetime64[ns]")
+    out["reason"] = [r if isinstance(r, str) else None for r in out["reason"]]
+    # Inputs in the order given, then the rules; within each, by sku, region, month.
+    order = out["input"].fillna(np.iinfo(np.int64).max).astype(np.int64)
+    out = out.assign(_order=order).sort_values(
+        ["_order", "sku", "region", "month"], kind="mergesort", ignore_index=True
+    )
+    return out.drop(columns="_order")
+
+
+def list_adjustments(
+    forecast: pd.DataFrame, sales_inputs: pd.DataFrame, products: pd.DataFrame
+) -> pd.DataFrame:
+    """Every adjustment of the consensus plan, kept with its author and its effect.
+
+    One row per adjustment x SKU x region x month it touched: each sales input on
+    every forecast row it selects (see :func:`build_demand_plan` for how its effect is
+    worked out; an input that changes a row by 0, a percentage of a zero forecast,
+    still touched it), and sopkit's end-of-life rule on every row it cuts to 0
+    (effect = -statistical). Summed per SKU x region x month, the effects equal the
+    ``adjustment`` of :func:`build_demand_plan`. Inputs that touch nothing are not
+    here; :func:`unmatched_inputs` lists them.
+
+    Parameters
+    ----------
+    forecast, sales_inputs, products : pandas.DataFrame
+        As for :func:`build_demand_plan`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``adjustments`` artifact: sku, region, month, source ("sales_inputs" or
+        "rule"), input (the input's position in ``sales_inputs``, 0 = first row; <NA>
+        for rules), author (the input's; "sopkit" for rules), kind ("pct", "abs" or
+        "end_of_life"), value (the input's, as given; NaN for rules), effect (units
+        added to the row, negative when removed), reason (the input's, or
+        "discontinued" / "end of life YYYY-MM"). Inputs first, in their order, then
+        the rules; within each, by sku, region and month.
+
+    Raises
+    ------
+    SopError
+        As :func:`build_demand_plan`.
+
+    Examples
+    --------
+    >>> adj = list_adjustments(fc, ds.sales_inputs, ds.products)  # doctest: +SKIP
+    >>> adj.groupby("author")["effect"].sum()  # doctest: +SKIP
+    author
+    a.smith    150.0
+    sopkit    -812.0
+    """
+    fc, pairs = _match_inputs(forecast, sales_inputs, products)
+    return _adjustments(fc, pairs)[ADJUSTMENTS_COLUMNS]
+
+
 def build_demand_plan(
     forecast: pd.DataFrame, sales_inputs: pd.DataFrame, products: pd.DataFrame
 ) -> pd.DataFrame:
@@ -126,23 +234,25 @@ def build_demand_plan(
     consensus = max(0, statistical + adjustment): demand is floored at 0, so where the
     floor bites consensus is above statistical + adjustment. Inputs for months outside
     the forecast or matching no row are ignored here; list them with
-    :func:`unmatched_inputs`.
+    :func:`unmatched_inputs`. Each effect, with its author, is a row of
+    :func:`list_adjustments`.
 
     End of life (a planning rule, shown rather than hidden): a product with status
-    "discontinued" (every month) or with an ``eol_month`` (every month from it on) is
-    planned at 0. Its rows keep ``statistical`` as the method gave it, get
-    adjustment = -statistical (so consensus = 0) and the reason "discontinued" or
-    "end of life YYYY-MM". Sales inputs never touch those rows: an input on a family
-    is shared among its SKUs still alive that month, and an input that only touches
-    ended rows is listed by :func:`unmatched_inputs`. Without a ``status`` or
-    ``eol_month`` column in ``products`` nothing is cut.
+    "discontinued" (every month) or with an ``eol_month`` (the last month it sells;
+    every month after it) is planned at 0. Its rows keep ``statistical`` as the method
+    gave it, get adjustment = -statistical (so consensus = 0) and the reason
+    "discontinued" or "end of life YYYY-MM". Sales inputs never touch those rows: an
+    input on a family is shared among its SKUs still alive that month, and an input
+    that only touches ended rows is listed by :func:`unmatched_inputs`. Without a
+    ``status`` or ``eol_month`` column in ``products`` nothing is cut.
 
     Parameters
     ----------
     forecast : pandas.DataFrame
         The ``forecast`` artifact (sku, region, month, yhat used).
     sales_inputs : pandas.DataFrame
-        sku, family, region, month, kind, value, reason (optional), one row per input.
+        sku, family, region (optional), month, kind, value, reason (optional), author;
+        one row per input.
     products : pandas.DataFrame
         sku, family; status and eol_month (optional) for the end-of-life rule.
 
@@ -158,27 +268,28 @@ def build_demand_plan(
     ------
     SopError
         If an input has both or neither of sku and family, an unknown kind, or no
-        value, or a forecast sku is not in products.
+        value, a column is missing, or a forecast sku is not in products (or is listed
+        there twice).
+
+    Examples
+    --------
+    >>> plan = build_demand_plan(fc, ds.sales_inputs, ds.products)  # doctest: +SKIP
+    >>> bool((plan["consensus"] >= 0).all())  # doctest: +SKIP
+    True
     """
     fc, pairs = _match_inputs(forecast, sales_inputs, products)
-    pairs = pairs.loc[~pairs["_ended"]]
-    stat = pairs["yhat"].to_numpy(dtype=float)
-    value = pairs["value"].to_numpy(dtype=float)
-    grp = pairs.groupby("_input")
-    total = grp["yhat"].transform("sum").to_numpy(dtype=float)
-    count = grp["yhat"].transform("size").to_numpy(dtype=float)
-    share = np.where(total != 0, stat / np.where(total != 0, total, 1.0), 1.0 / count)
-    pairs["effect"] = np.where(pairs["kind"] == "pct", stat * value / 100.0, value * share)
-
-    adjustment = pairs.groupby("_row")["effect"].sum()
+    adjustments = _adjustments(fc, pairs)
     plan = fc[["sku", "region", "month", "yhat"]].rename(columns={"yhat": "statistical"})
     ended = fc["_ended"].notna().to_numpy()
-    adjustment = adjustment.reindex(fc["_row"], fill_value=0.0).to_numpy()
-    plan["adjustment"] = np.where(ended, -plan["statistical"].to_numpy(), adjustment)
+    adjustment = adjustments.groupby("_row")["effect"].sum()
+    plan["adjustment"] = adjustment.reindex(fc["_row"], fill_value=0.0).to_numpy()
     plan["consensus"] = np.maximum(plan["statistical"] + plan["adjustment"], 0.0)
     plan.loc[ended, "consensus"] = 0.0  # exactly 0, whatever the rounding of stat - stat
-    reasons = pairs.loc[pairs["reason"].notna(), ["_row", "reason"]].astype({"reason": str})
-    reasons = reasons.drop_duplicates().groupby("_row")["reason"].agg("; ".join)
+    given = adjustments.loc[
+        (adjustments["source"] == "sales_inputs") & adjustments["reason"].notna(),
+        ["_row", "reason"],
+    ]
+    reasons = given.drop_duplicates().groupby("_row")["reason"].agg("; ".join)
     joined = reasons.reindex(fc["_row"]).to_numpy(dtype=object)
     joined = np.where(ended, fc["_ended"].to_numpy(dtype=object), joined)
     plan["adjustment_reason"] = [r if isinstance(r, str) else None for r in joined]
@@ -202,7 +313,17 @@ def unmatched_inputs(
         The unmatched rows of ``sales_inputs`` (all its columns, original index) plus
         ``problem``: a sentence for the planner (month outside the forecast, sku or
         family without forecast, nothing forecast in that region, or only rows that
-        the end-of-life rule keeps at 0).
+        the end-of-life rule keeps at 0: months after the SKU's eol_month, or a
+        discontinued SKU).
+
+    Raises
+    ------
+    SopError
+        As :func:`build_demand_plan`.
+
+    Examples
+    --------
+    >>> unmatched_inputs(fc, ds.sales_inputs, ds.products)[["reason", "problem"]]  # doctest: +SKIP
     """
     fc, pairs = _match_inputs(forecast, sales_inputs, products)
     matched = np.zeros(len(sales_inputs), dtype=bool)

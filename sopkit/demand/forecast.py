@@ -8,14 +8,13 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
-from sopkit._checks import month_start, require_columns
+from sopkit._checks import month_number, month_start, require_columns
 from sopkit.demand._common import (
     FALLBACK_MONTHS,
     MEAN_FALLBACK,
     SEASONAL_NAIVE,
     _check_levels,
     _level_name,
-    _month_number,
     _positive_int,
     _ym,
 )
@@ -50,8 +49,8 @@ def _series_matrix(
     hist = hist.groupby(["sku", "region", "month"], as_index=False, sort=True, dropna=False)[
         "qty"
     ].sum()
-    end = int(_month_number(pd.Series([cycle]))[0])  # first month NOT in the history
-    offset = _month_number(hist["month"]) - end  # -1 = month before the cycle
+    end = month_number(cycle)  # first month NOT in the history
+    offset = month_number(hist["month"]) - end  # -1 = month before the cycle
     series_id = hist.groupby(["sku", "region"], sort=True, dropna=False).ngroup().to_numpy()
     key_frame = hist.drop_duplicates(["sku", "region"])[["sku", "region"]].reset_index(drop=True)
     width = int(-offset.min())
