@@ -118,13 +118,13 @@ def test_artifacts_have_their_columns_and_sane_values(cycle_run, tiny_demo):
         assert len(df) > 0, name
 
     # ABC classes split revenue in the stated proportions (80 % / 95 %)
-    pf = art["portfolio"].sort_values("revenue_12m", ascending=False)
-    total = pf["revenue_12m"].sum()
+    pf = art["portfolio"].sort_values("revenue", ascending=False)
+    total = pf["revenue"].sum()
     a = pf[pf["abc"] == "A"]
-    assert a["revenue_12m"].sum() / total >= 0.8
-    assert (a["revenue_12m"].sum() - a["revenue_12m"].iloc[-1]) / total < 0.8
+    assert a["revenue"].sum() / total >= 0.8
+    assert (a["revenue"].sum() - a["revenue"].iloc[-1]) / total < 0.8
     ab = pf[pf["abc"].isin(["A", "B"])]
-    assert ab["revenue_12m"].sum() / total >= 0.95
+    assert ab["revenue"].sum() / total >= 0.95
     assert set(pf["sku"]) == set(tiny_demo.products["sku"])
 
     # the plan covers the horizon and is never negative
