@@ -7,6 +7,13 @@ Units of a KPI value (column ``unit`` of the ``kpis`` artifact):
 - ``"currency"``: money in the currency of ``products.unit_price`` and ``budget``;
 - ``"count"``: a number of things (resource-months).
 
+Each KPI has one definition and one window, stated in its description: service over
+the ``months`` before the cycle (:data:`SERVICE_MONTHS` by default), the plan's figures
+over the summary window (the first ``finance.summary_months`` plan months), as
+:func:`sopkit.scenarios.summarise_plan` computes them for the ``scenarios`` artifact too.
+A KPI that cannot be computed honestly (no order lines, no budget, no capacity rows)
+is NaN without a status, and its description says why.
+
 Artifact
 --------
 ``kpis`` (:data:`KPI_COLUMNS`), one row per headline KPI.
@@ -14,14 +21,14 @@ Artifact
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
-from sopkit._checks import month_start, require_columns
+from sopkit._checks import month_number, month_start, reject_duplicates, require_columns
 from sopkit.errors import SopError
-from sopkit.finance import TOTAL
 from sopkit.schemas import columns
-from sopkit.supply import summarise_capacity
 
 SERVICE_COLUMNS = ["month", "lines", "otif", "on_time", "in_full", "fill_rate"]
 KPI_COLUMNS = columns("kpis")
@@ -30,19 +37,40 @@ KPI_LABELS = {
     "otif": "OTIF",
     "fill_rate": "Fill rate",
     "forecast_accuracy": "Forecast accuracy",
-    "revenue_12m": "Planned revenue",
+    "planned_revenue": "Planned revenue",
     "revenue_vs_budget_pct": "Revenue against budget",
     "margin_pct": "Gross margin",
     "peak_capacity_utilisation": "Peak capacity use",
     "overloaded_resource_months": "Overloaded resource-months",
     "inventory_value": "Inventory value",
 }
+#: how many months before the cycle the service KPIs and the service chart score.
+SERVICE_MONTHS = 12
 #: service below target by at most this much (a fraction) is "watch", not "bad".
 SERVICE_WATCH_BAND = 0.05
 #: revenue below budget by at most this many percent is "watch", not "bad".
 BUDGET_WATCH_PCT = -5.0
 #: peak utilisation up to this is "good"; up to 1.0 (all regular hours) "watch".
 UTILISATION_GOOD = 0.9
+#: the figures of the plan a KPI reads: :func:`sopkit.scenarios.summarise_plan`'s keys
+PLAN_KEYS = (
+    "first_month",
+    "last_month",
+    "revenue",
+    "margin_pct",
+    "budget_revenue",
+    "revenue_vs_budget_pct",
+    "available_hours",
+    "peak_utilisation",
+    "overloaded_resource_months",
+)
+#: the words for a level of the ``accuracy`` artifact
+_ACCURACY_LEVELS = {
+    "sku_region": "SKU x region",
+    "sku": "SKU",
+    "family": "family",
+    "total": "all products together",
+}
 
 _ORDER_COLUMNS = ["requested_date", "requested_qty", "shipped_date", "shipped_qty"]
 
@@ -78,7 +106,7 @@ def _scored_lines(
 
 
 def service_levels(
-    order_lines: pd.DataFrame, cycle: pd.Timestamp | str, months: int = 12
+    order_lines: pd.DataFrame, cycle: pd.Timestamp | str, months: int = SERVICE_MONTHS
 ) -> pd.DataFrame:
     """Score delivery per month of the requested date, over the months before the cycle.
 
@@ -95,7 +123,7 @@ def service_levels(
     cycle : pandas.Timestamp or str
         The planning month, its first day (``pd.Timestamp("2026-11-01")`` or
         ``"2026-11"``); the window ends the day before it.
-    months : int, default 12
+    months : int, default :data:`SERVICE_MONTHS` (12)
         How many months before the cycle to score.
 
     Returns
@@ -133,8 +161,8 @@ def service_levels(
 
 
 def service_summary(
-    order_lines: pd.DataFrame, cycle: pd.Timestamp | str, months: int = 12
-) -> dict[str, float]:
+    order_lines: pd.DataFrame, cycle: pd.Timestamp | str, months: int = SERVICE_MONTHS
+) -> dict[str, object]:
     """Score delivery over the whole window, all lines pooled.
 
     The rules are those of :func:`service_levels`; pooling weighs each line (and,
@@ -146,15 +174,28 @@ def service_summary(
         As for :func:`service_levels`.
     cycle : pandas.Timestamp or str
         The planning month, as for :func:`service_levels`.
-    months : int, default 12
+    months : int, default :data:`SERVICE_MONTHS` (12)
         How many months before the cycle to score.
 
     Returns
     -------
-    dict of str to float
-        otif, on_time, in_full, fill_rate (fractions; NaN without lines) and lines.
+    dict
+        otif, on_time, in_full, fill_rate (fractions; NaN without lines, and the fill
+        rate NaN when the lines request no units), lines (how many were scored),
+        first_month and last_month (the window), months.
+
+    Raises
+    ------
+    SopError
+        As for :func:`service_levels`.
+
+    Examples
+    --------
+    >>> service_summary(ds.order_lines, "2026-11")["otif"]  # doctest: +SKIP
+    0.894
     """
     scored = _scored_lines(order_lines, cycle, months)
+    end = month_start(cycle)
     requested = scored["requested"].sum()
     return {
         "otif": float(scored["otif"].mean()),
@@ -162,6 +203,9 @@ def service_summary(
         "in_full": float(scored["in_full"].mean()),
         "fill_rate": float(scored["filled"].sum() / requested) if requested > 0 else np.nan,
         "lines": len(scored),
+        "first_month": end - pd.DateOffset(months=months),
+        "last_month": end - pd.DateOffset(months=1),
+        "months": months,
     }
 
 
@@ -178,7 +222,13 @@ def _kpi(
     description: str,
     target: float = np.nan,
     status: str | None = None,
+    missing: str | None = None,
 ) -> dict[str, object]:
+    """One KPI row; ``missing`` (why it cannot be computed) blanks the value and status."""
+    if missing is not None or pd.isna(value):
+        reason = missing or "it cannot be computed from this cycle's data"
+        value, status = np.nan, None
+        description = f"Not available: {reason}. {description}"
     return {
         "kpi": kpi,
         "label": KPI_LABELS[kpi],
@@ -190,78 +240,216 @@ def _kpi(
     }
 
 
+def _span(first: object, last: object) -> tuple[str, int]:
+    """'2026-11 to 2027-10' and how many months that is; ('no months', 0) without any."""
+    if pd.isna(first) or pd.isna(last):
+        return "no months", 0
+    first, last = pd.Timestamp(first), pd.Timestamp(last)
+    n = int(month_number(last) - month_number(first) + 1)
+    return (f"{first:%Y-%m}" if n == 1 else f"{first:%Y-%m} to {last:%Y-%m}"), n
+
+
+def _plan_window(plan: Mapping) -> str:
+    span, n = _span(plan["first_month"], plan["last_month"])
+    if n == 0:
+        return "over the summary window, which has no plan months"
+    return f"over {span} (the first {n} plan month{'s' if n > 1 else ''})"
+
+
+def _service_kpis(service: Mapping, target: float) -> list[dict[str, object]]:
+    span, n = _span(service["first_month"], service["last_month"])
+    window = f"requested in the {n} month{'s' if n > 1 else ''} before the cycle ({span})"
+    no_lines = f"no order lines were {window}" if service["lines"] == 0 else None
+    watch = target - SERVICE_WATCH_BAND
+    otif, fill = float(service["otif"]), float(service["fill_rate"])
+    return [
+        _kpi(
+            "otif",
+            otif,
+            "ratio",
+            f"Order lines {window} shipped by the requested date and in full",
+            target,
+            _status_at_least(otif, target, watch),
+            no_lines,
+        ),
+        _kpi(
+            "fill_rate",
+            fill,
+            "ratio",
+            f"Units shipped (at most those requested) over units requested, order lines {window}",
+            target,
+            _status_at_least(fill, target, watch),
+            no_lines or (f"the order lines {window} request no units" if np.isnan(fill) else None),
+        ),
+    ]
+
+
+def _plan_kpis(plan: Mapping) -> list[dict[str, object]]:
+    window = _plan_window(plan)
+    revenue = float(plan["revenue"])
+    budget, budget_pct = float(plan["budget_revenue"]), float(plan["revenue_vs_budget_pct"])
+    no_budget = None
+    if np.isnan(budget):
+        no_budget = f"no budget is set for any family {window}"
+    elif np.isnan(budget_pct):
+        no_budget = f"the budget {window} is 0, so there is no percentage of it to take"
+    peak, overloaded = float(plan["peak_utilisation"]), float(plan["overloaded_resource_months"])
+    no_capacity = None
+    if np.isnan(float(plan["available_hours"])):
+        no_capacity = (
+            f"the capacity table has no resource-months {window} (no resources in the data)"
+        )
+    elif np.isnan(peak):
+        no_capacity = f"no resource-month {window} has regular hours, and none has work"
+    peak_status = (
+        None
+        if np.isnan(peak)
+        else "good"
+        if peak <= UTILISATION_GOOD
+        else "watch"
+        if peak <= 1
+        else "bad"
+    )
+    return [
+        _kpi(
+            "planned_revenue",
+            revenue,
+            "currency",
+            f"Revenue of the units the supply plan ships, at list price, {window}",
+            missing=None if np.isfinite(revenue) else f"the plan has no months {window}",
+        ),
+        _kpi(
+            "revenue_vs_budget_pct",
+            budget_pct,
+            "percent",
+            f"Planned revenue against budget, on the family-months that have a budget, {window}",
+            0.0,
+            _status_at_least(budget_pct, 0.0, BUDGET_WATCH_PCT),
+            no_budget,
+        ),
+        _kpi(
+            "margin_pct",
+            float(plan["margin_pct"]),
+            "percent",
+            f"Gross margin (price - unit cost) of the shipments in percent of revenue, {window}",
+            missing=(
+                f"the plan ships nothing {window}, so there is no margin to take"
+                if np.isnan(float(plan["margin_pct"]))
+                else None
+            ),
+        ),
+        _kpi(
+            "peak_capacity_utilisation",
+            peak,
+            "ratio",
+            f"Highest required over regular hours of any resource-month {window}; above "
+            "100 % needs overtime, 'no hours' is work on a resource-month without hours",
+            1.0,
+            peak_status,
+            no_capacity,
+        ),
+        _kpi(
+            "overloaded_resource_months",
+            overloaded,
+            "count",
+            f"Resource-months needing more than their regular hours, {window}",
+            missing=no_capacity if np.isnan(overloaded) else None,
+        ),
+    ]
+
+
 def headline_kpis(
     *,
-    service: dict,
+    service: Mapping[str, object],
     forecast_wape: float | None,
-    financial_summary: pd.DataFrame,
-    capacity: pd.DataFrame,
+    plan: Mapping[str, object] | pd.Series,
     inventory: pd.DataFrame,
     products: pd.DataFrame,
     service_level_target: float,
+    forecast_level: str = "sku_region",
 ) -> pd.DataFrame:
     """Gather the handful of figures an executive reviews, each with its status.
 
     Parameters
     ----------
-    service : dict
-        From :func:`service_summary` (``otif`` and ``fill_rate`` are read).
+    service : mapping
+        From :func:`service_summary` (otif, fill_rate, lines and the window are read).
     forecast_wape : float or None
         The WAPE (a fraction, 0.18 = 18 %) of the statistical forecast over the
-        holdout, pooled SKU by SKU (:func:`sopkit.demand.pooled_wape`); the KPI is
-        ``1 - WAPE``. None when not measured.
-    financial_summary : pandas.DataFrame
-        From :func:`sopkit.finance.financial_summary`; its "Total" row is read, so
-        its window (12 months by default) is the window of the money KPIs.
-    capacity : pandas.DataFrame
-        The ``capacity`` artifact (or the window of it to judge).
+        backtest, pooled at ``forecast_level`` (:func:`sopkit.demand.pooled_wape`);
+        the KPI is ``1 - WAPE``. None when not measured.
+    plan : mapping or pandas.Series
+        The figures of the plan of record over the summary window:
+        :meth:`sopkit.scenarios.Plan.summary`, :func:`sopkit.scenarios.summarise_plan`, or
+        the row of the ``scenarios`` artifact for the cycle's scenario (the same
+        figures, so the KPI cards and the scenario table agree). :data:`PLAN_KEYS`
+        are read.
     inventory : pandas.DataFrame
         ``sku``, ``on_hand``.
     products : pandas.DataFrame
         ``sku``, ``unit_cost``.
     service_level_target : float
         The OTIF and fill rate target as a fraction (0.95).
+    forecast_level : str, default "sku_region"
+        The level of the ``accuracy`` artifact ``forecast_wape`` was pooled at, for
+        the description.
 
     Returns
     -------
     pandas.DataFrame
-        The ``kpis`` artifact: kpi, label, value, unit, target, status, description; one row
-        each for otif, fill_rate, forecast_accuracy, revenue_12m, revenue_vs_budget_pct,
-        margin_pct, peak_capacity_utilisation, overloaded_resource_months and
-        inventory_value (on hand valued at unit cost). ``status`` is "good", "watch"
-        or "bad" where there is a target, else None: service is good at or above
-        target, watch within 5 points below; revenue vs budget good at or above 0 %,
-        watch down to -5 %; peak utilisation good up to 90 %, watch up to 100 %.
+        The ``kpis`` artifact: kpi, label, value, unit, target, status, description;
+        one row each for otif, fill_rate, forecast_accuracy, planned_revenue,
+        revenue_vs_budget_pct, margin_pct, peak_capacity_utilisation,
+        overloaded_resource_months and inventory_value (on hand valued at unit cost).
+        ``status`` is "good", "watch" or "bad" where there is a target, else None:
+        service is good at or above target, watch within 5 points below; revenue vs
+        budget good at or above 0 %, watch down to -5 %; peak utilisation good up to
+        90 %, watch up to 100 %. Each description names the KPI's window; a KPI that
+        cannot be computed is NaN without status and its description starts with
+        "Not available:" and the reason.
 
     Raises
     ------
     SopError
-        A target outside (0, 1], missing columns, no "Total" row, or inventory of a
-        SKU that products does not list.
+        A target outside (0, 1], missing keys or columns, an unknown
+        ``forecast_level``, or inventory of a SKU that products does not list.
+
+    Examples
+    --------
+    >>> kpis = headline_kpis(  # doctest: +SKIP
+    ...     service=service_summary(ds.order_lines, "2026-11"),
+    ...     forecast_wape=0.21,
+    ...     plan=plan.summary(months=12),
+    ...     inventory=ds.inventory,
+    ...     products=ds.products,
+    ...     service_level_target=0.95,
+    ... )
     """
     if not 0 < service_level_target <= 1:
         raise SopError(
             f"service_level_target must be a fraction between 0 and 1 (0.95 for 95 %), "
             f"got {service_level_target!r}."
         )
-    missing = [k for k in ("otif", "fill_rate") if k not in service]
+    service_keys = ("otif", "fill_rate", "lines", "first_month", "last_month")
+    missing = [k for k in service_keys if k not in service]
     if missing:
         raise SopError(
             f"service has no {', '.join(missing)}; pass the dict service_summary() returns."
         )
-    require_columns(
-        financial_summary, "financial_summary", ["family", "revenue", "margin_pct", "variance_pct"]
-    )
+    missing = [k for k in PLAN_KEYS if k not in plan]
+    if missing:
+        raise SopError(
+            f"plan has no {', '.join(missing)}; pass Plan.summary(), summarise_plan() or the "
+            "row of the scenarios artifact for the cycle's scenario."
+        )
+    if forecast_level not in _ACCURACY_LEVELS:
+        raise SopError(
+            f"forecast_level must be one of {', '.join(_ACCURACY_LEVELS)}; got {forecast_level!r}."
+        )
     require_columns(inventory, "inventory", ["sku", "on_hand"])
     require_columns(products, "products", ["sku", "unit_cost"])
-    totals = financial_summary[financial_summary["family"] == TOTAL]
-    if totals.empty:
-        raise SopError(
-            f"financial_summary has no {TOTAL!r} row; pass the table financial_summary() returns."
-        )
-    total = totals.iloc[0]
-    cap = summarise_capacity(capacity)
-    unit_cost = products.drop_duplicates("sku").set_index("sku")["unit_cost"]
+    reject_duplicates(products, "products", ["sku"])  # the one rule: a SKU listed twice is an error
+    unit_cost = products.set_index("sku")["unit_cost"]
     cost = inventory["sku"].map(unit_cost)
     unpriced = sorted(set(inventory.loc[cost.isna() & inventory["on_hand"].ne(0), "sku"]))
     if unpriced:
@@ -270,81 +458,30 @@ def headline_kpis(
             f"{', '.join(map(str, unpriced[:10]))}. Add them to products with a unit_cost."
         )
     accuracy = np.nan if forecast_wape is None else 1.0 - float(forecast_wape)
-    otif, fill = float(service["otif"]), float(service["fill_rate"])
-    watch_service = service_level_target - SERVICE_WATCH_BAND
-    budget_pct = float(total["variance_pct"])
-    peak = cap["peak_utilisation"]
-    peak_status = (
-        None
-        if pd.isna(peak)
-        else "good"
-        if peak <= UTILISATION_GOOD
-        else "watch"
-        if peak <= 1
-        else "bad"
-    )
+    level = _ACCURACY_LEVELS[forecast_level]
     rows = [
-        _kpi(
-            "otif",
-            otif,
-            "ratio",
-            "Order lines due in the window delivered on time and in full",
-            service_level_target,
-            _status_at_least(otif, service_level_target, watch_service),
-        ),
-        _kpi(
-            "fill_rate",
-            fill,
-            "ratio",
-            "Units shipped over units requested, lines due in the window",
-            service_level_target,
-            _status_at_least(fill, service_level_target, watch_service),
-        ),
+        *_service_kpis(service, service_level_target),
         _kpi(
             "forecast_accuracy",
             accuracy,
             "ratio",
-            "1 - WAPE of the statistical forecast, SKU by SKU, over the backtest months",
+            f"1 - WAPE of the statistical forecast at {level} level, pooled over the "
+            "backtest months and lags",
+            missing=(
+                "forecast accuracy was not measured this cycle"
+                if forecast_wape is None
+                else "nothing was sold in the backtest months, so there is no error to weigh"
+                if np.isnan(accuracy)
+                else None
+            ),
         ),
-        _kpi(
-            "revenue_12m",
-            float(total["revenue"]),
-            "currency",
-            "Revenue of the consensus plan over the summary window (12 months by default)",
-        ),
-        _kpi(
-            "revenue_vs_budget_pct",
-            budget_pct,
-            "percent",
-            "Planned revenue against budget, over the budgeted months",
-            0.0,
-            _status_at_least(budget_pct, 0.0, BUDGET_WATCH_PCT),
-        ),
-        _kpi(
-            "margin_pct",
-            float(total["margin_pct"]),
-            "percent",
-            "Planned gross margin in percent of revenue",
-        ),
-        _kpi(
-            "peak_capacity_utilisation",
-            peak,
-            "ratio",
-            "Highest required over regular hours of any resource-month",
-            1.0,
-            peak_status,
-        ),
-        _kpi(
-            "overloaded_resource_months",
-            float(cap["overloaded_resource_months"]),
-            "count",
-            "Resource-months needing more than their regular hours",
-        ),
+        *_plan_kpis(plan),
         _kpi(
             "inventory_value",
-            float((inventory["on_hand"] * cost).sum()),
+            float((inventory["on_hand"] * cost.fillna(0.0)).sum()),
             "currency",
-            "Stock on hand valued at unit cost",
+            "Stock on hand at the start of the cycle, valued at unit cost",
+            missing="the data has no inventory rows" if inventory.empty else None,
         ),
     ]
     return pd.DataFrame(rows, columns=KPI_COLUMNS).astype({"value": float, "target": float})

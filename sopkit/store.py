@@ -60,11 +60,11 @@ STAGES: tuple[Stage, ...] = (
     ),
     Stage(
         "reconciliation", "Reconciliation", "04_reconciliation.ipynb",
-        ("demand_plan", "supply_plan", "capacity", "materials"), ("financials", "scenarios"),
+        ("demand_plan", "supply_plan"), ("financials", "scenarios"),
     ),
     Stage(
         "executive_review", "Executive review", "05_executive_review.ipynb",
-        ("portfolio", "accuracy", "financials", "capacity", "scenarios"), ("kpis",),
+        ("portfolio", "accuracy", "financials", "scenarios"), ("kpis",),
     ),
 )  # fmt: skip
 

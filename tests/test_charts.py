@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import vl_convert
 
-from sopkit import demand, finance, kpi, scenarios, supply
+from sopkit import demand, finance, kpi
 from sopkit.charts import (
     abc_xyz_matrix,
     accuracy_chart,
@@ -31,6 +31,7 @@ from sopkit.charts import (
     table,
 )
 from sopkit.errors import SopError
+from sopkit.scenarios import PlanInputs, compare_scenarios, replan
 
 ABC_ROWS = [
     # sku, family, revenue (over the review window), abc, xyz, lifecycle
@@ -258,8 +259,8 @@ def stages(tiny_demo) -> dict[str, pd.DataFrame]:
     fc = demand.seasonal_naive_forecast(ds.sales_history, CYCLE, 18)
     plan = demand.build_demand_plan(fc, ds.sales_inputs, ds.products)
     adjustments = demand.list_adjustments(fc, ds.sales_inputs, ds.products)
-    sp = supply.plan_production(plan, ds.inventory)
-    fin = finance.project_financials(plan, ds.products, ds.budget)
+    inputs = PlanInputs.from_dataset(ds, plan)
+    record = replan(inputs, name="baseline")
     return {
         "sales_history": ds.sales_history,
         "products": ds.products,
@@ -267,15 +268,12 @@ def stages(tiny_demo) -> dict[str, pd.DataFrame]:
         "accuracy": demand.backtest_seasonal_naive(ds.sales_history, ds.products, CYCLE),
         "demand_plan": plan,
         "adjustments": adjustments,
-        "supply_plan": sp,
-        "capacity": supply.check_capacity(sp, ds.routings, ds.resources),
-        "materials": supply.check_materials(sp, ds.bom, ds.material_supply),
-        "financials": fin,
+        "supply_plan": record.supply_plan,
+        "capacity": record.capacity,
+        "materials": record.materials,
+        "financials": record.financials,
         "actuals": finance.actuals_vs_budget(ds.sales_history, ds.products, ds.budget),
-        "scenarios": scenarios.compare_scenarios(
-            plan, ds.products, ds.inventory, ds.routings, ds.resources, ds.budget,
-            {"baseline": {}, "up": {"demand_change_pct": 10}},
-        ),
+        "scenarios": compare_scenarios(inputs, {"baseline": {}, "up": {"demand_change_pct": 10}}),
         "service": kpi.service_levels(ds.order_lines, CYCLE),
     }  # fmt: skip
 
@@ -581,6 +579,60 @@ def test_production_chart_stacks_families_with_demand_and_inventory_lines(stages
     assert spec["resolve"]["scale"]["color"] == "independent"
 
 
+def _supply_rows(backlog: list[float]) -> pd.DataFrame:
+    """One SKU of family F over three months, demand 10 a month, with the given backlog."""
+    months = pd.date_range("2026-11-01", periods=3, freq="MS")
+    plan = pd.DataFrame(
+        {
+            "sku": "a",
+            "month": months,
+            "demand": 10.0,
+            "production": 10.0,
+            "inventory": 0.0,
+            "backlog": backlog,
+        }
+    )
+    plan["shipments"] = plan["demand"] + plan["backlog"].shift(fill_value=0.0) - plan["backlog"]
+    return plan
+
+
+def test_production_chart_legend_lists_only_the_lines_drawn():
+    """Lot for lot (no backlog): demand and end inventory only. With backlog: shipments
+    and backlog too, each with its own colour, and the subtitle says so."""
+    products = pd.DataFrame({"sku": ["a"], "family": ["F"]})
+    plain = production_chart(_supply_rows([0.0, 0.0, 0.0]), products).to_dict()
+    lines = plain["layer"][1]
+    assert lines["encoding"]["color"]["scale"]["domain"] == ["demand", "end inventory"]
+    assert {r["series"] for r in _values(lines)} == {"demand", "end inventory"}
+    assert "backlog" not in plain["title"]["subtitle"]
+    late = production_chart(_supply_rows([4.0, 0.0, 0.0]), products).to_dict()
+    lines = late["layer"][1]
+    domain = ["demand", "shipments", "end inventory", "backlog"]
+    assert lines["encoding"]["color"]["scale"]["domain"] == domain
+    assert lines["encoding"]["strokeDash"]["scale"]["domain"] == domain
+    assert len(set(map(str, lines["encoding"]["color"]["scale"]["range"]))) == 4
+    shipped = [r["units"] for r in _values(lines) if r["series"] == "shipments"]
+    assert shipped == [6.0, 14.0, 10.0]
+    assert "shipments" in late["title"]["subtitle"]
+
+
+def test_capacity_heatmap_legend_lists_only_the_statuses_outlined(stages):
+    """No month over regular hours: no outline layer, no status legend, no words for it.
+    Overtime but never short: the legend has "overtime" only."""
+    cap = stages["capacity"]
+    calm = cap.assign(status="ok", overload_hours=0.0, shortfall_hours=0.0)
+    spec = capacity_heatmap(calm).to_dict()
+    assert len(spec["layer"]) == 2
+    assert "outlined" not in spec["title"]["subtitle"]
+    overtime = calm.assign(status=["overtime"] + ["ok"] * (len(calm) - 1))
+    spec = capacity_heatmap(overtime).to_dict()
+    outlines = spec["layer"][1]
+    assert outlines["encoding"]["stroke"]["scale"]["domain"] == ["overtime"]
+    assert outlines["encoding"]["strokeWidth"]["scale"]["range"] == [1.5]
+    assert "overtime (thin)" in spec["title"]["subtitle"]
+    assert "short" not in spec["title"]["subtitle"]
+
+
 def test_capacity_heatmap_one_cell_per_resource_month(stages):
     cap = stages["capacity"]
     spec = capacity_heatmap(cap).to_dict()
@@ -608,7 +660,9 @@ def test_capacity_heatmap_one_cell_per_resource_month(stages):
         "status",
     }
     assert outlines["mark"]["filled"] is False
-    assert outlines["transform"][0]["filter"]["oneOf"] == ["overtime", "short"]
+    flagged = [st for st in ("overtime", "short") if (cap["status"] == st).any()]
+    assert outlines["transform"][0]["filter"]["oneOf"] == flagged
+    assert outlines["encoding"]["stroke"]["scale"]["domain"] == flagged
     assert text["encoding"]["text"]["field"] == "label"
 
 
@@ -659,6 +713,28 @@ def test_material_chart_marks_short_months_and_unlimited_materials():
     assert supply_line["encoding"]["y"]["field"] == "available"
 
 
+def test_material_chart_legend_lists_only_the_states_drawn():
+    """Every month covered: the legend is "covered" only, and the subtitle does not
+    mention red months. No limit on any material: no "dashed: supply" either."""
+    covered = pd.DataFrame(
+        {
+            "material": ["Steel", "Steel"],
+            "month": [M("2026-11-01"), M("2026-12-01")],
+            "required": [8.0, 9.0],
+            "available": [10.0, 10.0],
+            "shortfall": [0.0, 0.0],
+        }
+    )
+    spec = material_chart(covered).to_dict()
+    assert spec["spec"]["layer"][0]["encoding"]["color"]["scale"]["domain"] == ["covered"]
+    assert "red" not in spec["title"]["subtitle"]
+    assert "dashed: supply" in spec["title"]["subtitle"]
+    unlimited = covered.assign(available=np.nan)
+    spec = material_chart(unlimited).to_dict()
+    assert spec["spec"]["layer"][0]["encoding"]["color"]["scale"]["domain"] == ["no limit"]
+    assert "dashed" not in spec["title"]["subtitle"]
+
+
 def test_material_chart_on_the_demo(stages):
     mat = stages["materials"]
     rows = _values(material_chart(mat).to_dict())
@@ -703,6 +779,37 @@ def test_budget_chart_actuals_plan_and_budget():
     assert enc["color"]["scale"]["range"][2] == "#9e9e9e"  # the budget is grey
 
 
+def test_budget_chart_legend_lists_only_the_series_drawn():
+    """No actuals: plan and budget. No budget anywhere: actual and plan. The colours and
+    dashes stay with their series."""
+    financials = pd.DataFrame(
+        {
+            "family": ["F", "F"],
+            "month": [M("2026-11-01"), M("2026-12-01")],
+            "revenue": [30.0, 40.0],
+            "budget_revenue": [25.0, np.nan],
+        }
+    )
+    actuals = pd.DataFrame(
+        {
+            "family": ["F"],
+            "month": [M("2026-10-01")],
+            "revenue": [20.0],
+            "budget_revenue": [np.nan],
+        }
+    )
+    no_actuals = budget_chart(financials, actuals.iloc[:0]).to_dict()
+    colour = no_actuals["encoding"]["color"]["scale"]
+    assert colour["domain"] == ["plan", "budget"]
+    assert colour["range"] == ["#ff7f0e", "#9e9e9e"]
+    assert no_actuals["encoding"]["strokeDash"]["scale"]["range"] == [[6, 4], [1, 0]]
+    assert "actual" not in no_actuals["title"]["subtitle"]
+    no_budget = budget_chart(financials.assign(budget_revenue=np.nan), actuals).to_dict()
+    assert no_budget["encoding"]["color"]["scale"]["domain"] == ["actual", "plan"]
+    assert {r["series"] for r in _values(no_budget)} == {"actual", "plan"}
+    assert "budget" not in no_budget["title"]["subtitle"].replace("against budget", "")
+
+
 def test_budget_chart_on_the_demo(stages):
     fin, act = stages["financials"], stages["actuals"]
     rows = pd.DataFrame(_values(budget_chart(fin, act).to_dict()))
@@ -716,6 +823,8 @@ def test_scenario_chart_baseline_first_and_no_hours():
     scen = pd.DataFrame(
         {
             "scenario": ["up", "baseline"],
+            "first_month": M("2026-11-01"),
+            "last_month": M("2027-10-01"),
             "revenue": [110.0, 100.0],
             "budget_revenue": [100.0, 100.0],
             "revenue_vs_budget_pct": [10.0, -2.5],
@@ -727,6 +836,7 @@ def test_scenario_chart_baseline_first_and_no_hours():
     chart = scenario_chart(scen)
     json.loads(chart.to_json(), parse_constant=lambda c: pytest.fail(f"{c} in chart JSON"))
     spec = chart.to_dict()
+    assert spec["title"]["subtitle"].endswith("2026-11 to 2027-10")
     budget, peak = spec["hconcat"]
     assert budget["layer"][0]["encoding"]["y"]["sort"] == ["baseline", "up"]
     assert budget["layer"][0]["encoding"]["x"]["field"] == "revenue_vs_budget_pct"
@@ -754,6 +864,21 @@ def test_service_chart_lines_and_target(stages):
     assert rule["mark"]["strokeDash"]
     with pytest.raises(SopError, match="target"):
         service_chart(stages["service"], target=95)
+
+
+def test_service_chart_names_its_window_and_draws_only_measured_series():
+    """The subtitle states the months of the table. A window whose lines request no units
+    has OTIF but no fill rate: the legend is OTIF only. No lines at all: says so."""
+    months = pd.date_range("2026-05-01", periods=6, freq="MS")
+    service = pd.DataFrame({"month": months, "lines": 3, "otif": 0.9, "fill_rate": np.nan})
+    spec = service_chart(service, target=0.95).to_dict()
+    assert "2026-05 to 2026-10 (6 months)" in spec["title"]["subtitle"]
+    lines = spec["layer"][0]
+    assert lines["encoding"]["color"]["scale"]["domain"] == ["OTIF"]
+    assert {r["measure"] for r in _values(lines)} == {"OTIF"}
+    empty = service.assign(lines=0, otif=np.nan)
+    (row,) = _values(service_chart(empty, target=0.95).to_dict())
+    assert row["message"] == "No order lines were requested in these months"
 
 
 def test_kpi_cards_show_formatted_values_and_escape_text():

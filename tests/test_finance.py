@@ -13,8 +13,12 @@ from sopkit.finance import (
     SUMMARY_COLUMNS,
     actuals_vs_budget,
     financial_summary,
+    financial_totals,
     project_financials,
+    summary_window,
 )
+from sopkit.schemas import ARTIFACTS
+from sopkit.supply import plan_production
 
 M = pd.date_range("2026-11-01", periods=3, freq="MS")
 
@@ -40,6 +44,11 @@ def _plan() -> pd.DataFrame:
     return df.drop(columns="m")
 
 
+def _supply() -> pd.DataFrame:
+    """The supply plan of :func:`_plan` without stock: it ships the demand."""
+    return plan_production(_plan(), pd.DataFrame({"sku": [], "on_hand": []}))
+
+
 def _budget() -> pd.DataFrame:
     """Bikes budgeted in months 0 and 1 only; Tools (no SKU in the plan) in month 0."""
     return pd.DataFrame(
@@ -58,8 +67,9 @@ def test_project_financials_hand_worked():
     Parts month 2: 10 x 10 = 100, margin 60 (60 %); months 0-1 zero, margin_pct NaN.
     Tools has a budget but no plan: revenue 0 against 80 in month 0, -100 %.
     """
-    fin = project_financials(_plan(), PRODUCTS, _budget())
+    fin = project_financials(_supply(), PRODUCTS, _budget())
     assert list(fin.columns) == FINANCIALS_COLUMNS
+    assert not ARTIFACTS["financials"].problems(fin)
     assert len(fin) == 9  # Bikes, Parts, Tools x 3 plan months
     f = fin.set_index(["family", "month"])
     bikes0 = f.loc[("Bikes", M[0])]
@@ -81,54 +91,127 @@ def test_project_financials_hand_worked():
     assert f.loc[("Tools", M[0]), "variance_pct"] == -100.0
 
 
+def test_revenue_follows_shipments_not_demand():
+    """A hand-built supply plan with backlog: A's demand is 10 a month, but the plan
+    makes only 6 in month 0 (backlog 4), catches up in month 1 (ships 10 + 4 = 14) and
+    ships 10 in month 2. Revenue at 100 a unit: 600, 1,400, 1,000, not 1,000 a month;
+    the three months still sum to the 3,000 of demand, one month later.
+    """
+    supply = pd.DataFrame(
+        {
+            "sku": "A",
+            "month": M,
+            "demand": [10.0, 10.0, 10.0],
+            "shipments": [6.0, 14.0, 10.0],
+            "production": [6.0, 14.0, 10.0],
+            "overtime_hours": 0.0,
+            "subcontract": 0.0,
+            "inventory": 0.0,
+            "backlog": [4.0, 0.0, 0.0],
+        }
+    )
+    fin = project_financials(supply, PRODUCTS, _budget()).set_index(["family", "month"])
+    bikes = fin.loc["Bikes"]
+    assert bikes["units"].tolist() == [6.0, 14.0, 10.0]
+    assert bikes["revenue"].tolist() == [600.0, 1400.0, 1000.0]
+    assert bikes["cost"].tolist() == [360.0, 840.0, 600.0]
+    assert bikes["variance"].tolist()[:2] == [100.0, 1000.0]  # against 500 and 400
+
+
+def test_summary_window_is_the_first_plan_months():
+    months = pd.Series(list(M) * 2)
+    assert summary_window(months, 2).tolist() == list(M[:2])
+    assert summary_window(months, 12).tolist() == list(M)
+    assert summary_window(months.iloc[:0], 12).empty
+    with pytest.raises(SopError, match="months must be 1 or more"):
+        summary_window(months, 0)
+
+
 def test_financial_summary_compares_like_with_like():
     """Hand-worked over the first 2 months: Bikes revenue 1000, margin 320, budget 900,
     variance 0 + 100 = 100 (11.1 %); Parts 0 and no budget; Tools 0 against 80.
     Total: revenue 1000, margin 320 (32 %), budget 980, variance 100 - 80 = 20.
     Over 3 months Bikes revenue is 1300 but its variance stays 100: month 2 has no budget.
     """
-    fin = project_financials(_plan(), PRODUCTS, _budget())
-    two = financial_summary(fin, months=2).set_index("family")
-    assert list(financial_summary(fin, months=2).columns) == SUMMARY_COLUMNS
-    assert two.index.tolist() == ["Bikes", "Parts", "Tools", "Total"]
+    fin = project_financials(_supply(), PRODUCTS, _budget())
+    summary = financial_summary(fin, months=2)
+    assert list(summary.columns) == SUMMARY_COLUMNS
+    assert summary["level"].tolist() == ["family"] * 3 + ["total"]
+    two = summary[summary["level"] == "family"].set_index("family")
+    assert two.index.tolist() == ["Bikes", "Parts", "Tools"]
     assert (two.loc["Bikes", "revenue"], two.loc["Bikes", "budget_revenue"]) == (1000.0, 900.0)
     assert two.loc["Bikes", "variance_pct"] == pytest.approx(100 / 9)
     assert np.isnan(two.loc["Parts", "budget_revenue"])
-    total = two.loc["Total"]
+    total = summary[summary["level"] == "total"].iloc[0]
+    assert total["family"] is None
     assert (total["revenue"], total["margin"], total["margin_pct"]) == (1000.0, 320.0, 32.0)
     assert (total["budget_revenue"], total["variance"]) == (980.0, 20.0)
     assert total["variance_pct"] == pytest.approx(20 / 980 * 100)
-    three = financial_summary(fin).set_index("family")
-    assert three.loc["Bikes", "revenue"] == 1300.0
-    assert three.loc["Bikes", "variance"] == 100.0
-    assert three.loc["Total", "revenue"] == 1400.0
+    three = financial_summary(fin)
+    per_family = three[three["level"] == "family"].set_index("family")
+    assert per_family.loc["Bikes", "revenue"] == 1300.0
+    assert per_family.loc["Bikes", "variance"] == 100.0
+    assert three.loc[three["level"] == "total", "revenue"].item() == 1400.0
     with pytest.raises(SopError, match="months must be 1 or more"):
         financial_summary(fin, months=0)
 
 
+def test_financial_totals_are_the_summary_total_row():
+    fin = project_financials(_supply(), PRODUCTS, _budget())
+    totals = financial_totals(fin, months=2)
+    assert (totals["first_month"], totals["last_month"], totals["months"]) == (M[0], M[1], 2)
+    assert totals["units"] == 3 + 4 + 3 + 4
+    row = financial_summary(fin, months=2).iloc[-1]
+    for key in SUMMARY_COLUMNS[2:]:
+        assert totals[key] == pytest.approx(row[key]), key
+
+
+def test_a_family_called_total_is_a_family_like_any_other():
+    """A real family named "Total" keeps its own row; the all-families row is found by
+    its level, so the total (and every KPI read from it) does not change."""
+    products = PRODUCTS.assign(family=["Bikes", "Bikes", "Total"])
+    fin = project_financials(_supply(), products, _budget())
+    summary = financial_summary(fin, months=2)
+    families = summary[summary["level"] == "family"]
+    assert families["family"].tolist() == ["Bikes", "Tools", "Total"]
+    assert families.set_index("family").loc["Total", "revenue"] == 0.0  # C sells in month 2
+    total = summary[summary["level"] == "total"]
+    assert len(total) == 1
+    assert total["revenue"].item() == 1000.0
+    assert financial_totals(fin, months=2)["revenue"] == 1000.0
+
+
+def test_no_budget_in_the_window_is_missing_not_zero():
+    fin = project_financials(_supply(), PRODUCTS, _budget().iloc[:0])
+    totals = financial_totals(fin)
+    assert np.isnan(totals["budget_revenue"])
+    assert np.isnan(totals["variance_pct"])
+    assert totals["revenue"] == 1400.0
+
+
 def test_project_financials_rejects_unknown_or_unpriced_skus():
-    plan = _plan()
-    plan.loc[0, "sku"] = "X9"
-    with pytest.raises(SopError, match=r"SKU.*products does not list: X9"):
-        project_financials(plan, PRODUCTS, _budget())
+    supply = _supply()
+    supply.loc[0, "sku"] = "X9"
+    with pytest.raises(SopError, match=r"supply_plan has SKU.*products does not list: X9"):
+        project_financials(supply, PRODUCTS, _budget())
     unpriced = PRODUCTS.assign(unit_cost=[60.0, np.nan, 4.0])
     with pytest.raises(SopError, match=r"no unit_price or unit_cost for SKU.*B"):
-        project_financials(_plan(), unpriced, _budget())
+        project_financials(_supply(), unpriced, _budget())
 
 
 @pytest.mark.parametrize(
-    ("plan", "budget", "match"),
+    ("supply", "budget", "match"),
     [
-        (_plan().drop(columns="consensus"), _budget(), "demand_plan is missing.*consensus"),
-        (_plan(), _budget().drop(columns="revenue"), "budget is missing column.*revenue"),
-        (_plan().iloc[:0], _budget(), "demand_plan is empty"),
-        (_plan().assign(consensus=np.nan), _budget(), "without a consensus"),
-        (_plan(), pd.concat([_budget(), _budget()]), "budget has more than one row"),
+        (_supply().drop(columns="shipments"), _budget(), "supply_plan is missing.*shipments"),
+        (_supply(), _budget().drop(columns="revenue"), "budget is missing column.*revenue"),
+        (_supply().iloc[:0], _budget(), "supply_plan is empty"),
+        (_supply().assign(shipments=np.nan), _budget(), "without shipments"),
+        (_supply(), pd.concat([_budget(), _budget()]), "budget has more than one row"),
     ],
 )
-def test_project_financials_rejects_bad_tables(plan, budget, match):
+def test_project_financials_rejects_bad_tables(supply, budget, match):
     with pytest.raises(SopError, match=match):
-        project_financials(plan, PRODUCTS, budget)
+        project_financials(supply, PRODUCTS, budget)
 
 
 def test_actuals_vs_budget_year_to_date():

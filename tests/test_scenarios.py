@@ -1,12 +1,13 @@
-"""Tests of sopkit.scenarios on hand-built frames whose answers are worked out by hand."""
+"""Tests of sopkit.scenarios: what a scenario may set (config.Scenario) and applying it."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
+from sopkit.config import Scenario
 from sopkit.errors import ConfigError, SopError
-from sopkit.scenarios import SCENARIO_COLUMNS, apply_scenario, compare_scenarios
+from sopkit.scenarios import SCENARIO_KEYS, apply_scenario, validate_scenario
 
 M = pd.date_range("2026-11-01", periods=3, freq="MS")
 
@@ -18,9 +19,6 @@ PRODUCTS = pd.DataFrame(
         "unit_cost": [60.0, 4.0],
     }
 )
-# No stock and no safety stock: production equals demand, so changes pass straight through.
-INVENTORY = pd.DataFrame({"sku": ["A", "B"], "on_hand": [0.0, 0.0], "safety_stock": [0.0, 0.0]})
-ROUTINGS = pd.DataFrame({"sku": ["A", "B"], "resource": ["Press", "Lathe"], "hours_per_unit": 1.0})
 RESOURCES = pd.DataFrame(
     {
         "resource": ["Press", "Lathe"],
@@ -29,9 +27,6 @@ RESOURCES = pd.DataFrame(
         "max_overtime_hours": [10.0, 0.0],
         "overtime_cost_per_hour": 30.0,
     }
-)
-BUDGET = pd.DataFrame(
-    {"family": ["Bikes", "Parts"], "month": [M[0], M[0]], "revenue": [8000.0, 500.0]}
 )
 
 
@@ -50,10 +45,65 @@ def _plan() -> pd.DataFrame:
     )
 
 
-def _compare(scenarios, months=12):
-    return compare_scenarios(
-        _plan(), PRODUCTS, INVENTORY, ROUTINGS, RESOURCES, BUDGET, scenarios, months=months
-    ).set_index("scenario")
+def test_the_keys_are_those_of_config_scenario():
+    """One definition: sopkit.scenarios takes its keys from the pydantic model."""
+    assert set(SCENARIO_KEYS) == set(Scenario.model_fields)
+    assert "demand_change_pct" in SCENARIO_KEYS
+
+
+def test_validate_scenario_accepts_a_model_a_mapping_or_nothing():
+    given = Scenario(price_change_pct=4)
+    assert validate_scenario(given) is given
+    assert validate_scenario({"price_change_pct": 4}) == given
+    assert validate_scenario(None) == Scenario()
+    assert validate_scenario({}) == Scenario()
+
+
+@pytest.mark.parametrize(
+    ("spec", "match"),
+    [
+        (
+            {"demand_pct": 5},
+            r"scenario 's1': demand_pct is not a scenario key \(did you mean "
+            r"'demand_change_pct'\?\); a scenario may set: description, demand_change_pct",
+        ),
+        (
+            {"demand_change_pct": -101},
+            r"scenario 's1': demand_change_pct is -101; expected a change in percent of -100 "
+            r"or more",
+        ),
+        (
+            {"family_demand_change_pct": {"Bikes": -150}},
+            r"family_demand_change_pct\['Bikes'\] is -150; expected .* of -100 or more",
+        ),
+        ({"price_change_pct": "ten"}, "price_change_pct is 'ten'; expected a change in percent"),
+        ({"capacity_change_pct": float("nan")}, "capacity_change_pct is nan; expected a finite"),
+        ({"capacity_change_pct": float("inf")}, "capacity_change_pct is inf; expected a finite"),
+        (
+            {"family_demand_change_pct": 5},
+            r"family_demand_change_pct is 5; expected a mapping of family names",
+        ),
+        (
+            {"resource_capacity_change_pct": ["Press"]},
+            r"expected a mapping of resource names",
+        ),
+    ],
+)
+def test_validate_scenario_says_which_scenario_key_and_what_was_expected(spec, match):
+    with pytest.raises(ConfigError, match=match):
+        validate_scenario(spec, "s1")
+
+
+def test_validate_scenario_reports_every_problem_at_once():
+    with pytest.raises(ConfigError, match=r"demand_change_pct is -200.*; price_change_pct is"):
+        validate_scenario({"demand_change_pct": -200, "price_change_pct": "x"}, "both")
+
+
+def test_the_upper_bound_comes_from_config():
+    """config.Scenario sets the bounds; the message quotes them, whatever they are."""
+    le = next(m.le for m in Scenario.model_fields["demand_change_pct"].metadata if hasattr(m, "le"))
+    with pytest.raises(ConfigError, match=f"at most {le:g}"):
+        validate_scenario({"demand_change_pct": le + 1})
 
 
 def test_apply_scenario_scales_copies_and_overrides_replace_the_global_change():
@@ -63,11 +113,13 @@ def test_apply_scenario_scales_copies_and_overrides_replace_the_global_change():
         plan,
         prods,
         res,
-        demand_change_pct=10,
-        family_demand_change_pct={"Parts": -50},
-        price_change_pct=5,
-        capacity_change_pct=-10,
-        resource_capacity_change_pct={"Lathe": 50},
+        {
+            "demand_change_pct": 10,
+            "family_demand_change_pct": {"Parts": -50},
+            "price_change_pct": 5,
+            "capacity_change_pct": -10,
+            "resource_capacity_change_pct": {"Lathe": 50},
+        },
     )
     assert new_plan["consensus"].tolist() == pytest.approx([88.0, 99.0, 132.0, 25.0, 25.0, 25.0])
     assert new_plan["statistical"].tolist() == plan["statistical"].tolist()
@@ -81,112 +133,40 @@ def test_apply_scenario_scales_copies_and_overrides_replace_the_global_change():
     pd.testing.assert_frame_equal(res, RESOURCES)
 
 
+def test_apply_scenario_without_changes_returns_equal_copies():
+    plan, prods, res = apply_scenario(_plan(), PRODUCTS, RESOURCES)
+    pd.testing.assert_frame_equal(plan, _plan())
+    pd.testing.assert_frame_equal(prods, PRODUCTS)
+    pd.testing.assert_frame_equal(res, RESOURCES)
+
+
 @pytest.mark.parametrize(
-    ("kwargs", "match"),
+    ("spec", "match"),
     [
-        ({"family_demand_change_pct": {"Boats": 5}}, "unknown family.*Boats.*Valid.*Bikes, Parts"),
+        (
+            {"family_demand_change_pct": {"Boats": 5}},
+            "scenario 'x': family_demand_change_pct names unknown family.*Boats.*"
+            "Valid family names: Bikes, Parts",
+        ),
         (
             {"resource_capacity_change_pct": {"Oven": 5, "Press": 1}},
-            "unknown resource.*Oven.*Valid.*Lathe, Press",
+            "unknown resource.*Oven.*Valid resource names: Lathe, Press",
         ),
-        ({"demand_change_pct": -101}, "demand_change_pct is -101 %, below -100 %"),
-        ({"family_demand_change_pct": {"Bikes": -150}}, r"\['Bikes'\].*below -100 %"),
-        ({"price_change_pct": "ten"}, "price_change_pct must be a change in percent"),
-        ({"capacity_change_pct": float("nan")}, "finite"),
-        ({"family_demand_change_pct": 5}, "must map family names"),
+        ({"demand_change_pct": -101}, "scenario 'x': demand_change_pct is -101"),
     ],
 )
-def test_apply_scenario_rejects_bad_changes(kwargs, match):
+def test_apply_scenario_rejects_unknown_names_and_bad_changes(spec, match):
     with pytest.raises(ConfigError, match=match):
-        apply_scenario(_plan(), PRODUCTS, RESOURCES, **kwargs)
+        apply_scenario(_plan(), PRODUCTS, RESOURCES, spec, name="x")
 
 
 def test_apply_scenario_allows_minus_100():
-    plan, _, _ = apply_scenario(_plan(), PRODUCTS, RESOURCES, demand_change_pct=-100)
+    plan, _, _ = apply_scenario(_plan(), PRODUCTS, RESOURCES, {"demand_change_pct": -100})
     assert (plan["consensus"] == 0).all()
 
 
-def test_baseline_equals_the_unadjusted_figures():
-    """Hand-worked over 3 months: units 290 + 150 = 440; revenue 290 x 100 + 150 x 10 =
-    30,500; margin 290 x 40 + 150 x 6 = 12,500. Budget (month 0 only): 8,500 against
-    month-0 revenue 8,000 + 500 = 8,500, so 0 %. Hours: Press 80, 90, 120 on 100 regular
-    + 10 overtime; Lathe 50 a month on 200. Required 440; available 900; overload 20,
-    shortfall 10 (Press month 2); peak 1.2; one overloaded resource-month.
-    """
-    base = _compare({"baseline": {}}).loc["baseline"]
-    expected = {
-        "units": 440.0,
-        "revenue": 30_500.0,
-        "margin": 12_500.0,
-        "margin_pct": 12_500 / 30_500 * 100,
-        "budget_revenue": 8_500.0,
-        "revenue_vs_budget_pct": 0.0,
-        "required_hours": 440.0,
-        "available_hours": 900.0,
-        "overload_hours": 20.0,
-        "shortfall_hours": 10.0,
-        "peak_utilisation": 1.2,
-        "overloaded_resource_months": 1,
-    }
-    assert base.to_dict() == pytest.approx(expected)
-
-
-def test_demand_and_price_changes_move_the_figures_as_they_should():
-    """+10 % demand: revenue and hours exactly +10 % (no stock to net). +5 % price:
-    revenue +5 %, hours unchanged. -50 % capacity: utilisation doubles. Order kept."""
-    out = _compare(
-        {
-            "baseline": {},
-            "demand +10": {"demand_change_pct": 10},
-            "price +5": {"price_change_pct": 5},
-            "half capacity": {"capacity_change_pct": -50},
-        }
-    )
-    assert out.index.tolist() == ["baseline", "demand +10", "price +5", "half capacity"]
-    base, demand, price, half = (out.loc[n] for n in out.index)
-    assert demand["revenue"] == pytest.approx(base["revenue"] * 1.10)
-    assert demand["units"] == pytest.approx(base["units"] * 1.10)
-    assert demand["required_hours"] == pytest.approx(base["required_hours"] * 1.10)
-    assert demand["revenue_vs_budget_pct"] == pytest.approx(10.0)
-    assert price["revenue"] == pytest.approx(base["revenue"] * 1.05)
-    assert price["margin"] == pytest.approx(base["margin"] + 0.05 * base["revenue"])
-    assert price["required_hours"] == base["required_hours"]
-    assert price["units"] == base["units"]
-    assert half["peak_utilisation"] == pytest.approx(2 * base["peak_utilisation"])
-    assert half["available_hours"] == pytest.approx(base["available_hours"] / 2)
-    assert half["revenue"] == base["revenue"]
-
-
-def test_compare_scenarios_sums_only_the_window():
-    """First 2 months: units 170 + 100 = 270, hours 270, no overload (Press 80 and 90)."""
-    out = compare_scenarios(
-        _plan(), PRODUCTS, INVENTORY, ROUTINGS, RESOURCES, BUDGET, {"b": {}}, months=2
-    )
-    assert list(out.columns) == SCENARIO_COLUMNS
-    row = out.iloc[0]
-    assert (row["units"], row["required_hours"], row["overloaded_resource_months"]) == (
-        270.0,
-        270.0,
-        0,
-    )
-    assert row["peak_utilisation"] == pytest.approx(0.9)
-
-
-@pytest.mark.parametrize(
-    ("scenarios", "error", "match"),
-    [
-        ({}, ConfigError, "no scenarios to compare"),
-        ({"s1": {"demand_pct": 5}}, ConfigError, "scenario 's1' sets unknown keyword.*demand_pct"),
-        ({"s2": {"demand_change_pct": -200}}, ConfigError, "scenario 's2': demand_change_pct"),
-    ],
-)
-def test_compare_scenarios_rejects_bad_scenarios(scenarios, error, match):
-    with pytest.raises(error, match=match):
-        _compare(scenarios)
-
-
-def test_compare_scenarios_rejects_an_empty_plan():
-    with pytest.raises(SopError, match="demand_plan is empty"):
-        compare_scenarios(
-            _plan().iloc[:0], PRODUCTS, INVENTORY, ROUTINGS, RESOURCES, BUDGET, {"b": {}}
-        )
+def test_a_family_change_needs_every_planned_sku_in_products():
+    plan = _plan()
+    plan.loc[0, "sku"] = "Z9"
+    with pytest.raises(SopError, match=r"demand_plan has SKU.*products does not list: Z9"):
+        apply_scenario(plan, PRODUCTS, RESOURCES, {"family_demand_change_pct": {"Bikes": 5}})

@@ -15,6 +15,7 @@ from sopkit.supply import (
     plan_production,
     summarise_capacity,
 )
+from sopkit.supply._common import _shipments
 
 M = pd.date_range("2026-11-01", periods=3, freq="MS")
 
@@ -104,6 +105,27 @@ def test_plan_production_never_unmakes_stock_when_demand_is_negative():
     out = plan_production(plan, pd.DataFrame({"sku": [], "on_hand": []}))
     assert out["production"].tolist() == [10.0, 0.0, 2.0]
     assert out["inventory"].tolist() == [0.0, 4.0, 0.0]
+
+
+def test_plan_production_ships_the_demand():
+    """Lot for lot never leaves demand unmet: shipments equal demand, month by month."""
+    plan = _plan([("A", "EU", 0, 30.0), ("A", "US", 1, 40.0), ("B", "EU", 2, 5.0)])
+    out = plan_production(plan, pd.DataFrame({"sku": ["A"], "on_hand": [10.0]}))
+    assert out["shipments"].tolist() == out["demand"].tolist()
+
+
+def test_shipments_follow_the_backlog():
+    """Hand-worked, as the optimiser will fill it: A's demand 10, 10, 10 with backlog
+    4, 1, 0 ships 10 - 4 = 6, 10 + 4 - 1 = 13, 10 + 1 - 0 = 11; B's backlog does not
+    carry into A's months (B: demand 5, 0, 0, backlog 5, 2, 0 -> 0, 3, 2)."""
+    plan = pd.DataFrame(
+        {
+            "sku": ["A"] * 3 + ["B"] * 3,
+            "demand": [10.0, 10.0, 10.0, 5.0, 0.0, 0.0],
+            "backlog": [4.0, 1.0, 0.0, 5.0, 2.0, 0.0],
+        }
+    )
+    assert _shipments(plan).tolist() == [6.0, 13.0, 11.0, 0.0, 3.0, 2.0]
 
 
 def test_plan_production_leaves_optimiser_columns_at_zero():
@@ -327,3 +349,14 @@ def test_summarise_capacity_hand_worked():
     assert summary["overloaded_resource_months"] == 3
     assert summary["peak_utilisation"] == np.inf  # C has work and no hours
     assert summarise_capacity(_capacity_rows().drop(index=2))["peak_utilisation"] == 1.5
+
+
+def test_summarise_capacity_without_rows_or_hours_is_missing_not_fine():
+    """No resource-months: every figure NaN (unchecked is not 0 overloads). Resource-months
+    without hours and without work: no utilisation to judge, so the peak is NaN."""
+    empty = summarise_capacity(_capacity_rows().iloc[:0])
+    assert all(np.isnan(v) for v in empty.values())
+    idle = _capacity_rows().iloc[[2]].assign(required_hours=0.0, overload_hours=0.0)
+    summary = summarise_capacity(idle.assign(shortfall_hours=0.0))
+    assert np.isnan(summary["peak_utilisation"])
+    assert summary["overloaded_resource_months"] == 0

@@ -23,7 +23,10 @@ from sopkit.kpi import format_kpis
 STATUS_COLOURS = {"good": "#2ca02c", "watch": "#f0a30a", "bad": "#d62728"}
 
 
-def service_chart(service_levels: pd.DataFrame, *, target: float) -> alt.LayerChart:
+SERVICE_MEASURES = {"OTIF": SERIES_COLOURS[0], "fill rate": SERIES_COLOURS[1]}
+
+
+def service_chart(service_levels: pd.DataFrame, *, target: float) -> alt.LayerChart | alt.Chart:
     """OTIF and fill rate per month, against the service target.
 
     Parameters
@@ -37,27 +40,40 @@ def service_chart(service_levels: pd.DataFrame, *, target: float) -> alt.LayerCh
     -------
     alt.LayerChart
         Two lines (x month, y rate as percent) and the target rule; a month without order
-        lines has no point.
+        lines has no point, and a measure without any point is neither drawn nor in the
+        legend. The subtitle names the window (the months of ``service_levels``). A
+        window without order lines gives a chart that says so.
 
     Raises
     ------
     SopError
         A missing column or a target outside (0, 1].
+
+    Examples
+    --------
+    >>> service_chart(kpi.service_levels(ds.order_lines, "2026-11"), target=0.95)  # doctest: +SKIP
     """
     require_columns(service_levels, "service_levels", ["month", "lines", "otif", "fill_rate"])
     if isinstance(target, bool) or not isinstance(target, (int, float)) or not 0 < target <= 1:
         raise SopError(f"target must be a fraction in (0, 1] (0.95 for 95 %); got {target!r}.")
+    if service_levels.empty:
+        return _no_data(alt.Title("Customer service"))
+    first, last = service_levels["month"].min(), service_levels["month"].max()
+    n = len(service_levels)
     title = alt.Title(
         "Customer service",
-        subtitle=f"OTIF and fill rate per month of the requested date; dashed: target {target:.0%}",
+        subtitle=f"OTIF and fill rate per month of the requested date, {first:%Y-%m} to "
+        f"{last:%Y-%m} ({n} month{'s' if n > 1 else ''}); dashed: target {target:.0%}",
     )
-    if service_levels.empty:
-        return _no_data(title)
     data = (
         service_levels.loc[:, ["month", "lines", "otif", "fill_rate"]]
         .rename(columns={"otif": "OTIF", "fill_rate": "fill rate"})
         .melt(id_vars=["month", "lines"], var_name="measure", value_name="rate")
+        .dropna(subset=["rate"])
     )
+    if data.empty:
+        return _no_data(title, "No order lines were requested in these months")
+    measures = [m for m in SERVICE_MEASURES if (data["measure"] == m).any()]
     lines = (
         alt.Chart(alt.Data(values=_records(data)))
         .mark_line(point=True)
@@ -69,7 +85,7 @@ def service_chart(service_levels: pd.DataFrame, *, target: float) -> alt.LayerCh
             color=alt.Color(
                 "measure:N",
                 title=None,
-                scale=alt.Scale(domain=["OTIF", "fill rate"], range=list(SERIES_COLOURS[:2])),
+                scale=alt.Scale(domain=measures, range=[SERVICE_MEASURES[m] for m in measures]),
             ),
             tooltip=[
                 _month_tooltip(),

@@ -18,6 +18,13 @@ from sopkit.charts._common import (
     _without_infinity,
 )
 
+#: the series of the budget chart: name -> (colour, dash)
+BUDGET_SERIES = {
+    "actual": (SERIES_COLOURS[0], [1, 0]),
+    "plan": (SERIES_COLOURS[1], [6, 4]),
+    "budget": (SERIES_COLOURS[2], [1, 0]),
+}
+
 
 def budget_chart(financials: pd.DataFrame, actuals: pd.DataFrame) -> alt.Chart:
     """Revenue per month, all families: actuals, then the plan, against the budget.
@@ -33,29 +40,32 @@ def budget_chart(financials: pd.DataFrame, actuals: pd.DataFrame) -> alt.Chart:
     Returns
     -------
     alt.Chart
-        Three lines (x month, y revenue): actual (solid), plan (dashed) and budget (grey);
-        a month without any budget row has no budget point.
+        Up to three lines (x month, y revenue): actual (solid), plan (dashed) and budget
+        (grey); a month without any budget row has no budget point. A series without
+        any point (no actuals, no budget) is neither drawn nor in the legend.
+
+    Examples
+    --------
+    >>> actuals = finance.actuals_vs_budget(history, products, budget)  # doctest: +SKIP
+    >>> budget_chart(plan.financials, actuals)  # doctest: +SKIP
     """
     require_columns(financials, "financials", ["family", "month", "revenue", "budget_revenue"])
     require_columns(actuals, "actuals", ["family", "month", "revenue", "budget_revenue"])
-    title = alt.Title(
-        "Revenue against budget",
-        subtitle="All families; actual sales valued at today's prices, then the plan",
-    )
+    name = "Revenue against budget"
     if financials.empty and actuals.empty:
-        return _no_data(title)
+        return _no_data(alt.Title(name))
     series = []
-    for name, frame in (("actual", actuals), ("plan", financials)):
+    for label, frame in (("actual", actuals), ("plan", financials)):
         if frame.empty:
             continue
         # min_count=1: a month no family has a budget for stays without budget, not 0.
         monthly = frame.groupby("month")[["revenue", "budget_revenue"]].sum(min_count=1)
-        series.append(monthly["revenue"].rename(name))
-        series.append(monthly["budget_revenue"].rename(f"budget {name}"))
+        series.append(monthly["revenue"].rename(label))
+        series.append(monthly["budget_revenue"].rename(f"budget {label}"))
     wide = pd.concat(series, axis=1)
     budget = [c for c in ("budget actual", "budget plan") if c in wide.columns]
     wide["budget"] = wide[budget].bfill(axis=1).iloc[:, 0]
-    names = [c for c in ("actual", "plan", "budget") if c in wide.columns]
+    names = [c for c in BUDGET_SERIES if c in wide.columns]
     data = (
         wide[names]
         .rename_axis("month")
@@ -63,6 +73,15 @@ def budget_chart(financials: pd.DataFrame, actuals: pd.DataFrame) -> alt.Chart:
         .melt(id_vars="month", var_name="series", value_name="revenue")
         .dropna(subset=["revenue"])
     )
+    drawn = [c for c in BUDGET_SERIES if (data["series"] == c).any()]
+    parts = {
+        "actual": "actual sales valued at today's prices",
+        "plan": "the plan's shipments",
+        "budget": "the budget",
+    }
+    subtitle = "All families; " + ", then ".join(parts[c] for c in drawn if c != "budget")
+    if "budget" in drawn:
+        subtitle += ", against the budget"
     return (
         alt.Chart(alt.Data(values=_records(data)))
         .mark_line(point=alt.OverlayMarkDef(size=20))
@@ -72,15 +91,13 @@ def budget_chart(financials: pd.DataFrame, actuals: pd.DataFrame) -> alt.Chart:
             color=alt.Color(
                 "series:N",
                 title=None,
-                scale=alt.Scale(domain=["actual", "plan", "budget"], range=list(SERIES_COLOURS)),
+                scale=alt.Scale(domain=drawn, range=[BUDGET_SERIES[c][0] for c in drawn]),
                 legend=alt.Legend(symbolType="stroke"),
             ),
             strokeDash=alt.StrokeDash(
                 "series:N",
                 title=None,
-                scale=alt.Scale(
-                    domain=["actual", "plan", "budget"], range=[[1, 0], [6, 4], [1, 0]]
-                ),
+                scale=alt.Scale(domain=drawn, range=[BUDGET_SERIES[c][1] for c in drawn]),
             ),
             tooltip=[
                 _month_tooltip(),
@@ -88,7 +105,7 @@ def budget_chart(financials: pd.DataFrame, actuals: pd.DataFrame) -> alt.Chart:
                 alt.Tooltip("revenue:Q", format=",.0f"),
             ],
         )
-        .properties(width=WIDTH, height=300, title=title)
+        .properties(width=WIDTH, height=300, title=alt.Title(name, subtitle=subtitle))
     )
 
 
@@ -98,9 +115,9 @@ def scenario_chart(scenarios: pd.DataFrame) -> alt.HConcatChart | alt.Chart:
     Parameters
     ----------
     scenarios : pd.DataFrame
-        The ``scenarios`` artifact (scenario, revenue, budget_revenue,
-        revenue_vs_budget_pct in percent, margin_pct, peak_utilisation as a fraction,
-        overloaded_resource_months).
+        The ``scenarios`` artifact (scenario, first_month, last_month, revenue,
+        budget_revenue, revenue_vs_budget_pct in percent, margin_pct, peak_utilisation
+        as a fraction, overloaded_resource_months).
 
     Returns
     -------
@@ -108,10 +125,18 @@ def scenario_chart(scenarios: pd.DataFrame) -> alt.HConcatChart | alt.Chart:
         Two bar charts with one row per scenario ("baseline" first, then the given
         order): revenue against budget in percent (green above, red below, a rule at
         0) and peak utilisation (red above 100 %, a rule at 100 %). A peak of work on a
-        resource without hours has no bar and reads "no hours".
+        resource without hours has no bar and reads "no hours"; a figure that is
+        missing (no budget, no capacity) has no bar and reads "–". The subtitle names
+        the summary window the figures cover.
+
+    Examples
+    --------
+    >>> scenario_chart(compare_scenarios(inputs, ctx.scenarios))  # doctest: +SKIP
     """
     columns = [
         "scenario",
+        "first_month",
+        "last_month",
         "revenue",
         "budget_revenue",
         "revenue_vs_budget_pct",
@@ -120,13 +145,16 @@ def scenario_chart(scenarios: pd.DataFrame) -> alt.HConcatChart | alt.Chart:
         "overloaded_resource_months",
     ]
     require_columns(scenarios, "scenarios", columns)
+    if scenarios.empty:
+        return _no_data(alt.Title("Scenarios compared"))
+    first, last = scenarios["first_month"].min(), scenarios["last_month"].max()
+    window = "" if pd.isna(first) else f", {first:%Y-%m} to {last:%Y-%m}"
     title = alt.Title(
         "Scenarios compared",
-        subtitle="Revenue against budget (over the budgeted months) and the busiest resource-month",
+        subtitle=f"Revenue against budget (over the budgeted months) and the busiest "
+        f"resource-month{window}",
     )
-    if scenarios.empty:
-        return _no_data(title)
-    data = scenarios.loc[:, columns].copy()
+    data = scenarios.loc[:, columns].drop(columns=["first_month", "last_month"])
     no_hours = np.isposinf(data["peak_utilisation"])
     data = _without_infinity(data)
     data["budget_label"] = [

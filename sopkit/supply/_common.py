@@ -32,6 +32,18 @@ def _plan_months(plan: pd.DataFrame) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(np.sort(plan["month"].unique()), name="month")
 
 
+def _shipments(plan: pd.DataFrame) -> pd.Series:
+    """Units shipped per SKU and month: demand + backlog carried in - backlog carried out.
+
+    ``plan`` is sorted by SKU and month and has ``sku``, ``demand`` and ``backlog``; the
+    first plan month carries no backlog in (the data contract has no opening backlog).
+    Every supply planner (netting now, the optimisation model later) derives its
+    shipments here, so finance values the same quantity whichever planned.
+    """
+    carried_in = plan.groupby("sku", sort=False)["backlog"].shift(1, fill_value=0.0)
+    return plan["demand"] + carried_in - plan["backlog"]
+
+
 def _resolve_by_month(
     table: pd.DataFrame,
     name: str,

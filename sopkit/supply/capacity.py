@@ -200,14 +200,24 @@ def summarise_capacity(capacity: pd.DataFrame) -> dict[str, float]:
     dict of str to float
         required_hours, available_hours, overload_hours, shortfall_hours (sums);
         peak_utilisation (the highest utilisation as a fraction; ``inf`` when work is
-        routed to a resource-month without regular hours; NaN for an empty table);
-        overloaded_resource_months (how many rows need more than regular hours).
+        routed to a resource-month without regular hours; NaN when no resource-month
+        has regular hours, so there is no utilisation to judge); overloaded_resource_months
+        (how many rows need more than regular hours). Every figure is NaN for an empty
+        table: without resources the plan's hours cannot be checked, which is not the
+        same as checked and fine.
+
+    Examples
+    --------
+    >>> summarise_capacity(cap)["overloaded_resource_months"]  # doctest: +SKIP
+    13.0
     """
     require_columns(
         capacity,
         "capacity",
         ["required_hours", "available_hours", "overload_hours", "shortfall_hours", "utilisation"],
     )
+    if capacity.empty:
+        return dict.fromkeys(_CAPACITY_SUMMARY, np.nan)
     no_hours_but_work = (capacity["available_hours"] <= 0) & (capacity["required_hours"] > 0)
     if no_hours_but_work.any():
         peak = np.inf
@@ -221,5 +231,15 @@ def summarise_capacity(capacity: pd.DataFrame) -> dict[str, float]:
         "overload_hours": float(capacity["overload_hours"].sum()),
         "shortfall_hours": float(capacity["shortfall_hours"].sum()),
         "peak_utilisation": peak,
-        "overloaded_resource_months": int((capacity["overload_hours"] > 0).sum()),
+        "overloaded_resource_months": float((capacity["overload_hours"] > 0).sum()),
     }
+
+
+_CAPACITY_SUMMARY = (
+    "required_hours",
+    "available_hours",
+    "overload_hours",
+    "shortfall_hours",
+    "peak_utilisation",
+    "overloaded_resource_months",
+)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from sopkit._checks import reject_duplicates, require_columns, require_consensus
-from sopkit.supply._common import SUPPLY_PLAN_COLUMNS, _plan_months
+from sopkit.supply._common import SUPPLY_PLAN_COLUMNS, _plan_months, _shipments
 
 
 def plan_production(demand_plan: pd.DataFrame, inventory: pd.DataFrame) -> pd.DataFrame:
@@ -30,7 +30,8 @@ def plan_production(demand_plan: pd.DataFrame, inventory: pd.DataFrame) -> pd.Da
     pandas.DataFrame
         The ``supply_plan`` artifact, one row per SKU x plan month (a month a SKU
         has no consensus row counts as 0 demand), sorted by SKU and month:
-        sku, month, demand, production, overtime_hours, subcontract, inventory
+        sku, month, demand, shipments (demand + backlog carried in - backlog carried
+        out; here equal to demand), production, overtime_hours, subcontract, inventory
         (end of month), backlog. ``overtime_hours``, ``subcontract`` and ``backlog``
         are 0.0: netting never uses them; the optimisation model fills them per SKU.
 
@@ -76,4 +77,5 @@ def plan_production(demand_plan: pd.DataFrame, inventory: pd.DataFrame) -> pd.Da
     plan["subcontract"] = 0.0
     plan["inventory"] = on_hand + cum_production - cum_demand
     plan["backlog"] = 0.0
+    plan["shipments"] = _shipments(plan)
     return plan[SUPPLY_PLAN_COLUMNS]
