@@ -6,25 +6,83 @@ checks the whole data contract of ``DESIGN.md`` and reports every problem at
 once in a :class:`~sopkit.errors.DataValidationError`. Nothing downstream runs
 on data that failed.
 
+What validation makes sure of, beyond types, keys and references:
+
+- text cells and column headers are normalised (Unicode NFC, invisible characters
+  such as zero-width spaces and byte order marks removed, non-breaking spaces made
+  plain spaces, surrounding spaces stripped), so that keys typed two ways match; two
+  keys that become equal are a duplicate, reported with both spellings;
+- numbers are finite and within generous bounds per kind of column (:data:`MAX_UNITS`,
+  :data:`MAX_MONEY`, :data:`MAX_HOURS`, :data:`MAX_WORKERS`, :data:`HOURS_IN_A_MONTH`);
+- the sales history has no stray months far from the rest (more than
+  :data:`MAX_HISTORY_GAP_MONTHS` months without any sales in between): an error;
+- months without any sales history between the first and the last month are a
+  *warning*, carried by the valid dataset in :attr:`Dataset.warnings`;
+- one cause gives one message: a missing or empty table, a missing column or a
+  column that is wrong in every row is reported once, not once per row.
+
 Example
 -------
 >>> from sopkit.data import load_dataset
 >>> ds = load_dataset("demo")                      # doctest: +SKIP
 >>> ds.sales_history.columns.tolist()              # doctest: +SKIP
 ['sku', 'region', 'month', 'qty']
+>>> [str(w) for w in ds.warnings]                  # doctest: +SKIP
+[]
 """
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import hashlib
 import io
+import re
+import unicodedata
+import zipfile
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.etree.ElementTree import ParseError
 
+import numpy as np
 import pandas as pd
 
+from ._checks import month_number, month_start
 from .errors import DataValidationError, Problem, SopError
+
+# --------------------------------------------------------------------------- bounds
+
+# The largest magnitude one cell of each kind may hold. They are generous on purpose:
+# no business records more, so a larger value is a typo, a unit mix-up (grams for tonnes,
+# cents for euros) or an export error, and it would swamp every KPI it reaches.
+
+#: units in one cell: sales, orders, stock, supply limits, material per unit
+MAX_UNITS = 1e9
+#: money in one cell: prices, costs, revenue (any currency)
+MAX_MONEY = 1e12
+#: hours in one cell: a resource's capacity in a month, hours per unit
+MAX_HOURS = 1e7
+#: workers on one resource (or in the plant)
+MAX_WORKERS = 1e7
+#: hours one worker can give in a month: 31 days x 24 hours
+HOURS_IN_A_MONTH = 744.0
+#: a percent sales input cannot lower a quantity by more than all of it
+MIN_PCT_ADJUSTMENT = -100.0
+#: a percent sales input of +10,000 % multiplies the forecast by 101; above is a typo
+MAX_PCT_ADJUSTMENT = 10_000.0
+#: more months than this without any sales_history row separate a stray month from the rest
+MAX_HISTORY_GAP_MONTHS = 12
+
+# kind of bound -> (largest magnitude, unit for messages, why a larger value is refused)
+LIMITS: dict[str, tuple[float, str, str]] = {
+    "units": (MAX_UNITS, "units", "more is a typo or a unit mix-up"),
+    "money": (MAX_MONEY, "", "more is a typo or a unit mix-up"),
+    "hours": (MAX_HOURS, "hours", "more is a typo or a unit mix-up"),
+    "workers": (MAX_WORKERS, "workers", "more is a typo or a unit mix-up"),
+    "worker_hours": (HOURS_IN_A_MONTH, "hours", "a month has no more"),
+}
 
 # --------------------------------------------------------------------------- contract
 
@@ -42,7 +100,8 @@ class Column:
     """One column of the contract.
 
     ``required``: the column must be present. ``nullable``: cells may be empty.
-    ``nonneg``: numbers must be >= 0. ``choices``: the allowed values.
+    ``nonneg``: numbers must be >= 0. ``choices``: the allowed values. ``limit``:
+    for numbers, the key of :data:`LIMITS` that bounds their magnitude.
     """
 
     name: str
@@ -51,6 +110,7 @@ class Column:
     nullable: bool = False
     nonneg: bool = False
     choices: tuple[str, ...] = ()
+    limit: str = ""
 
 
 @dataclass(frozen=True)
@@ -77,15 +137,16 @@ class TableSpec:
     required: bool = False
     any_of: tuple[str, ...] = ()
 
-    def column(self, name: str) -> Column:
-        return next(c for c in self.columns if c.name == name)
-
 
 def _c(name, kind, **kw):
     return Column(name, kind, **kw)
 
 
-_NN = {"nonneg": True}
+def _n(name, limit, **kw):
+    """A number column that cannot be negative, bounded by ``LIMITS[limit]``."""
+    return Column(name, NUM, nonneg=True, limit=limit, **kw)
+
+
 CONTRACT: dict[str, TableSpec] = {
     t.name: t
     for t in (
@@ -96,8 +157,8 @@ CONTRACT: dict[str, TableSpec] = {
                 _c("sku", STR),
                 _c("description", STR),
                 _c("family", STR),
-                _c("unit_price", NUM, **_NN),
-                _c("unit_cost", NUM, **_NN),
+                _n("unit_price", "money"),
+                _n("unit_cost", "money"),
                 _c("status", STR, choices=("active", "new", "phase_out", "discontinued")),
                 _c("launch_month", MONTH),
                 _c("eol_month", MONTH, required=False, nullable=True),
@@ -110,7 +171,7 @@ CONTRACT: dict[str, TableSpec] = {
         TableSpec(
             "sales_history",
             "one row per SKU x region x month",
-            (_c("sku", STR), _c("region", STR), _c("month", MONTH), _c("qty", NUM, **_NN)),
+            (_c("sku", STR), _c("region", STR), _c("month", MONTH), _n("qty", "units")),
             key=("sku", "region", "month"),
             refs=(Ref("sku", "products", "sku"),),
             required=True,
@@ -125,9 +186,9 @@ CONTRACT: dict[str, TableSpec] = {
                 _c("customer", STR),
                 _c("order_date", DATE),
                 _c("requested_date", DATE),
-                _c("requested_qty", NUM, **_NN),
+                _n("requested_qty", "units"),
                 _c("shipped_date", DATE, nullable=True),
-                _c("shipped_qty", NUM, nullable=True, **_NN),
+                _n("shipped_qty", "units", nullable=True),
             ),
             key=("order_id", "sku"),
             refs=(Ref("sku", "products", "sku"),),
@@ -137,8 +198,8 @@ CONTRACT: dict[str, TableSpec] = {
             "one row per SKU",
             (
                 _c("sku", STR),
-                _c("on_hand", NUM, **_NN),
-                _c("safety_stock", NUM, required=False, nullable=True, **_NN),
+                _n("on_hand", "units"),
+                _n("safety_stock", "units", required=False, nullable=True),
             ),
             key=("sku",),
             refs=(Ref("sku", "products", "sku"),),
@@ -149,23 +210,23 @@ CONTRACT: dict[str, TableSpec] = {
             (
                 _c("resource", STR),
                 _c("month", MONTH, required=False, nullable=True),
-                _c("regular_hours", NUM, **_NN),
-                _c("max_overtime_hours", NUM, **_NN),
-                _c("overtime_cost_per_hour", NUM, **_NN),
+                _n("regular_hours", "hours"),
+                _n("max_overtime_hours", "hours"),
+                _n("overtime_cost_per_hour", "money"),
             ),
             key=("resource", "month"),
         ),
         TableSpec(
             "routings",
             "one row per SKU x resource",
-            (_c("sku", STR), _c("resource", STR), _c("hours_per_unit", NUM, **_NN)),
+            (_c("sku", STR), _c("resource", STR), _n("hours_per_unit", "hours")),
             key=("sku", "resource"),
             refs=(Ref("sku", "products", "sku"), Ref("resource", "resources", "resource")),
         ),
         TableSpec(
             "bom",
             "one row per SKU x material",
-            (_c("sku", STR), _c("material", STR), _c("qty_per_unit", NUM, **_NN)),
+            (_c("sku", STR), _c("material", STR), _n("qty_per_unit", "units")),
             key=("sku", "material"),
             refs=(Ref("sku", "products", "sku"), Ref("material", "material_supply", "material")),
         ),
@@ -175,8 +236,8 @@ CONTRACT: dict[str, TableSpec] = {
             (
                 _c("material", STR),
                 _c("month", MONTH, required=False, nullable=True),
-                _c("max_qty", NUM, **_NN),
-                _c("unit_cost", NUM, **_NN),
+                _n("max_qty", "units"),
+                _n("unit_cost", "money"),
             ),
             key=("material", "month"),
         ),
@@ -185,10 +246,10 @@ CONTRACT: dict[str, TableSpec] = {
             "one row per SKU, or one row for all SKUs",
             (
                 _c("sku", STR, required=False, nullable=True),
-                _c("holding_cost_per_unit_month", NUM, **_NN),
-                _c("backlog_cost_per_unit_month", NUM, **_NN),
-                _c("subcontract_cost_per_unit", NUM, **_NN),
-                _c("max_subcontract_qty", NUM, **_NN),
+                _n("holding_cost_per_unit_month", "money"),
+                _n("backlog_cost_per_unit_month", "money"),
+                _n("subcontract_cost_per_unit", "money"),
+                _n("max_subcontract_qty", "units"),
             ),
             key=("sku",),
             refs=(Ref("sku", "products", "sku"),),
@@ -198,11 +259,11 @@ CONTRACT: dict[str, TableSpec] = {
             "one row for the plant, or one row per resource",
             (
                 _c("resource", STR, required=False, nullable=True),
-                _c("workers", NUM, **_NN),
-                _c("hours_per_worker_month", NUM, **_NN),
-                _c("hire_cost", NUM, **_NN),
-                _c("layoff_cost", NUM, **_NN),
-                _c("regular_cost_per_hour", NUM, **_NN),
+                _n("workers", "workers"),
+                _n("hours_per_worker_month", "worker_hours"),
+                _n("hire_cost", "money"),
+                _n("layoff_cost", "money"),
+                _n("regular_cost_per_hour", "money"),
             ),
             key=("resource",),
             refs=(Ref("resource", "resources", "resource"),),
@@ -217,7 +278,8 @@ CONTRACT: dict[str, TableSpec] = {
                 _c("region", STR, required=False, nullable=True),
                 _c("month", MONTH),
                 _c("kind", STR, choices=("pct", "abs")),
-                _c("value", NUM),
+                # pct: MIN_PCT_ADJUSTMENT..MAX_PCT_ADJUSTMENT (checked with the kind); abs: units
+                _c("value", NUM, limit="units"),
                 _c("reason", STR),
                 _c("author", STR),
             ),
@@ -231,13 +293,23 @@ CONTRACT: dict[str, TableSpec] = {
         TableSpec(
             "budget",
             "one row per family x month",
-            (_c("family", STR), _c("month", MONTH), _c("revenue", NUM, **_NN)),
+            (_c("family", STR), _c("month", MONTH), _n("revenue", "money")),
             key=("family", "month"),
             refs=(Ref("family", "products", "family"),),
         ),
     )
 }
 TABLES: tuple[str, ...] = tuple(CONTRACT)
+
+#: What :meth:`Dataset.as_of` cannot take back in time, because the contract holds no
+#: history of it (``table.column``, or a whole table): used as it is now, whatever the cycle.
+TAKEN_AS_NOW: tuple[str, ...] = (
+    "inventory.on_hand", "inventory.safety_stock",
+    "products.status", "products.unit_price", "products.unit_cost", "products.eol_month",
+    "products.like_sku",
+    "resources", "routings", "bom", "material_supply", "costs", "workforce", "sales_inputs",
+    "budget",
+)  # fmt: skip
 
 
 def empty_table(name: str) -> pd.DataFrame:
@@ -262,7 +334,24 @@ class Dataset:
 
     Months are first-of-month ``datetime64[ns]``; text is ``str`` (missing:
     ``None``); numbers are ``float64``. Optional tables that the source did not
-    provide are empty frames with the contract's columns.
+    provide (or provided with a header and no rows) are empty frames with the
+    contract's columns.
+
+    Attributes
+    ----------
+    source : str
+        A label for where the data came from (a folder, a workbook, a URL without its
+        password).
+    warnings : tuple of Problem
+        What validation found suspicious but not wrong, each a
+        :class:`~sopkit.errors.Problem` (``str(w)`` is the line to print): months
+        without any sales_history row between the first and the last month, empty
+        rows that were skipped. ``sop validate`` and ``sop run`` print them; they
+        never stop a run. Not part of equality or of the fingerprint.
+    as_of_notes : tuple of str
+        Set by :meth:`as_of`: one sentence per table or column the dataset could not
+        take back to the cycle because the data has no history of it (see
+        :data:`TAKEN_AS_NOW`). Empty for a dataset as loaded. Not part of equality.
     """
 
     products: pd.DataFrame
@@ -278,6 +367,8 @@ class Dataset:
     sales_inputs: pd.DataFrame
     budget: pd.DataFrame
     source: str = field(default="", compare=False)
+    warnings: tuple[Problem, ...] = field(default=(), compare=False)
+    as_of_notes: tuple[str, ...] = field(default=(), compare=False)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables by contract name."""
@@ -318,20 +409,153 @@ class Dataset:
             )
         return pd.DataFrame(rows)
 
+    def as_of(self, cycle: pd.Timestamp) -> Dataset:
+        """The dataset as it was known before the month ``cycle`` (for planning that cycle).
+
+        - ``sales_history``: the rows with ``month < cycle``;
+        - ``order_lines``: the lines with ``order_date < cycle``; a line shipped on or after
+          the first day of ``cycle`` is still open then, so its ``shipped_date`` and
+          ``shipped_qty`` are blanked;
+        - every other table as it is: the contract holds no history of them. Which ones
+          (:data:`TAKEN_AS_NOW`: today's stock on hand, today's product status, ...) is
+          said in :attr:`as_of_notes`, one sentence per table that has rows.
+
+        A pure function: ``self`` is not changed. A cycle after every month and date of the
+        data gives equal tables (and the same fingerprint); a cycle on or before the first
+        month gives an empty history (the cycle runner refuses such a cycle).
+
+        Parameters
+        ----------
+        cycle : pandas.Timestamp or str
+            The planning month: a first-of-month date such as ``pd.Timestamp("2025-11-01")``
+            or ``"2025-11"``.
+
+        Returns
+        -------
+        Dataset
+            Typed like this one; ``warnings`` about the history are recomputed for the
+            shorter history, ``as_of_notes`` says what could not be taken back.
+
+        Raises
+        ------
+        SopError
+            ``cycle`` is not the first day of a month.
+
+        Examples
+        --------
+        >>> past = ds.as_of(pd.Timestamp("2025-11-01"))     # doctest: +SKIP
+        >>> past.last_month                                  # doctest: +SKIP
+        Timestamp('2025-10-01 00:00:00')
+        """
+        try:
+            cycle = month_start(cycle)
+        except (OverflowError, ValueError) as exc:  # "September" parses as year 1
+            raise SopError(
+                f"cycle must be a first-of-month date, the planning month, such as '2026-11'; "
+                f"got {cycle!r}"
+            ) from exc
+        sales = self.sales_history
+        before = sales["month"] < cycle
+        if not before.all():
+            sales = sales.loc[before].reset_index(drop=True)
+        lines = self.order_lines
+        ordered = lines["order_date"] < cycle
+        later = lines["shipped_date"] >= cycle
+        if not ordered.all() or later.any():
+            lines = lines.copy()
+            lines.loc[later, "shipped_date"] = pd.NaT
+            lines.loc[later, "shipped_qty"] = np.nan
+            lines = lines.loc[ordered].reset_index(drop=True)
+        kept = [w for w in self.warnings if not _is_history_warning(w)]
+        origin = next((w.origin for w in self.warnings if _is_history_warning(w)), "")
+        gap = _history_gap_warning(sales["month"], origin or "sales_history")
+        return dataclasses.replace(
+            self,
+            sales_history=sales,
+            order_lines=lines,
+            warnings=tuple(kept + ([gap] if gap else [])),
+            as_of_notes=_as_of_notes(self, cycle),
+        )
+
+
+def _as_of_notes(ds: Dataset, cycle: pd.Timestamp) -> tuple[str, ...]:
+    month = f"{cycle:%Y-%m}"
+    notes = []
+    if not ds.inventory.empty:
+        notes.append(
+            f"inventory (on_hand, safety_stock) is the stock as it is now, not at the start "
+            f"of {month}: the data holds no inventory history."
+        )
+    if not ds.products.empty:
+        notes.append(
+            f"products status, prices, costs, eol_month and like_sku are as they are now, "
+            f"not as they were in {month}: the data holds no product history."
+        )
+    whole = [t for t in TAKEN_AS_NOW if "." not in t and not getattr(ds, t).empty]
+    if whole:
+        one = len(whole) == 1
+        notes.append(
+            f"{_and(whole)} {'is' if one else 'are'} taken as {'it is' if one else 'they are'} now "
+            f"for {month}: the data carries no date of entry for {'it' if one else 'them'}."
+        )
+    return tuple(notes)
+
+
+# --------------------------------------------------------------------------- text
+
+# Characters nobody sees that come with copy and paste, web pages and exports: zero-width
+# spaces and joiners, direction marks, word joiners, soft hyphens, byte order marks.
+_INVISIBLE = (
+    "\u00ad\u034f\u061c\u115f\u1160\u180e\u200b\u200c\u200d\u200e\u200f"
+    "\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069"
+    "\ufeff"
+)
+_NO_BREAK_SPACES = "\u00a0\u2007\u202f"
+_UNSEEN = str.maketrans({**dict.fromkeys(_INVISIBLE), **dict.fromkeys(_NO_BREAK_SPACES, " ")})
+
+
+def _normalise(text: str) -> str:
+    """The text as keys compare it: NFC, no invisible characters, plain spaces, stripped.
+
+    "Café" typed with a combining accent and with a precomposed é become the same text,
+    and so do "A-1", "A-1\\u200b" and "\\ufeffA-1".
+    """
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text.translate(_UNSEEN))
+    return text.strip()
+
+
+def _spelling(text: object) -> str:
+    """A cell as written, with every invisible or non-ASCII character as a code point."""
+    return ascii(text) if isinstance(text, str) else repr(text)
+
 
 # --------------------------------------------------------------------------- validation
 
+# When every cell of a column breaks a rule and there are more of them than a message
+# shows, the column (its format, its codes) is the one cause: one problem says so.
+_COLLAPSE_FROM = DataValidationError.SHOW_PER_KIND
+
 
 class _Checker:
-    """Collects problems for one source; ``row_offset`` maps index -> file row."""
+    """Collects problems for one source; ``row_offset`` maps index -> file row.
+
+    ``head`` holds problems about whole tables and columns (printed first), ``problems``
+    those about cells, ``warnings`` what is suspicious but not wrong.
+    """
 
     def __init__(self, origins: Mapping[str, str], row_offset: int) -> None:
-        self.origins = origins
+        self.origins = dict(origins)
         self.row_offset = row_offset
+        self.head: list[Problem] = []
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
+
+    def where(self, table: str) -> str:
+        return self.origins.get(table, table)
 
     def add(self, table, column, expected, rows=None, values=None, details=None):
-        origin = self.origins.get(table, table)
+        origin = self.where(table)
         if rows is None:
             self.problems.append(Problem(table, None, column, None, expected, origin))
             return
@@ -342,32 +566,53 @@ class _Checker:
                 Problem(table, int(r) + self.row_offset, column, value, expected, origin, d)
             )
 
+    def add_cells(self, table, column, expected, rows, values, *, of: int, hint: str = ""):
+        """Like :meth:`add`; but when all ``of`` cells of the column break the rule (and more
+        than a screenful), one problem for the column, with the first cell's value."""
+        if of <= _COLLAPSE_FROM or len(rows) != of:
+            self.add(table, column, expected, rows, values)
+            return
+        first = values.iloc[0] if isinstance(values, pd.Series) else values[0]
+        detail = f"all {of:,} rows of the column are like this, from row "
+        detail += f"{int(rows[0]) + self.row_offset}" + (f": {hint}" if hint else "")
+        value = None if _is_missing(first) else first
+        self.problems.append(
+            Problem(table, None, column, value, expected, self.where(table), detail)
+        )
+
 
 def _is_missing(v) -> bool:
     return v is None or (not isinstance(v, str) and pd.isna(v))
 
 
 def _clean(s: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Strip text cells (vectorised) and say which cells are empty.
+    """Normalise text cells (see :func:`_normalise`) and say which cells are empty.
 
+    Vectorised over the distinct values: long tables repeat few SKUs, regions and months.
     Non-text cells (numbers and dates from Excel or a database) are kept as they are.
     """
-    kind = pd.api.types.infer_dtype(s, skipna=True) if s.dtype == object else "typed"
-    if kind not in ("string", "mixed", "mixed-integer"):
+    if isinstance(s.dtype, pd.StringDtype):
+        s = s.astype(object).where(s.notna(), None)
+    if s.dtype != object:
         return s, s.isna()
-    stripped = s.str.strip()  # NaN for cells that are not text
-    cleaned = stripped
-    if kind != "string":
-        not_text = stripped.isna() & s.notna()
-        cleaned = stripped.where(~not_text, s)
-    blank = cleaned.isna() | (cleaned == "")
-    return cleaned.where(~blank, None), blank
+    kind = pd.api.types.infer_dtype(s, skipna=True)
+    if kind == "string":
+        codes, uniques = pd.factorize(s.to_numpy(), use_na_sentinel=True)
+        cleaned = [_normalise(u) or None for u in uniques]
+        lookup = np.array([*cleaned, None], dtype=object)  # code -1 (missing) -> None
+        blank = np.array([c is None for c in cleaned] + [True])
+        return pd.Series(lookup[codes], index=s.index), pd.Series(blank[codes], index=s.index)
+    if kind not in ("mixed", "mixed-integer"):
+        return s, s.isna()
+    text = s.map(lambda v: _normalise(v) if isinstance(v, str) else v)
+    blank = text.isna() | text.map(lambda v: isinstance(v, str) and not v)
+    return text.where(~blank, None), blank
 
 
 def _text_cell(v: object) -> str | None:
     if isinstance(v, float) and v.is_integer():
         v = int(v)  # a code typed as 1001 in Excel arrives as 1001.0
-    return str(v).strip() or None
+    return _normalise(str(v)) or None
 
 
 def _as_text(s: pd.Series) -> pd.Series:
@@ -382,6 +627,18 @@ def _as_number(s: pd.Series) -> pd.Series:
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
         return s.astype("float64")
     return pd.to_numeric(s, errors="coerce").astype("float64")
+
+
+# a number written in decimal, possibly too large for a float ("1e999"): pandas gives NaN
+_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def _overflow(v: object) -> float:
+    """``inf`` (with its sign) for decimal text beyond the largest float, else NaN."""
+    if isinstance(v, str) and _DECIMAL.fullmatch(v):
+        x = float(v)
+        return x if np.isinf(x) else np.nan
+    return np.nan
 
 
 _ISO_DATE = r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
@@ -403,71 +660,204 @@ def _as_datetime(s: pd.Series, fmt: str) -> pd.Series:
     return out.astype("datetime64[ns]")
 
 
-def _convert(chk: _Checker, spec: TableSpec, raw: pd.DataFrame) -> pd.DataFrame:
-    """Type each contract column and report cells that do not fit."""
+def _ranges(rows: list[int], show: int = 10) -> str:
+    """``[4, 5, 6, 9]`` -> ``"4-6, 9"`` (the first ``show`` runs, then how many more rows)."""
+    runs: list[list[int]] = []
+    for r in rows:
+        if runs and r == runs[-1][1] + 1:
+            runs[-1][1] = r
+        else:
+            runs.append([r, r])
+    text = ", ".join(f"{a}-{b}" if b > a else f"{a}" for a, b in runs[:show])
+    if len(runs) > show:
+        text += f" and {sum(b - a + 1 for a, b in runs[show:])} more"
+    return text
+
+
+@dataclass
+class _Table:
+    """One table the source gave, its headers normalised, before typing.
+
+    ``raw`` keeps the source's row positions as its index (rows that were empty in every
+    contract column are dropped); ``cells`` holds each contract column present, cleaned,
+    with its mask of empty cells; ``missing`` the required columns it lacks (and the
+    ``any_of`` columns when it has none of them); ``problems`` the problems of its header.
+    """
+
+    raw: pd.DataFrame
+    cells: dict[str, tuple[pd.Series, pd.Series]]
+    missing: set[str]
+    found: str
+    problems: list[Problem]
+    empty_rows: int = 0
+    bad_keys: pd.Series | None = None  # rows whose key cells were reported (set by _convert)
+
+
+def _prepare(chk: _Checker, spec: TableSpec, frame: pd.DataFrame) -> _Table:
+    raw = frame.reset_index(drop=True)
+    headers = [_normalise(str(c)) for c in raw.columns]
+    positions: dict[str, list[int]] = defaultdict(list)
+    for i, h in enumerate(headers):
+        positions[h].append(i)
+    problems = []
+    contract_names = {c.name for c in spec.columns}
+    for h, pos in positions.items():
+        if len(pos) > 1 and h in contract_names:
+            spelled = ", ".join(_spelling(raw.columns[i]) for i in pos)
+            problems.append(
+                Problem(spec.name, None, h, None, f"one column named {h!r}", chk.where(spec.name),
+                        f"found {len(pos)}: {spelled}, the same name once normalised; keep one")
+            )  # fmt: skip
+    keep = sorted(pos[0] for pos in positions.values())
+    if len(keep) < len(headers):
+        raw = raw.iloc[:, keep]
+    raw.columns = [headers[i] for i in keep]
+    found = ", ".join(map(str, raw.columns)) or "none"
+    cells = {c.name: _clean(raw[c.name]) for c in spec.columns if c.name in raw.columns}
+    n_empty = 0
+    if cells and len(raw):
+        empty = np.logical_and.reduce([b.to_numpy(dtype=bool) for _, b in cells.values()])
+        n_empty = int(empty.sum())
+        if 0 < n_empty < len(raw):
+            rows = (np.flatnonzero(empty) + chk.row_offset).tolist()
+            many = n_empty > 1
+            chk.warnings.append(
+                Problem(
+                    spec.name, None, None, None, "a value in at least one column of each row",
+                    chk.where(spec.name),
+                    statement=f"has {n_empty} empty row{'s' if many else ''} ({_ranges(rows)}); "
+                    f"{'they were' if many else 'it was'} skipped",
+                )
+            )  # fmt: skip
+        if n_empty:
+            keep_rows = ~empty
+            raw = raw.loc[keep_rows]
+            cells = {k: (s[keep_rows], b[keep_rows]) for k, (s, b) in cells.items()}
+    missing = {c.name for c in spec.columns if c.required and c.name not in raw.columns}
+    if spec.any_of and not set(spec.any_of) & set(raw.columns):
+        missing |= set(spec.any_of)
+    return _Table(raw, cells, missing, found, problems, n_empty)
+
+
+def _convert(chk: _Checker, spec: TableSpec, table: _Table) -> pd.DataFrame:
+    """Type each contract column and report cells that do not fit.
+
+    Sets ``table.bad_keys``: rows with a key cell already reported (unreadable or empty),
+    which the duplicate check leaves out (they would all look like the same empty key).
+    """
+    index = table.raw.index
     out = {}
+    table.bad_keys = pd.Series(False, index=index)
     for col in spec.columns:
-        if col.name not in raw.columns:
+        if col.name not in table.cells:
             if col.kind == STR:
-                out[col.name] = pd.Series([None] * len(raw), index=raw.index, dtype=object)
+                out[col.name] = pd.Series([None] * len(index), index=index, dtype=object)
             else:
-                out[col.name] = empty_table(spec.name)[col.name].reindex(raw.index)
+                out[col.name] = empty_table(spec.name)[col.name].reindex(index)
             continue
-        s, blank = _clean(raw[col.name])
+        s, blank = table.cells[col.name]
         flagged = blank.copy()  # cells already reported, or empty
         if col.kind == STR:
             typed = _as_text(s)
         elif col.kind == NUM:
             typed = _as_number(s)
+            lost = typed.isna() & ~blank
+            if lost.any():
+                huge = s[lost].map(_overflow)  # "1e999": a number, just too large
+                typed[huge.index[huge.notna()]] = huge[huge.notna()]
         elif col.kind == MONTH:
             typed = _as_datetime(s, "%Y-%m")
             bad = typed.notna() & (typed != typed.dt.to_period("M").dt.to_timestamp())
             if bad.any():
-                chk.add(spec.name, col.name, "a month (YYYY-MM), not a day", raw.index[bad], s[bad])
+                chk.add(spec.name, col.name, "a month (YYYY-MM), not a day", index[bad], s[bad])
                 typed = typed.where(~bad)
                 flagged |= bad
         else:
             typed = _as_datetime(s, "%Y-%m-%d").dt.normalize()
         unparsed = typed.isna() & ~flagged
         if unparsed.any():
-            chk.add(spec.name, col.name, _EXPECTED[col.kind], raw.index[unparsed], s[unparsed])
-        if not col.nullable and blank.any():
-            rows = raw.index[blank]
-            chk.add(
-                spec.name, col.name, f"{_EXPECTED[col.kind]} (the cell is empty)",
-                rows, [None] * len(rows),
+            chk.add_cells(
+                spec.name, col.name, _EXPECTED[col.kind], index[unparsed], s[unparsed],
+                of=int((~blank).sum()), hint="is the column in another format?",
             )  # fmt: skip
+            flagged |= unparsed
+        if not col.nullable and blank.any():
+            if blank.all() and len(blank) > _COLLAPSE_FROM:
+                chk.problems.append(
+                    Problem(spec.name, None, col.name, None, f"{_EXPECTED[col.kind]} in every row",
+                            chk.where(spec.name), f"the column is empty in all {len(blank):,} rows")
+                )  # fmt: skip
+            else:
+                rows = index[blank]
+                chk.add(
+                    spec.name, col.name, f"{_EXPECTED[col.kind]} (the cell is empty)",
+                    rows, [None] * len(rows),
+                )  # fmt: skip
+        if col.kind == NUM:
+            flagged |= _check_magnitude(chk, spec, col, typed, s, flagged)
         if col.nonneg:
-            neg = typed < 0
+            neg = (typed < 0) & ~flagged
             if neg.any():
-                chk.add(spec.name, col.name, "a value of 0 or more", raw.index[neg], s[neg])
+                chk.add(spec.name, col.name, "a value of 0 or more", index[neg], s[neg])
         if col.choices:
             wrong = typed.notna() & ~typed.isin(col.choices)
             if wrong.any():
-                chk.add(
-                    spec.name,
-                    col.name,
-                    "one of " + ", ".join(col.choices),
-                    raw.index[wrong],
-                    s[wrong],
-                )
+                chk.add_cells(
+                    spec.name, col.name, "one of " + ", ".join(col.choices), index[wrong],
+                    s[wrong], of=int(typed.notna().sum()),
+                )  # fmt: skip
+        if col.name in spec.key:
+            table.bad_keys |= (flagged & ~blank) if col.nullable else flagged
         out[col.name] = typed
-    return pd.DataFrame(out, index=raw.index)
+    return pd.DataFrame(out, index=index)
 
 
-def _check_key(chk: _Checker, spec: TableSpec, df: pd.DataFrame) -> None:
+def _check_magnitude(chk, spec, col, typed, cells, flagged) -> pd.Series:
+    """Report infinite numbers and numbers beyond the column's bound; return those cells."""
+    values = typed.to_numpy()
+    infinite = np.isinf(values)
+    if infinite.any():
+        chk.add(spec.name, col.name, "a finite number", typed.index[infinite], cells[infinite])
+    bound, unit, why = LIMITS[col.limit]
+    with np.errstate(invalid="ignore"):
+        big = ~infinite & ((values > bound) if col.nonneg else (np.abs(values) > bound))
+    big &= ~flagged.to_numpy()
+    if big.any():
+        unit = f" {unit}" if unit else ""
+        span = (
+            f"of at most {bound:,.0f}" if col.nonneg else f"between {-bound:,.0f} and {bound:,.0f}"
+        )
+        chk.add(spec.name, col.name, f"a number {span}{unit} ({why})", typed.index[big], cells[big])
+    return pd.Series(infinite | big, index=typed.index)
+
+
+def _check_key(chk: _Checker, spec: TableSpec, df: pd.DataFrame, raw: pd.DataFrame) -> None:
     key = [k for k in spec.key if k in df.columns]
     if not key or df.empty:
         return
     dup = df.duplicated(subset=key, keep="first")
-    if dup.any():
-        label = " x ".join(key)
-        first = df.reset_index().groupby(key, dropna=False)["index"].transform("min")
-        vals = df.loc[dup, key].apply(
-            lambda r: ", ".join("" if _is_missing(v) else _fmt(v) for v in r), axis=1
-        )
-        details = [f"first seen on row {int(i) + chk.row_offset}" for i in first[dup.to_numpy()]]
-        chk.add(spec.name, label, f"each {label} only once", df.index[dup], vals, details)
+    if not dup.any():
+        return
+    label = " x ".join(key)
+    first = df.rename_axis("_pos").reset_index().groupby(key, dropna=False)["_pos"].transform("min")
+    firsts = first[dup.to_numpy()].to_numpy()
+    rows = df.index[dup]
+    vals = df.loc[dup, key].apply(
+        lambda r: ", ".join("" if _is_missing(v) else _fmt(v) for v in r), axis=1
+    )
+    details = [f"first seen on row {int(i) + chk.row_offset}" for i in firsts]
+    # two spellings that became one key once normalised: show both, code point by code point
+    for k in key:
+        if k not in raw.columns or next(c for c in spec.columns if c.name == k).kind != STR:
+            continue
+        there, here = raw[k].loc[firsts].to_numpy(), raw[k].loc[rows].to_numpy()
+        for j, (a, b) in enumerate(zip(there, here, strict=True)):
+            if isinstance(a, str) and isinstance(b, str) and a != b:
+                details[j] += (
+                    f"; {k} written {_spelling(a)} there and {_spelling(b)} here, the same "
+                    "text once accents, invisible characters and spaces are normalised"
+                )
+    chk.add(spec.name, label, f"each {label} only once", rows, vals, details)
 
 
 def _fmt(v) -> str:
@@ -476,10 +866,15 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def _check_rules(chk: _Checker, typed: dict[str, pd.DataFrame]) -> None:
-    """Rules that span columns or rows of one table."""
+def _check_rules(chk: _Checker, typed: dict[str, pd.DataFrame], given: dict[str, _Table]) -> None:
+    """Rules that span columns or rows of one table (skipped where a column is missing,
+    which is reported on its own)."""
+
+    def has(name: str, *columns: str) -> bool:
+        return name in typed and not typed[name].empty and not set(columns) & given[name].missing
+
     ol = typed.get("order_lines")
-    if ol is not None and not ol.empty:
+    if has("order_lines", "order_date", "requested_date"):
         early = ol["requested_date"] < ol["order_date"]
         if early.any():
             chk.add(
@@ -489,6 +884,7 @@ def _check_rules(chk: _Checker, typed: dict[str, pd.DataFrame]) -> None:
                 ol.index[early],
                 ol.loc[early, "requested_date"].dt.strftime("%Y-%m-%d"),
             )
+    if has("order_lines", "order_date", "shipped_date"):
         early = ol["shipped_date"] < ol["order_date"]
         if early.any():
             chk.add(
@@ -498,6 +894,7 @@ def _check_rules(chk: _Checker, typed: dict[str, pd.DataFrame]) -> None:
                 ol.index[early],
                 ol.loc[early, "shipped_date"].dt.strftime("%Y-%m-%d"),
             )
+    if has("order_lines", "shipped_date", "shipped_qty"):
         half = ol["shipped_date"].isna() != ol["shipped_qty"].isna()
         if half.any():
             chk.add(
@@ -508,7 +905,7 @@ def _check_rules(chk: _Checker, typed: dict[str, pd.DataFrame]) -> None:
                 ol.loc[half, "shipped_qty"],
             )
     pr = typed.get("products")
-    if pr is not None and not pr.empty:
+    if has("products", "launch_month"):
         before = pr["eol_month"] < pr["launch_month"]
         if before.any():
             chk.add(
@@ -518,6 +915,7 @@ def _check_rules(chk: _Checker, typed: dict[str, pd.DataFrame]) -> None:
                 pr.index[before],
                 pr.loc[before, "eol_month"].dt.strftime("%Y-%m"),
             )
+    if has("products", "sku"):
         self_like = pr["like_sku"].notna() & (pr["like_sku"] == pr["sku"])
         if self_like.any():
             chk.add(
@@ -528,7 +926,7 @@ def _check_rules(chk: _Checker, typed: dict[str, pd.DataFrame]) -> None:
                 pr.loc[self_like, "like_sku"],
             )
     si = typed.get("sales_inputs")
-    if si is not None and not si.empty:
+    if has("sales_inputs", "sku", "family"):
         both = si["sku"].notna() == si["family"].notna()
         if both.any():
             chk.add(
@@ -538,10 +936,34 @@ def _check_rules(chk: _Checker, typed: dict[str, pd.DataFrame]) -> None:
                 si.index[both],
                 si.loc[both, "sku"],
             )
+    if has("sales_inputs", "kind", "value"):
+        # values that are not finite or beyond MAX_UNITS were reported already
+        pct = si["kind"].eq("pct") & (si["value"].abs() <= MAX_UNITS)
+        written = given["sales_inputs"].cells["value"][0]
+        low = pct & (si["value"] < MIN_PCT_ADJUSTMENT)
+        if low.any():
+            chk.add(
+                "sales_inputs",
+                "value",
+                f"a pct adjustment of {MIN_PCT_ADJUSTMENT:g} or more (a quantity cannot fall "
+                f"by more than all of it; {MIN_PCT_ADJUSTMENT:g} plans nothing)",
+                si.index[low],
+                written[low],
+            )
+        high = pct & (si["value"] > MAX_PCT_ADJUSTMENT)
+        if high.any():
+            chk.add(
+                "sales_inputs",
+                "value",
+                f"a pct adjustment of at most {MAX_PCT_ADJUSTMENT:,.0f} (x"
+                f"{1 + MAX_PCT_ADJUSTMENT / 100:g}); for more, give the quantity with kind abs",
+                si.index[high],
+                written[high],
+            )
     for name in ("costs", "workforce"):
         df = typed.get(name)
         col = "sku" if name == "costs" else "resource"
-        if df is not None and len(df) > 1 and df[col].isna().any():
+        if has(name) and len(df) > 1 and df[col].isna().any():
             rows = df.index[df[col].isna()]
             chk.add(
                 name,
@@ -551,6 +973,133 @@ def _check_rules(chk: _Checker, typed: dict[str, pd.DataFrame]) -> None:
                 rows,
                 [None] * len(rows),
             )
+
+
+def _month_name(n: int) -> str:
+    return f"{n // 12:04d}-{n % 12 + 1:02d}"
+
+
+def _is_history_warning(p: Problem) -> bool:
+    return p.table == "sales_history" and p.column == "month" and p.row is None
+
+
+def _history_gap_warning(months, origin: str) -> Problem | None:
+    """A warning naming the months without any sales_history row between the first and last."""
+    present = pd.DatetimeIndex(pd.unique(pd.Series(months).dropna()))
+    if len(present) < 2:
+        return None
+    num = np.unique(month_number(present))
+    missing = np.setdiff1d(np.arange(num[0], num[-1] + 1), num)
+    if not missing.size:
+        return None
+    names = [_month_name(int(n)) for n in missing]
+    shown = ", ".join(names[:24]) + (f" and {len(names) - 24} more" if len(names) > 24 else "")
+    one = len(names) == 1
+    return Problem(
+        "sales_history",
+        None,
+        "month",
+        None,
+        f"sales in every month from {_month_name(num[0])} to {_month_name(num[-1])}",
+        origin,
+        f"no row at all in {shown}: the forecast counts {'that month' if one else 'those months'}"
+        f" as selling nothing; if the export left {'it' if one else 'them'} out, add "
+        f"{'it' if one else 'them'}",
+    )
+
+
+def _check_history(chk: _Checker, sh: pd.DataFrame) -> None:
+    """Stray months far from the rest of the history are errors; gaps inside it, a warning.
+
+    The history is split where more than :data:`MAX_HISTORY_GAP_MONTHS` months pass without
+    any row; the part with the most rows (the latest, on a tie) is the history, and every
+    row of the other parts is reported: a single row dated 2035-01 would otherwise move
+    the planning cycle to 2035-02.
+    """
+    counts = sh["month"].value_counts().sort_index()
+    if counts.empty:
+        return
+    num = month_number(counts.index)
+    part = np.concatenate([[0], np.cumsum(np.diff(num) - 1 > MAX_HISTORY_GAP_MONTHS)])
+    rows_per_part = np.bincount(part, weights=counts.to_numpy())
+    main = len(rows_per_part) - 1 - int(np.argmax(rows_per_part[::-1]))
+    lo, hi = int(num[part == main][0]), int(num[part == main][-1])
+    if (part != main).any():
+        expected = (
+            f"a month within {MAX_HISTORY_GAP_MONTHS} months of the rest of the history "
+            f"({_month_name(lo)} to {_month_name(hi)})"
+        )
+        cycle = _month_name(int(num[-1]) + 1)
+        why = {}
+        for m, n in zip(counts.index[part != main], num[part != main], strict=True):
+            if n > hi:
+                why[m] = (
+                    f"{n - hi - 1} months without sales separate it from {_month_name(hi)}; "
+                    f"it would move the planning cycle to {cycle}: correct the date or delete "
+                    "the row"
+                )
+            else:
+                why[m] = (
+                    f"{lo - n - 1} months without sales separate it from {_month_name(lo)}: "
+                    "correct the date or delete the row"
+                )
+        stray = sh["month"].isin(list(why))
+        months = sh.loc[stray, "month"]
+        chk.add(
+            "sales_history", "month", expected, sh.index[stray], months.dt.strftime("%Y-%m"),
+            [why[m] for m in months],
+        )  # fmt: skip
+    gap = _history_gap_warning(counts.index[part == main], chk.where("sales_history"))
+    if gap is not None:
+        chk.warnings.append(gap)
+
+
+def _check_refs(
+    chk: _Checker, typed: dict[str, pd.DataFrame], given: dict[str, _Table], status: dict[str, str]
+) -> tuple[dict[str, list[tuple[str, str, int, object]]], dict[tuple[str, str], list[str]]]:
+    """Report values that their target table does not hold.
+
+    A target that is absent or has no rows, or lacks the target column, cannot check
+    anything: that is one cause, so no cell is reported; the references are returned
+    (``unchecked``: target table -> (table, column, rows, first value); ``no_column``:
+    (target, column) -> tables) for the one problem about the target. A target with other
+    problems (bad cells, another column missing) still checks with the keys it has.
+    """
+    unchecked: dict[str, list[tuple[str, str, int, object]]] = defaultdict(list)
+    no_column: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for spec in CONTRACT.values():
+        df = typed.get(spec.name)
+        if df is None or df.empty:
+            continue
+        for ref in spec.refs:
+            if ref.column in given[spec.name].missing:
+                continue
+            vals = df[ref.column]
+            present = vals.notna()
+            n = int(present.sum())
+            if not n:
+                continue
+            if status[ref.table] != "given":
+                unchecked[ref.table].append((spec.name, ref.column, n, vals[present].iloc[0]))
+                continue
+            if ref.target in given[ref.table].missing:
+                no_column[(ref.table, ref.target)].append(spec.name)
+                continue
+            keys = typed[ref.table][ref.target].dropna()
+            unknown = present & ~vals.isin(pd.unique(keys))
+            if unknown.any():
+                there = chk.where(ref.table)
+                hint = (
+                    f"{there} has {ref.target}s such as {keys.iloc[0]!r}; do both use the "
+                    "same codes?"
+                    if len(keys)
+                    else ""
+                )
+                chk.add_cells(
+                    spec.name, ref.column, f"a {ref.target} that exists in {there}",
+                    df.index[unknown], vals[unknown], of=n, hint=hint,
+                )  # fmt: skip
+    return unchecked, no_column
 
 
 def _absent_origin(origins: Mapping[str, str], table: str, like: str) -> str:
@@ -568,40 +1117,117 @@ def _absent_origin(origins: Mapping[str, str], table: str, like: str) -> str:
     return head + table + tail
 
 
-def _check_refs(chk: _Checker, typed: dict[str, pd.DataFrame], provided: set[str]) -> None:
-    """Report values that their target table does not hold.
+def _found(origins: Mapping[str, str], names: list[str]) -> str:
+    """The sheets a workbook holds, to show beside a missing one (a folder lists itself)."""
+    where = [origins.get(n, n) for n in names]
+    sheets = [w.partition(" sheet ")[2] for w in where if " sheet " in w]
+    return "sheets found: " + ", ".join(sheets) if sheets else ""
 
-    A target the source did not provide is empty in the Dataset, so references to it
-    are reported too (a cycle's snapshot of all tables would fail otherwise). A target
-    that was provided but could not be typed was reported already and is skipped.
-    """
-    for spec in CONTRACT.values():
-        df = typed.get(spec.name)
-        if df is None or df.empty:
-            continue
-        for ref in spec.refs:
-            absent = ref.table not in provided
-            if absent and CONTRACT[ref.table].required:
-                continue  # the missing required table is reported on its own
-            target = empty_table(ref.table) if absent else typed.get(ref.table)
-            if target is None:
-                continue
-            known = set(target[ref.target].dropna())
-            vals = df[ref.column]
-            unknown = vals.notna() & ~vals.isin(known)
-            if not unknown.any():
-                continue
-            if absent:
-                where = _absent_origin(chk.origins, ref.table, spec.name)
-                source = chk.origins.get(spec.name, spec.name)
-                add = "it" if where == ref.table else where
-                expected = (
-                    f"a {ref.target} that exists in {where} (the table {ref.table} is "
-                    f"missing: add {add}, or leave {source} out)"
+
+def _and(items: list[str]) -> str:
+    return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else "".join(items)
+
+
+def _no_rows(origin: str, table: _Table) -> str:
+    if table.empty_rows:
+        return "has only empty rows"
+    if not len(table.raw.columns):
+        return "is empty"
+    if origin.endswith(".csv") or " sheet " in origin:
+        return "has a header but no rows"
+    return "has no rows"
+
+
+def _table_problems(
+    chk: _Checker,
+    given: dict[str, _Table],
+    status: dict[str, str],
+    unchecked: dict[str, list[tuple[str, str, int, object]]],
+    no_column: dict[tuple[str, str], list[str]],
+    names: list[str],
+) -> list[Problem]:
+    """One problem per cause about a whole table or column, in contract order."""
+    out = []
+    for name, spec in CONTRACT.items():
+        refs = unchecked.get(name, [])
+        referrers = list(dict.fromkeys(chk.where(t) for t, *_ in refs))
+        unchecked_note = (
+            f"references to it from {_and(referrers)} could not be checked" if refs else ""
+        )
+        if status[name] != "given":
+            absent = status[name] == "absent"
+            if not absent:
+                where = chk.where(name)
+            else:  # named like the tables the source has: resources.csv, erp.xlsx sheet ...
+                where = _absent_origin(chk.origins, name, refs[0][0]) if refs else name
+            found = _found(chk.origins, names) if absent else ""
+            if spec.required and absent:
+                detail = "; ".join(x for x in (found, unchecked_note) if x)
+                out.append(
+                    Problem(name, None, None, None,
+                            f"the table {name} ({spec.grain}); it is required", name, detail)
+                )  # fmt: skip
+            elif spec.required:
+                statement = f"{_no_rows(where, given[name])}; it is required ({spec.grain}): "
+                statement += "add its rows" + (f"; {unchecked_note}" if refs else "")
+                out.append(
+                    Problem(name, None, None, None, f"rows in {name} ({spec.grain})", where,
+                            statement=statement)
+                )  # fmt: skip
+            elif refs:
+                uses = " and ".join(
+                    f"{chk.where(t)} refers to it in {n:,} row{'s' if n > 1 else ''} "
+                    f"(e.g. {col} {first!r})"
+                    for t, col, n, first in refs
                 )
-            else:
-                expected = f"a {ref.target} that exists in {chk.origins.get(ref.table, ref.table)}"
-            chk.add(spec.name, ref.column, expected, df.index[unknown], vals[unknown])
+                if absent:
+                    state = "is missing" + (f" ({found})" if found else "")
+                    add = "it" if where == name else where
+                else:
+                    state, add = _no_rows(where, given[name]), "its rows"
+                statement = (
+                    f"{state}, but {uses}: add {add}, or leave {_and(referrers)} out; "
+                    "these references could not be checked"
+                )
+                out.append(
+                    Problem(name, None, None, None,
+                            f"the table {name} ({spec.grain}), which {_and(referrers)} "
+                            f"refer{'s' if len(referrers) == 1 else ''} to",
+                            where, statement=statement)
+                )  # fmt: skip
+            continue
+        table = given[name]
+        out += table.problems
+        required = [c.name for c in spec.columns if c.required]
+        missing = [c for c in required if c in table.missing]
+        if len(missing) == len(required):
+            out.append(
+                Problem(name, None, None, None,
+                        f"the columns {', '.join(required)} ({spec.grain}); columns found: "
+                        f"{table.found}", chk.where(name),
+                        "none of them is there: is the header row missing, or is this "
+                        "another table?")
+            )  # fmt: skip
+            continue
+        for col in missing:
+            blind = no_column.get((name, col), [])
+            note = (
+                f"references to it from {_and([chk.where(t) for t in blind])} could not be checked"
+                if blind
+                else ""
+            )
+            out.append(
+                Problem(name, None, col, None,
+                        f"a column named {col!r} ({spec.grain}); columns found: {table.found}",
+                        chk.where(name), note)
+            )  # fmt: skip
+        if spec.any_of and set(spec.any_of) <= table.missing:
+            out.append(
+                Problem(name, None, spec.any_of[0], None,
+                        f"a {' or a '.join(spec.any_of)} column (at least one of them; "
+                        f"{spec.grain}); columns found: {table.found}", chk.where(name))
+            )  # fmt: skip
+    return out
 
 
 def validate_tables(
@@ -612,6 +1238,15 @@ def validate_tables(
     row_offset: int = 2,
 ) -> Dataset:
     """Check raw tables against the data contract and return a typed :class:`Dataset`.
+
+    Text cells, column headers and table names are normalised first (NFC, invisible
+    characters removed, non-breaking spaces made plain, stripped). Rows empty in every
+    contract column are skipped (a warning says which). A table with no rows is "not
+    given" when it is optional, an error when it is required. Then every check runs, and
+    every problem is reported at once, one problem per cause: a missing or empty table
+    that others refer to, a missing column or a column wrong in every row is reported
+    once, not once per row; references into a table that has other problems are checked
+    with the keys it has.
 
     Parameters
     ----------
@@ -629,60 +1264,108 @@ def validate_tables(
     Returns
     -------
     Dataset
+        With ``warnings``: what is suspicious but not wrong (months without any
+        sales_history row inside the history, empty rows skipped).
 
     Raises
     ------
     DataValidationError
-        With every problem found: table, row, column, value and what was expected.
+        With every problem found: table, row, column, value and what was expected (and
+        the warnings, listed after them).
+
+    Examples
+    --------
+    >>> ds = validate_tables({"products": products, "sales_history": sales})  # doctest: +SKIP
     """
-    origins = dict(origins or {})
-    chk = _Checker(origins, row_offset)
-    for name in tables:
+    given_origins = dict(origins or {})
+    chk = _Checker({}, row_offset)
+    frames: dict[str, pd.DataFrame] = {}
+    names = []
+    for raw_name, frame in tables.items():
+        name = _normalise(str(raw_name))
+        if raw_name in given_origins:
+            chk.origins.setdefault(name, given_origins[raw_name])
+        if name in frames:
+            chk.head.append(
+                Problem(name, None, None, None, "one table of each name", chk.where(name),
+                        f"{_spelling(raw_name)} is the same name as another once normalised")
+            )  # fmt: skip
+            continue
+        frames[name] = frame
+        names.append(name)
         if name not in CONTRACT:
-            chk.add(name, None, "a table of the data contract: " + ", ".join(TABLES))
-    for name, spec in CONTRACT.items():
-        if spec.required and name not in tables:
-            chk.add(name, None, f"the table {name} ({spec.grain}); it is required")
+            close = difflib.get_close_matches(name.lower(), TABLES, n=1, cutoff=0.75)
+            chk.head.append(
+                Problem(name, None, None, None,
+                        "a table of the data contract: " + ", ".join(TABLES), chk.where(name),
+                        f"did you mean {close[0]}?" if close else "")
+            )  # fmt: skip
+    status: dict[str, str] = {}
+    given: dict[str, _Table] = {}
     typed: dict[str, pd.DataFrame] = {}
     for name, spec in CONTRACT.items():
-        if name not in tables:
+        if name not in frames:
+            status[name] = "absent"
             continue
-        raw = tables[name].reset_index(drop=True)
-        raw.columns = [str(c).strip() for c in raw.columns]
-        found = ", ".join(map(str, raw.columns)) or "none"
-        missing = [c.name for c in spec.columns if c.required and c.name not in raw.columns]
-        for col in missing:
-            chk.add(name, col, f"a column named {col!r} ({spec.grain}); columns found: {found}")
-        if spec.any_of and not set(spec.any_of) & set(raw.columns):
-            missing.append(spec.any_of[0])
-            chk.add(
-                name,
-                spec.any_of[0],
-                f"a {' or a '.join(spec.any_of)} column (at least one of them; "
-                f"{spec.grain}); columns found: {found}",
-            )
-        if missing:
+        table = given[name] = _prepare(chk, spec, frames[name])
+        if table.raw.empty:
+            status[name] = "empty"  # optional: not given; required: an error
             continue
-        typed[name] = _convert(chk, spec, raw)
-        _check_key(chk, spec, typed[name])
-    _check_rules(chk, typed)
-    _check_refs(chk, typed, set(tables))
-    if chk.problems:
-        raise DataValidationError(chk.problems, source=source)
-    full = {name: typed.get(name, empty_table(name)) for name in TABLES}
-    return Dataset(**full, source=source)
+        status[name] = "given"
+        typed[name] = _convert(chk, spec, table)
+        if not set(spec.key) & table.missing:
+            _check_key(chk, spec, typed[name].loc[~table.bad_keys], table.raw)
+    _check_rules(chk, typed, given)
+    if status["sales_history"] == "given" and "month" not in given["sales_history"].missing:
+        _check_history(chk, typed["sales_history"])
+    unchecked, no_column = _check_refs(chk, typed, given, status)
+    problems = chk.head + _table_problems(chk, given, status, unchecked, no_column, names)
+    problems += chk.problems
+    if problems:
+        raise DataValidationError(problems, source=source, warnings=chk.warnings)
+    full = {}
+    for name in TABLES:
+        df = typed.get(name)
+        if df is None:
+            df = empty_table(name)
+        elif not isinstance(df.index, pd.RangeIndex):
+            df = df.reset_index(drop=True)  # rows skipped as empty
+        full[name] = df
+    return Dataset(**full, source=source, warnings=tuple(chk.warnings))
 
 
 # --------------------------------------------------------------------------- loaders
 
 
 _SAVE_AS = '(in Excel: "CSV UTF-8 (Comma delimited)")'
+_SAVE_XLSX = 'open it in Excel and save it as "Excel Workbook (.xlsx)"'
+_ZIP, _OLE2 = b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def _cannot_read(name: str, exc: OSError) -> str:
+    """Why a file cannot be opened, and what to do, in one sentence."""
+    if isinstance(exc, PermissionError):
+        return f"{name} cannot be read (permission denied): let the user running sop read it"
+    if isinstance(exc, IsADirectoryError):
+        return f"{name} is a folder, not a file: rename it or move it elsewhere"
+    return f"{name} cannot be read ({exc.strerror or exc}): check the file and try again"
 
 
 def _read_csv(path: Path) -> pd.DataFrame | str:
     """The CSV file as text cells, or a sentence saying why it cannot be read and how to fix it."""
     try:
-        text = path.read_bytes().decode("utf-8-sig")  # Excel's "CSV UTF-8" starts with a BOM
+        data = path.read_bytes()
+    except OSError as exc:
+        return _cannot_read(path.name, exc)
+    if not data.strip():
+        return f"{path.name} is empty (not even a header row): export the table again"
+    if data.startswith((_ZIP, _OLE2)):
+        return (
+            f"{path.name} is an Excel workbook, not CSV text: save it as CSV {_SAVE_AS}, or "
+            "point data.source at the workbook"
+        )
+    try:
+        text = data.decode("utf-8-sig")  # Excel's "CSV UTF-8" starts with a BOM
     except UnicodeDecodeError:
         return f'{path.name} is not UTF-8 text: save it as "CSV UTF-8" {_SAVE_AS}'
     header = text.partition("\n")[0]
@@ -720,17 +1403,30 @@ def load_folder(folder: str | Path) -> Dataset:
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise SopError(f"data folder {folder} does not exist (expected a folder of CSV files)")
+        what = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise SopError(f"data folder {folder} {what} (expected a folder of CSV files)")
+    try:
+        paths = sorted(p for p in folder.iterdir() if p.suffix in (".csv", ".parquet"))
+    except OSError as exc:
+        raise SopError(_cannot_read(f"data folder {folder}", exc)) from exc
     tables, origins, unreadable = {}, {}, []
-    for path in sorted([*folder.glob("*.csv"), *folder.glob("*.parquet")]):
+    for path in paths:
         if path.stem in origins:
             unreadable.append(f"{origins[path.stem]} and {path.name} hold the same table: keep one")
             continue
         origins[path.stem] = path.name
-        try:
-            table = pd.read_parquet(path) if path.suffix == ".parquet" else _read_csv(path)
-        except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
-            table = f"{path.name} cannot be read ({exc})"
+        if path.suffix == ".csv":
+            table = _read_csv(path)
+        else:
+            try:
+                table = pd.read_parquet(path)
+            except OSError as exc:
+                table = _cannot_read(path.name, exc)
+            except ValueError as exc:  # pyarrow's errors derive from ValueError
+                table = (
+                    f"{path.name} cannot be read as Parquet ({str(exc).splitlines()[0]}): "
+                    f"write it again, or replace it with {path.stem}.csv"
+                )
         if isinstance(table, str):
             unreadable.append(table)
         else:
@@ -750,30 +1446,120 @@ def load_folder(folder: str | Path) -> Dataset:
     return validate_tables(tables, source=str(folder), origins=origins, row_offset=2)
 
 
+def _not_a_workbook(path: Path) -> str | None:
+    """Why ``path`` is not an .xlsx workbook (from its first bytes), or None if it may be."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(4096)
+    except OSError as exc:
+        return _cannot_read(f"workbook {path}", exc)
+    if head.startswith(_ZIP):
+        return None
+    if not head:
+        return f"workbook {path} is empty (0 bytes): export it again"
+    if head.startswith(_OLE2):
+        return (
+            f"{path} is not an .xlsx workbook but an Excel 97-2003 (.xls) or password-"
+            f"protected file: {_SAVE_XLSX}, without a password"
+        )
+    if b"\0" not in head:
+        return (
+            f"{path} is not an Excel workbook but text (a CSV file renamed .xlsx?): {_SAVE_XLSX}, "
+            "or put the tables as CSV files in a folder and point data.source at the folder"
+        )
+    return f"{path} is not an Excel workbook (.xlsx): {_SAVE_XLSX}"
+
+
 def load_excel(path: str | Path) -> Dataset:
-    """Load an Excel workbook with one sheet per table (sheet name = table name)."""
+    """Load an Excel workbook with one sheet per table (sheet name = table name).
+
+    Raises
+    ------
+    SopError
+        The file does not exist, cannot be read or is not an .xlsx workbook (a CSV file
+        renamed .xlsx, an old .xls, a password-protected file), with what to do.
+    DataValidationError
+        The data breaks the contract (a missing sheet lists the sheets found).
+    """
+    from openpyxl.utils.exceptions import InvalidFileException
+
     path = Path(path)
     if not path.is_file():
-        raise SopError(f"workbook {path} does not exist")
+        what = "is a folder, not a file" if path.is_dir() else "does not exist"
+        raise SopError(f"workbook {path} {what}")
+    why = _not_a_workbook(path)
+    if why:
+        raise SopError(why)
     try:
         sheets = pd.read_excel(path, sheet_name=None, dtype=object, engine="openpyxl")
-    except (ValueError, OSError) as exc:
-        raise SopError(f"{path}: cannot be read as an Excel workbook ({exc})") from exc
+    except (
+        zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError, ParseError,
+        InvalidFileException,
+    ) as exc:  # fmt: skip
+        raise SopError(
+            f"{path} cannot be read as an Excel workbook ({type(exc).__name__}: {exc}): "
+            f"{_SAVE_XLSX}"
+        ) from exc
     origins = {name: f"{path.name} sheet {name}" for name in sheets}
     return validate_tables(sheets, source=str(path), origins=origins, row_offset=2)
 
 
-def load_sql(url: str, queries: Mapping[str, str] | None = None) -> Dataset:
+def _sqlite_file(url: str, base: str | Path | None) -> str:
+    """The URL, its SQLite file made absolute (relative to ``base``) and known to exist.
+
+    SQLite creates a missing file on connect: a typo in the path would validate an
+    empty database. Other databases, in-memory SQLite and ``file:`` URIs pass unchanged.
+    """
+    import sqlalchemy as sa
+
+    try:
+        u = sa.engine.make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise SopError(f"cannot use the database URL {_safe_url(url)}: {exc}") from exc
+    db = u.database
+    if u.get_backend_name() != "sqlite" or not db or db == ":memory:" or db.startswith("file:"):
+        return url
+    path = Path(db).expanduser()
+    if not path.is_absolute():
+        path = (Path(base) if base is not None else Path.cwd()) / path
+        taken = "the workspace" if base is not None else "the current folder"
+        relative = f" (a relative path is taken from {taken}, {path.parent})"
+    else:
+        relative = ""
+    if path.is_dir():
+        raise SopError(f"database {_safe_url(url)}: {path} is a folder, not a SQLite file")
+    if not path.is_file():
+        raise SopError(
+            f"database {_safe_url(url)}: the SQLite file {path} does not exist{relative}. "
+            "Check data.source; sopkit does not create an empty database"
+        )
+    return u.set(database=str(path)).render_as_string(hide_password=False)
+
+
+def load_sql(
+    url: str, queries: Mapping[str, str] | None = None, *, base: str | Path | None = None
+) -> Dataset:
     """Load the tables from a database through SQLAlchemy.
 
     Parameters
     ----------
     url
         An SQLAlchemy URL, e.g. ``sqlite:///erp.db`` or
-        ``postgresql+psycopg://user:pw@host:5432/erp``.
+        ``postgresql+psycopg://user:pw@host:5432/erp``. A SQLite file must exist.
     queries
         Optional SQL per table name (``{"sales_history": "select ... from erp.sales"}``);
         tables without a query are read whole from the table of the same name, if it exists.
+    base
+        Folder that a relative SQLite path is resolved against (the workspace); without
+        it, the current folder.
+
+    Raises
+    ------
+    SopError
+        The URL is unusable, the SQLite file does not exist, the database cannot be
+        reached, or queries fail (each one named). Messages hide the password.
+    DataValidationError
+        The data breaks the contract.
     """
     import sqlalchemy as sa
 
@@ -784,27 +1570,43 @@ def load_sql(url: str, queries: Mapping[str, str] | None = None) -> Dataset:
             f"queries given for unknown table(s) {', '.join(unknown)}; "
             f"the contract tables are {', '.join(TABLES)}"
         )
+    safe = _safe_url(url)
+    url = _sqlite_file(url, base)
     try:
         engine = sa.create_engine(url)
     except (sa.exc.ArgumentError, ImportError) as exc:
-        raise SopError(f"cannot use the database URL {_safe_url(url)}: {exc}") from exc
-    tables, origins = {}, {}
+        raise SopError(f"cannot use the database URL {safe}: {exc}") from exc
+    tables, origins, failed = {}, {}, []
     try:
         with engine.connect() as conn:
             present = set(sa.inspect(conn).get_table_names())
             for name in TABLES:
                 if name in queries:
-                    tables[name] = pd.read_sql_query(sa.text(queries[name]), conn)
                     origins[name] = f"query for {name}"
+                    try:
+                        tables[name] = pd.read_sql_query(sa.text(queries[name]), conn)
+                    except sa.exc.DBAPIError as exc:
+                        conn.rollback()  # PostgreSQL refuses more statements after an error
+                        failed.append(f"the query for {name} failed: {str(exc).splitlines()[0]}")
                 elif name in present:
                     tables[name] = pd.read_sql_table(name, conn)
                     origins[name] = f"table {name}"
     except sa.exc.SQLAlchemyError as exc:
         msg = str(exc).splitlines()[0]
-        raise SopError(f"database {_safe_url(url)}: {msg}") from exc
+        raise SopError(
+            f"database {safe}: {msg}. Check data.source (the URL, the credentials, and that "
+            "the database is reachable)"
+        ) from exc
     finally:
         engine.dispose()
-    return validate_tables(tables, source=_safe_url(url), origins=origins, row_offset=1)
+    if failed:
+        n = len(failed)
+        raise SopError(
+            f"{n} problem{'s' if n != 1 else ''} reading the database {safe}:\n"
+            + "\n".join(f"  - {line}" for line in failed)
+            + "\nFix data.queries in the parameters and run `sop validate` again."
+        )
+    return validate_tables(tables, source=safe, origins=origins, row_offset=1)
 
 
 def _safe_url(url: str) -> str:
@@ -837,7 +1639,13 @@ def load_dataset(
     demo_seed, demo_last_month
         Seed and last month of history of the demo company.
     base
-        Folder that relative paths are resolved against (the workspace).
+        Folder that relative paths (and relative SQLite files) are resolved against
+        (the workspace).
+
+    Returns
+    -------
+    Dataset
+        Validated; its ``warnings`` say what is suspicious but allowed.
 
     Raises
     ------
@@ -855,14 +1663,25 @@ def load_dataset(
             source=f"demo (seed {demo_seed})",
         )
     if "://" in text:
-        return load_sql(text, queries)
+        return load_sql(text, queries, base=base)
     path = Path(text).expanduser()
     if base is not None and not path.is_absolute():
         path = Path(base) / path
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
         return load_excel(path)
     if path.is_dir():
         return load_folder(path)
+    if suffix == ".xls" and path.is_file():
+        raise SopError(
+            f"{path} is an Excel 97-2003 workbook (.xls): {_SAVE_XLSX} and point data.source "
+            "at the .xlsx file"
+        )
+    if suffix in (".csv", ".parquet") and path.is_file():
+        raise SopError(
+            f"data source {text!r} is one file; sopkit reads a folder with one file per table "
+            f"(products.csv, sales_history.csv, ...): point data.source at {path.parent}"
+        )
     raise SopError(
         f"data source {text!r} is not 'demo', a folder of CSV files, an .xlsx workbook "
         "or a database URL (e.g. sqlite:///erp.db)"
@@ -935,7 +1754,17 @@ def write_sql(ds: Dataset, url: str, *, if_exists: str = "replace") -> None:
 
 __all__ = [
     "CONTRACT",
+    "HOURS_IN_A_MONTH",
+    "LIMITS",
+    "MAX_HISTORY_GAP_MONTHS",
+    "MAX_HOURS",
+    "MAX_MONEY",
+    "MAX_PCT_ADJUSTMENT",
+    "MAX_UNITS",
+    "MAX_WORKERS",
+    "MIN_PCT_ADJUSTMENT",
     "TABLES",
+    "TAKEN_AS_NOW",
     "Dataset",
     "empty_table",
     "load_dataset",

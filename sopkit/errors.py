@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -29,6 +30,10 @@ class Problem:
     ``row`` is the line of the file or sheet (header = line 1) for CSV and Excel
     sources, the 1-based result row for SQL sources, and ``None`` when the problem
     concerns a whole table or column.
+
+    ``statement``, when given, is a whole sentence about the table (``"has a header but
+    no rows; ..."``) printed after where it is instead of "got ...; expected ...": for
+    problems that no single cell shows. ``expected`` still says what was expected.
     """
 
     table: str
@@ -38,6 +43,7 @@ class Problem:
     expected: str
     origin: str = ""
     detail: str = ""
+    statement: str = ""
 
     def __str__(self) -> str:
         where = self.origin or self.table
@@ -45,20 +51,29 @@ class Problem:
             where += f" row {self.row}"
         if self.column:
             where += f", column {self.column}"
+        if self.statement:
+            return f"{where} {self.statement}"
         got = "" if self.value is None else f"got {self.value!r}; "
         detail = f" ({self.detail})" if self.detail else ""
         return f"{where}: {got}expected {self.expected}{detail}"
 
 
 class DataValidationError(SopError):
-    """The input data breaks the contract; carries every problem found."""
+    """The input data breaks the contract; carries every problem found.
+
+    ``warnings`` are what validation found suspicious but not wrong (the same ones a
+    valid dataset carries in ``Dataset.warnings``); they are listed after the problems.
+    """
 
     #: at most this many problems of one kind are printed; the rest are counted.
     SHOW_PER_KIND = 10
 
-    def __init__(self, problems: list[Problem], source: str = "") -> None:
+    def __init__(
+        self, problems: list[Problem], source: str = "", warnings: Sequence[Problem] = ()
+    ) -> None:
         self.problems = list(problems)
         self.source = source
+        self.warnings = tuple(warnings)
         super().__init__(self._render())
 
     def _render(self) -> str:
@@ -74,5 +89,11 @@ class DataValidationError(SopError):
             if len(group) > self.SHOW_PER_KIND:
                 rest = len(group) - self.SHOW_PER_KIND
                 lines.append(f"    ... and {rest} more like the above")
+        if self.warnings:
+            n = len(self.warnings)
+            lines.append(
+                f"Also {n} warning{'s' if n != 1 else ''} (these alone would not stop a run):"
+            )
+            lines += [f"  - {w}" for w in self.warnings]
         lines.append("Nothing was run. Fix the data and run `sop validate` again.")
         return "\n".join(lines)
