@@ -119,7 +119,7 @@ def month_start(cycle: object, name: str = "cycle") -> pd.Timestamp:
     else:
         try:
             ts = pd.Timestamp(cycle)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             why = "is not a date"
         else:
             if ts is pd.NaT:
@@ -130,6 +130,8 @@ def month_start(cycle: object, name: str = "cycle") -> pd.Timestamp:
                 why = "is not the first day of a month"
             elif ts != ts.normalize():
                 why = "has a time of day; give midnight"
+            elif not pd.Timestamp.min <= ts <= pd.Timestamp.max:
+                why = "is outside the dates pandas can hold (years 1678 to 2261)"
             else:
                 return ts.as_unit("ns")
     raise SopError(

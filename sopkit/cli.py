@@ -123,8 +123,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     rows = [("table", "rows", "from", "to")]
     rows += [(r["table"], f"{r['rows']:,}", r["from"], r["to"]) for r in summary.to_dict("records")]
     _print_table(rows)
-    warnings = getattr(ds, "warnings", ())
-    for w in warnings:
+    for w in ds.warnings:
         print(f"warning: {w}")
     return 0
 

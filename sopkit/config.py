@@ -131,7 +131,12 @@ class Parameters(_Model):
 
 
 class Scenario(_Model):
-    """One what-if scenario (keyword arguments of ``scenarios.apply_scenario``)."""
+    """One what-if scenario: the one definition of a scenario's keys and their bounds.
+
+    Every change is in percent (+10 = 10 % more), between -100 and +1000; the per-family
+    and per-resource changes replace the overall one for the names they give.
+    ``sopkit.scenarios.apply_scenario`` and ``replan`` take it as it is.
+    """
 
     description: str = ""
     demand_change_pct: Pct = 0.0
@@ -141,7 +146,7 @@ class Scenario(_Model):
     resource_capacity_change_pct: dict[str, Pct] = Field(default_factory=dict)
 
     def changes(self) -> dict[str, Any]:
-        """The keyword arguments for ``apply_scenario``."""
+        """The changes alone, without the description."""
         return self.model_dump(exclude={"description"})
 
 

@@ -15,26 +15,6 @@ SERIES_COLOURS = ("#1f77b4", "#ff7f0e", "#9e9e9e")
 WIDTH = 600
 
 
-def _skus_and_revenue(portfolio: pd.DataFrame, classes: pd.Index) -> pd.DataFrame:
-    """SKUs, revenue_12m and revenue_share per class, every class of ``classes`` (0 if empty).
-
-    ``classes`` is named after the portfolio columns it groups by; an empty class stays
-    in the chart so the reader sees it is empty rather than wonder where it went.
-    """
-    data = (
-        portfolio.groupby(list(classes.names))
-        .agg(
-            skus=("sku", "size"),
-            revenue_12m=("revenue_12m", "sum"),
-            revenue_share=("revenue_share", "sum"),
-        )
-        .reindex(classes, fill_value=0)
-        .reset_index()
-    )
-    data["skus"] = data["skus"].astype(int)
-    return data
-
-
 def _thin(classes: pd.Series, max_points: int) -> np.ndarray:
     """Positions to draw: every item if few, else evenly spaced ranks plus class ends."""
     n = len(classes)
@@ -187,31 +167,6 @@ def _month_tooltip() -> alt.Tooltip:
 
 def _month_label(months: pd.Series) -> pd.Series:
     return months.dt.strftime("%Y-%m").astype(object)
-
-
-def _families_of(skus: pd.Series, family: pd.Series, name: str) -> pd.Series:
-    mapped = skus.map(family)
-    unknown = sorted(set(skus[mapped.isna()].astype(str)))
-    if unknown:
-        raise SopError(
-            f"{name} has SKU(s) that products does not list: {', '.join(unknown[:10])}; "
-            f"pass the products table of the same dataset."
-        )
-    return mapped
-
-
-def _sum_by_family(frame: pd.DataFrame, column: str, family: pd.Series, name: str) -> pd.DataFrame:
-    families = _families_of(frame["sku"], family, name)
-    return frame.assign(family=families).groupby(["family", "month"], as_index=False)[column].sum()
-
-
-def _reasons(plan: pd.DataFrame, keys: list[str]) -> pd.Series:
-    """The distinct reasons per key, in order of appearance, joined with "; "."""
-    given = plan.loc[plan["adjustment_reason"].notna(), [*keys, "adjustment_reason"]]
-    split = given.assign(reason=given["adjustment_reason"].astype(str).str.split("; "))
-    exploded = split.explode("reason").drop_duplicates([*keys, "reason"])
-    joined = exploded.groupby(keys, sort=False)["reason"].agg("; ".join)
-    return joined
 
 
 def _without_infinity(frame: pd.DataFrame) -> pd.DataFrame:

@@ -69,8 +69,9 @@ def resolve_cycle(params: Parameters, ds: Dataset) -> pd.Timestamp:
 
 
 def as_of(ds: Dataset, cycle: pd.Timestamp) -> Dataset:
-    """The dataset as known before ``cycle`` (what a replay of that cycle may see)."""
-    return ds.as_of(cycle) if hasattr(ds, "as_of") else ds
+    """The dataset as known before ``cycle``: what a cycle planned in that month could see
+    (``Dataset.as_of``; its ``as_of_notes`` say what has no history and is taken as now)."""
+    return ds.as_of(cycle)
 
 
 def reports_root(workspace: Path, params: Parameters) -> Path:

@@ -309,7 +309,7 @@ def _run(
         demo_last_month=data.demo_last_month,
         base=ws,
     )
-    for warning in getattr(ds, "warnings", ()):
+    for warning in ds.warnings:
         progress(f"  warning: {warning}")
     month = resolve_cycle(run.params, ds)
     name = f"{month:%Y-%m}"
@@ -317,7 +317,7 @@ def _run(
     ds = as_of(ds, month)
     if replay:
         progress(f"Replaying cycle {name} with the history before it only.")
-        for note in getattr(ds, "as_of_notes", ()):
+        for note in ds.as_of_notes:
             progress(f"  note: {note}")
     run = run.with_cycle(name)
 
@@ -606,6 +606,8 @@ def _new_manifest(
         "input_fingerprint": fingerprint,
         "input_rows": {name: len(df) for name, df in ds.tables().items()},
         "history": [f"{ds.first_month:%Y-%m}", f"{ds.last_month:%Y-%m}"],
+        "data_warnings": [str(w) for w in ds.warnings],
+        "taken_as_now": list(ds.as_of_notes),
         "versions": _versions(),
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         "stages": stages,
