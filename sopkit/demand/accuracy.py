@@ -1,11 +1,18 @@
-"""Forecast accuracy: backtests by lag, and their summaries (WAPE, bias, MAPE)."""
+"""Forecast accuracy: backtests by lag and their summaries (WAPE, bias, MAPE), and the
+accuracy of earlier plans of record with the value their adjustments added (FVA)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from sopkit._checks import family_of, month_number, month_start, require_columns
+from sopkit._checks import (
+    family_of,
+    month_number,
+    month_start,
+    reject_duplicates,
+    require_columns,
+)
 from sopkit.demand._common import (
     ACCURACY_COLUMNS,
     ACCURACY_LEVELS,
@@ -292,3 +299,505 @@ def pooled_wape(accuracy: pd.DataFrame, level: str = "sku_region") -> float:
 def _check_level(level: str) -> None:
     if level not in ACCURACY_LEVELS:
         raise SopError(f"level must be one of {', '.join(ACCURACY_LEVELS)}; got {level!r}.")
+
+
+# --------------------------------------------------------------------------- plans of record
+
+#: Levels of :func:`plan_accuracy`, the plan's own level first: each SKU in each region,
+#: then a family's SKUs and regions summed, then all SKUs summed.
+PLAN_ACCURACY_LEVELS = ("sku_region", "family", "total")
+PLAN_ACCURACY_COLUMNS = [
+    "cycle",
+    "month",
+    "lag",
+    "level",
+    "key",
+    "family",
+    "actual",
+    "statistical",
+    "consensus",
+    "abs_error_statistical",
+    "abs_error_consensus",
+    "wape_statistical",
+    "wape_consensus",
+    "bias_statistical",
+    "bias_consensus",
+    "fva_wape",
+]
+_PLAN_SUMS = [
+    "actual",
+    "statistical",
+    "consensus",
+    "abs_error_statistical",
+    "abs_error_consensus",
+]
+_PLAN_RATIOS = [
+    "wape_statistical",
+    "wape_consensus",
+    "bias_statistical",
+    "bias_consensus",
+    "fva_wape",
+]
+_SUMMARY_KEYS = ("cycle", "month", "lag", "level", "key", "family")
+AUTHOR_VALUE_COLUMNS = [
+    "author",
+    "source",
+    "cycles",
+    "rows",
+    "effect",
+    "actual",
+    "statistical",
+    "adjusted",
+    "abs_error_statistical",
+    "abs_error_adjusted",
+    "wape_statistical",
+    "wape_adjusted",
+    "fva_wape",
+]
+_AUTHOR_KEYS = ("cycle", "month", "lag", "author", "source")
+_LEVEL_KEY = {"sku_region": "_sku_region", "family": "_family", "total": "_total"}
+
+
+def plan_accuracy(
+    earlier_plans: pd.DataFrame,
+    sales_history: pd.DataFrame,
+    products: pd.DataFrame,
+    cycle: pd.Timestamp | str,
+) -> pd.DataFrame:
+    """How accurate the plans of record of earlier cycles were, now that their months passed.
+
+    For every earlier cycle c and every month m it planned with c <= m < ``cycle`` and m
+    within ``sales_history`` (a month after the last month of history has not been
+    measured yet), the plan's ``statistical`` forecast and its ``consensus`` are compared
+    with what was sold, at lag = months from c to m + 1 (lag 1 = the cycle's own month,
+    the plan's first). The actual is ``sales_history`` summed per SKU x region x month; a
+    planned row without sales has actual 0, and sales in a month the cycle planned
+    without a planned row (a new SKU or region) count with statistical = consensus = 0.
+
+    For each cycle, lag and key of a level, with P the plan (statistical or consensus)
+    and A the actual summed over the key's SKU x region rows:
+
+    - abs_error_P = |sum P - sum A|: at level ``sku_region`` the row's own error; at
+      ``family`` and ``total`` the rows are summed first, as in
+      :func:`backtest_seasonal_naive`, so errors of opposite sign cancel;
+    - wape_P = abs_error_P / sum A, bias_P = (sum P - sum A) / sum A (NaN when nothing
+      was sold; a positive bias is over-planning);
+    - fva_wape = wape_statistical - wape_consensus, the forecast value added of the
+      adjustments (inputs of sales and marketing, sopkit's end-of-life rule), in WAPE
+      points: positive where they brought the plan closer to what happened.
+
+    Pool several keys, lags or cycles with :func:`summarise_plan_accuracy` (it sums the
+    absolute errors, never the ratios).
+
+    Parameters
+    ----------
+    earlier_plans : pandas.DataFrame
+        The ``demand_plan`` artifact of the earlier cycles, stacked with a ``cycle``
+        column ("YYYY-MM"), as ``ctx.earlier("demand_plan")`` or
+        ``PlanArchive.read("demand_plan", before=...)`` returns it; cycle, sku, region,
+        month, statistical and consensus are read. Empty: the first cycle of record.
+    sales_history : pandas.DataFrame
+        sku, region, month, qty: the current cycle's history, holding the actuals up
+        to the month before ``cycle``.
+    products : pandas.DataFrame
+        sku, family, one row per SKU (the family of every planned or sold SKU).
+    cycle : pandas.Timestamp or str
+        The current planning month; months from it on have not happened.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per cycle x lag x level x key: cycle ("YYYY-MM"), month (the month
+        measured), lag, level (sku_region, family, total), key ("A-102 / North", the
+        family, or "Total"), family (None at level total), actual, statistical,
+        consensus, abs_error_statistical, abs_error_consensus, wape_statistical,
+        wape_consensus, bias_statistical, bias_consensus, fva_wape (fractions, 0.05 =
+        5 points); sorted by cycle, lag, level in that order and key. Empty, with these
+        columns, when no earlier plan has a month that has passed.
+
+    Raises
+    ------
+    SopError
+        A missing column, a ``cycle`` value that is not a month "YYYY-MM", a plan row
+        listed twice in one cycle or without a statistical or consensus quantity, or a
+        SKU that ``products`` does not list (or lists twice).
+
+    Examples
+    --------
+    >>> plans = pd.DataFrame({
+    ...     "cycle": "2026-10", "sku": ["A", "B"], "region": "North",
+    ...     "month": pd.Timestamp("2026-10-01"),
+    ...     "statistical": [10.0, 8.0], "consensus": [12.0, 6.0],
+    ... })
+    >>> sales = pd.DataFrame({
+    ...     "sku": ["A", "B"], "region": "North", "month": pd.Timestamp("2026-10-01"),
+    ...     "qty": [12.0, 4.0],
+    ... })
+    >>> products = pd.DataFrame({"sku": ["A", "B"], "family": ["F", "F"]})
+    >>> acc = plan_accuracy(plans, sales, products, "2026-11")
+    >>> acc.loc[acc["level"] == "sku_region", ["key", "wape_statistical", "wape_consensus"]]
+             key  wape_statistical  wape_consensus
+    0  A / North          0.166667             0.0
+    1  B / North          1.000000             0.5
+    >>> acc.loc[acc["level"] == "total", ["lag", "fva_wape"]]  # |18-16| / 16 - |18-16| / 16
+       lag  fva_wape
+    3    1       0.0
+    """
+    rows = _passed_plan_rows(earlier_plans, sales_history, cycle)
+    if rows.empty:
+        return _empty(PLAN_ACCURACY_COLUMNS, text=("cycle", "level", "key", "family"))
+    rows["family"] = family_of(
+        products, rows["sku"], "the earlier demand plans or sales_history"
+    ).to_numpy()
+    rows["_sku_region"] = rows["sku"].astype(str) + " / " + rows["region"].astype(str)
+    rows["_family"] = rows["family"]
+    rows["_total"] = "Total"
+    parts = []
+    for level in PLAN_ACCURACY_LEVELS:
+        g = rows.groupby(["cycle", "month", "lag", _LEVEL_KEY[level]], sort=True).agg(
+            family=("family", "first"),
+            actual=("actual", "sum"),
+            statistical=("statistical", "sum"),
+            consensus=("consensus", "sum"),
+        )
+        g = g.reset_index().rename(columns={_LEVEL_KEY[level]: "key"})
+        g.insert(3, "level", level)
+        if level == "total":
+            g["family"] = None
+        parts.append(g)
+    out = pd.concat(parts, ignore_index=True)
+    out["family"] = out["family"].astype(object)
+    for plan in ("statistical", "consensus"):
+        out[f"abs_error_{plan}"] = (out[plan] - out["actual"]).abs()
+    out = _plan_ratios(out)
+    order = out["level"].map({lv: i for i, lv in enumerate(PLAN_ACCURACY_LEVELS)})
+    out = out.assign(_order=order).sort_values(["cycle", "lag", "_order", "key"])
+    return out[PLAN_ACCURACY_COLUMNS].reset_index(drop=True)
+
+
+def summarise_plan_accuracy(
+    accuracy: pd.DataFrame, by: tuple[str, ...] | list[str] = ("lag", "level")
+) -> pd.DataFrame:
+    """Pool the rows of :func:`plan_accuracy` over cycles, keys or lags.
+
+    The absolute errors, actuals and plans are summed over the rows pooled, then
+    wape_P = sum abs_error_P / sum actual, bias_P = (sum P - sum actual) / sum actual
+    and fva_wape = wape_statistical - wape_consensus. At level ``sku_region`` that is
+    the error of the plan as it is made, SKU by SKU and region by region; at ``family``
+    and ``total`` each family's (or all SKUs') sum was compared with what it sold, so
+    the figure reads lower. Read them side by side, never the pooled one alone.
+
+    Parameters
+    ----------
+    accuracy : pandas.DataFrame
+        The table :func:`plan_accuracy` returns.
+    by : sequence of str, default ("lag", "level")
+        The columns to keep, among cycle, month, lag, level, key and family; level must
+        be one of them (errors of different levels are never added up). The default
+        gives accuracy by lag over every earlier cycle: SKU x region beside family and
+        total, lag by lag.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``by`` columns, then cycles (how many cycles were pooled), first_month and
+        last_month (the months measured), actual, statistical, consensus,
+        abs_error_statistical, abs_error_consensus, wape_statistical, wape_consensus,
+        bias_statistical, bias_consensus, fva_wape; sorted by ``by`` (levels in the
+        order sku_region, family, total). Empty, with these columns, for an empty input.
+
+    Raises
+    ------
+    SopError
+        A missing column, or ``by`` without level or with a column it cannot keep.
+
+    Examples
+    --------
+    >>> by_lag = summarise_plan_accuracy(acc)  # doctest: +SKIP
+    >>> by_lag[["lag", "level", "wape_statistical", "wape_consensus", "fva_wape"]]  # doctest: +SKIP
+       lag       level  wape_statistical  wape_consensus  fva_wape
+    0    1  sku_region          0.263158        0.210526  0.052632
+    """
+    by = list(by)
+    bad = [c for c in by if c not in _SUMMARY_KEYS]
+    if bad or "level" not in by or len(set(by)) != len(by):
+        raise SopError(
+            f"by must name distinct columns among {', '.join(_SUMMARY_KEYS)}, level "
+            f"among them; got {by!r}."
+        )
+    require_columns(accuracy, "plan accuracy", ["cycle", "month", *by, *_PLAN_SUMS])
+    columns = [*by, "cycles", "first_month", "last_month", *_PLAN_SUMS, *_PLAN_RATIOS]
+    if accuracy.empty:
+        return _empty(columns, text=tuple(c for c in by if c not in ("lag", "month")))
+    out = accuracy.groupby(by, sort=False, dropna=False).agg(
+        cycles=("cycle", "nunique"),
+        first_month=("month", "min"),
+        last_month=("month", "max"),
+        **{c: (c, "sum") for c in _PLAN_SUMS},
+    )
+    out = _plan_ratios(out.reset_index())
+    out["cycles"] = out["cycles"].astype(np.int64)
+    if "family" in by:  # the total's family stays None, as in plan_accuracy
+        out["family"] = out["family"].astype(object).where(out["family"].notna(), None)
+    order = out["level"].map({lv: i for i, lv in enumerate(PLAN_ACCURACY_LEVELS)})
+    keys = ["_order" if c == "level" else c for c in by]
+    out = out.assign(_order=order).sort_values(keys, kind="mergesort")
+    return out[columns].reset_index(drop=True)
+
+
+def value_added_by_author(
+    earlier_plans: pd.DataFrame,
+    earlier_adjustments: pd.DataFrame,
+    sales_history: pd.DataFrame,
+    cycle: pd.Timestamp | str,
+    *,
+    by: tuple[str, ...] | list[str] = ("author",),
+) -> pd.DataFrame:
+    """Whose adjustments helped: each author's inputs against the statistical forecast.
+
+    For each author, the SKU x region x month rows of earlier plans that the author's
+    adjustments touched, in months that have passed (as in :func:`plan_accuracy`: c <=
+    m < ``cycle`` and m within ``sales_history``), are measured twice: the statistical
+    forecast S alone, and S with that author's effects E only, floored at 0 as the
+    consensus is (adjusted = max(0, S + E)). With A the actual of the row (0 without
+    sales), summed over the rows:
+
+    - wape_statistical = sum |S - A| / sum A, wape_adjusted = sum |adjusted - A| /
+      sum A (NaN when nothing was sold on those rows; the absolute errors still show
+      what the author changed);
+    - fva_wape = wape_statistical - wape_adjusted: positive where the author's inputs
+      brought the plan closer to what happened.
+
+    Errors are measured row by row (SKU x region x month), the level at which inputs
+    change the plan. Each author is measured alone, so where two authors touched one
+    row their figures do not add up to the consensus's (:func:`plan_accuracy`). sopkit's
+    own planning rules (end of life) appear under the author "sopkit".
+
+    Parameters
+    ----------
+    earlier_plans : pandas.DataFrame
+        As for :func:`plan_accuracy` (cycle, sku, region, month, statistical read).
+    earlier_adjustments : pandas.DataFrame
+        The ``adjustments`` artifact of the same earlier cycles with their ``cycle``
+        column, as ``ctx.earlier("adjustments")`` returns it; cycle, sku, region, month,
+        source, author and effect are read.
+    sales_history : pandas.DataFrame
+        sku, region, month, qty.
+    cycle : pandas.Timestamp or str
+        The current planning month.
+    by : sequence of str, default ("author",)
+        The columns to keep, among cycle, month, lag, author and source; author must be
+        one of them. ``("cycle", "author")`` measures each cycle apart.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``by`` columns, then source (the author's sources, "sales_inputs" or
+        "rule", joined with ", ", unless ``by`` holds it), cycles (how many cycles),
+        rows (SKU x region x month rows touched), effect (units the author added,
+        negative when removed), actual, statistical, adjusted (summed over the rows),
+        abs_error_statistical, abs_error_adjusted, wape_statistical, wape_adjusted,
+        fva_wape; sorted by ``by``. Empty, with these columns, when no earlier
+        adjustment touched a month that has passed.
+
+    Raises
+    ------
+    SopError
+        As :func:`plan_accuracy`; ``by`` without author or with a column it cannot
+        keep; an adjustment on a row the plan of its cycle does not have.
+
+    Examples
+    --------
+    >>> plans = pd.DataFrame({
+    ...     "cycle": "2026-10", "sku": ["A", "B"], "region": "North",
+    ...     "month": pd.Timestamp("2026-10-01"),
+    ...     "statistical": [10.0, 8.0], "consensus": [12.0, 2.0],
+    ... })
+    >>> adjustments = plans[["cycle", "sku", "region", "month"]].assign(
+    ...     source="sales_inputs", author=["j.doe", "m.keller"], effect=[2.0, -6.0]
+    ... )
+    >>> sales = pd.DataFrame({
+    ...     "sku": ["A", "B"], "region": "North", "month": pd.Timestamp("2026-10-01"),
+    ...     "qty": [12.0, 4.0],
+    ... })
+    >>> value_added_by_author(plans, adjustments, sales, "2026-11")[
+    ...     ["author", "wape_statistical", "wape_adjusted", "fva_wape"]
+    ... ]
+         author  wape_statistical  wape_adjusted  fva_wape
+    0     j.doe          0.166667            0.0  0.166667
+    1  m.keller          1.000000            0.5  0.500000
+    """
+    by = list(by)
+    bad = [c for c in by if c not in _AUTHOR_KEYS]
+    if bad or "author" not in by or len(set(by)) != len(by):
+        raise SopError(
+            f"by must name distinct columns among {', '.join(_AUTHOR_KEYS)}, author "
+            f"among them; got {by!r}."
+        )
+    keys = ["cycle", "sku", "region", "month"]
+    require_columns(
+        earlier_adjustments, "earlier adjustments", [*keys, "source", "author", "effect"]
+    )
+    columns = [*by, *[c for c in AUTHOR_VALUE_COLUMNS if c not in by]]
+    empty = _empty(columns, text=tuple(c for c in columns if c in ("cycle", "author", "source")))
+    empty[["cycles", "rows"]] = empty[["cycles", "rows"]].astype(np.int64)
+    rows = _passed_plan_rows(earlier_plans, sales_history, cycle, keep_unsold=False)
+    if rows.empty or earlier_adjustments.empty:
+        return empty
+    adj = earlier_adjustments[[*keys, "source", "author", "effect"]].copy()
+    adj["cycle"] = adj["cycle"].astype(str)
+    adj["author"] = adj["author"].fillna("(no author)")
+    touched = adj.groupby([*keys, "author"], as_index=False, sort=False).agg(
+        source=("source", _join_distinct), effect=("effect", "sum")
+    )
+    origin = _cycle_months(touched["cycle"], "earlier adjustments")
+    first_unmeasured = _first_unmeasured(sales_history, month_start(cycle))
+    passed = (touched["month"] >= origin) & (touched["month"] < first_unmeasured)
+    touched = touched.loc[passed.to_numpy()]
+    if touched.empty:
+        return empty
+    touched = touched.merge(
+        rows[[*keys, "lag", "statistical", "actual"]], on=keys, how="left", indicator=True
+    )
+    orphan = touched["_merge"] == "left_only"
+    if orphan.any():
+        where = touched.loc[orphan].head(5)
+        shown = "; ".join(
+            f"{r.cycle}: {r.sku} / {r.region} {r.month:%Y-%m}" for r in where.itertuples()
+        )
+        raise SopError(
+            f"earlier adjustments touch {int(orphan.sum())} row(s) that the demand plan of "
+            f"their cycle does not have ({shown}). Pass the adjustments and demand_plan "
+            "artifacts of the same cycles."
+        )
+    touched["adjusted"] = np.maximum(touched["statistical"] + touched["effect"], 0.0)
+    touched["abs_error_statistical"] = (touched["statistical"] - touched["actual"]).abs()
+    touched["abs_error_adjusted"] = (touched["adjusted"] - touched["actual"]).abs()
+    sums = ["effect", "actual", "statistical", "adjusted"]
+    sums += ["abs_error_statistical", "abs_error_adjusted"]
+    agg = {
+        "cycles": ("cycle", "nunique"),
+        "rows": ("sku", "size"),
+        **{c: (c, "sum") for c in sums},
+    }
+    if "source" not in by:
+        agg = {"source": ("source", _join_distinct), **agg}
+    out = touched.groupby(by, sort=True).agg(**agg).reset_index()
+    actual = out["actual"].where(out["actual"] != 0)
+    out["wape_statistical"] = out["abs_error_statistical"] / actual
+    out["wape_adjusted"] = out["abs_error_adjusted"] / actual
+    out["fva_wape"] = out["wape_statistical"] - out["wape_adjusted"]
+    out[["cycles", "rows"]] = out[["cycles", "rows"]].astype(np.int64)
+    return out[columns].reset_index(drop=True)
+
+
+def _passed_plan_rows(
+    earlier_plans: pd.DataFrame,
+    sales_history: pd.DataFrame,
+    cycle: pd.Timestamp | str,
+    *,
+    keep_unsold: bool = True,
+) -> pd.DataFrame:
+    """The planned rows of months that have passed, with their actuals.
+
+    cycle, sku, region, month, lag, statistical, consensus, actual: every plan row of
+    an earlier cycle c with c <= month < the first month not measured (``cycle``, or
+    the month after the last month of history if that is earlier), actual 0 where
+    nothing was sold; with ``keep_unsold``, also the sales of those months that the
+    cycle did not plan (statistical = consensus = 0).
+    """
+    cycle = month_start(cycle)
+    keys = ["cycle", "sku", "region", "month"]
+    require_columns(earlier_plans, "earlier demand_plan", [*keys, "statistical", "consensus"])
+    require_columns(sales_history, "sales_history", ["sku", "region", "month", "qty"])
+    out_columns = [*keys, "lag", "statistical", "consensus", "actual"]
+    if earlier_plans.empty or sales_history.empty:
+        return pd.DataFrame(columns=out_columns)
+    plans = earlier_plans[[*keys, "statistical", "consensus"]].copy()
+    plans["cycle"] = plans["cycle"].astype(str)
+    reject_duplicates(plans, "earlier demand_plan", keys)
+    blank = plans[["statistical", "consensus"]].isna().any(axis=1)
+    if blank.any():
+        where = plans.loc[blank].head(5)
+        shown = "; ".join(
+            f"{r.cycle}: {r.sku} / {r.region} {r.month:%Y-%m}" for r in where.itertuples()
+        )
+        raise SopError(
+            f"earlier demand_plan has {int(blank.sum())} row(s) without a statistical or "
+            f"consensus quantity ({shown}); pass the demand_plan artifacts as stage 2 "
+            "wrote them."
+        )
+    origin = _cycle_months(plans["cycle"], "earlier demand_plan")
+    end = _first_unmeasured(sales_history, cycle)
+    plans = plans.loc[((plans["month"] >= origin) & (plans["month"] < end)).to_numpy()]
+    if plans.empty:
+        return pd.DataFrame(columns=out_columns)
+    sold = sales_history.loc[sales_history["month"] < end, ["sku", "region", "month", "qty"]]
+    actual = sold.groupby(["sku", "region", "month"], as_index=False)["qty"].sum()
+    if keep_unsold:
+        # Sales in the months each cycle planned, whether it planned the row or not.
+        planned_months = plans[["cycle", "month"]].drop_duplicates()
+        both = plans.merge(
+            planned_months.merge(actual, on="month"), on=keys, how="outer", indicator=True
+        )
+        unplanned = (both["_merge"] == "right_only").to_numpy()
+        both.loc[unplanned, ["statistical", "consensus"]] = 0.0
+        both = both.drop(columns="_merge")
+    else:
+        both = plans.merge(actual, on=["sku", "region", "month"], how="left")
+    both["actual"] = both["qty"].fillna(0.0).astype(float)
+    months = pd.to_datetime(both["month"])
+    both["lag"] = (
+        month_number(months) - month_number(_cycle_months(both["cycle"], "earlier demand_plan"))
+    ).astype(np.int64) + 1
+    both["month"] = months.astype("datetime64[ns]")
+    return both[out_columns].sort_values(keys, ignore_index=True)
+
+
+def _first_unmeasured(sales_history: pd.DataFrame, cycle: pd.Timestamp) -> pd.Timestamp:
+    """The first month without actuals: ``cycle``, or earlier if the history ends sooner."""
+    last = sales_history["month"].max()
+    if pd.isna(last):
+        return cycle
+    return min(cycle, pd.Timestamp(last) + pd.DateOffset(months=1))
+
+
+def _cycle_months(cycles: pd.Series, table: str) -> pd.Series:
+    """The ``cycle`` column ("YYYY-MM") as first-of-month Timestamps."""
+    months = pd.to_datetime(cycles.astype(str), format="%Y-%m", errors="coerce")
+    bad = months.isna()
+    if bad.any():
+        shown = ", ".join(map(repr, cycles[bad].astype(str).unique()[:5]))
+        raise SopError(
+            f"{table}: the cycle column must hold months written YYYY-MM; got {shown}. "
+            "Pass the tables as the plan archive (ctx.earlier) returns them."
+        )
+    return months
+
+
+def _plan_ratios(df: pd.DataFrame) -> pd.DataFrame:
+    actual = df["actual"].where(df["actual"] != 0)
+    for plan in ("statistical", "consensus"):
+        df[f"wape_{plan}"] = df[f"abs_error_{plan}"] / actual
+        df[f"bias_{plan}"] = (df[plan] - df["actual"]) / actual
+    df["fva_wape"] = df["wape_statistical"] - df["wape_consensus"]
+    return df
+
+
+def _join_distinct(values: pd.Series) -> str:
+    return ", ".join(dict.fromkeys(str(v) for v in values if isinstance(v, str)))
+
+
+def _empty(columns: list[str], text: tuple[str, ...] = ()) -> pd.DataFrame:
+    """An empty table: text columns object, months datetime, lag and counts int, else float."""
+
+    def dtype(name: str) -> str:
+        if name in text:
+            return "object"
+        if name in ("month", "first_month", "last_month"):
+            return "datetime64[ns]"
+        if name in ("lag", "cycles", "rows"):
+            return "int64"
+        return "float64"
+
+    return pd.DataFrame({c: pd.Series(dtype=dtype(c)) for c in columns})
