@@ -11,7 +11,12 @@ Modules: :mod:`~sopkit.charts.portfolio` (stage 1), :mod:`~sopkit.charts.demand`
 """
 
 from sopkit.charts._common import table
-from sopkit.charts.demand import accuracy_chart, consensus_chart, forecast_chart
+from sopkit.charts.demand import (
+    accuracy_chart,
+    consensus_chart,
+    forecast_chart,
+    plan_accuracy_chart,
+)
 from sopkit.charts.executive import kpi_cards, service_chart
 from sopkit.charts.finance import budget_chart, scenario_chart
 from sopkit.charts.portfolio import (
@@ -34,6 +39,7 @@ __all__ = [
     "lifecycle_chart",
     "material_chart",
     "pareto_chart",
+    "plan_accuracy_chart",
     "production_chart",
     "scenario_chart",
     "service_chart",
