@@ -172,8 +172,9 @@ def require_consensus(demand_plan: pd.DataFrame, purpose: str) -> None:
 
 
 def month_number(months: pd.Series | pd.DatetimeIndex | pd.Timestamp) -> np.ndarray | int:
-    """Months as consecutive integers (``year * 12 + month - 1``): month arithmetic is
-    integer arithmetic. The one month-arithmetic helper of sopkit.
+    """Months as consecutive integers (``year * 12 + month - 1``).
+
+    Month arithmetic is then integer arithmetic; the one month-arithmetic helper of sopkit.
 
     Parameters
     ----------

@@ -45,6 +45,7 @@ def _print_table(rows: list[tuple[str, ...]]) -> None:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    """``sop init DIR``: a workspace with parameters, notebooks and the demo company."""
     from .config import DataParams
     from .data import load_dataset, write_csv_folder
 
@@ -81,6 +82,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    """``sop validate [SOURCE]``: check a dataset, print a summary or every problem."""
     import pandas as pd
 
     from .config import find_workspace, resolve_parameters
@@ -139,6 +141,7 @@ def _parse_assignments(pairs: list[list[str]] | None) -> dict[str, Any]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """``sop run``: the monthly cycle (see :func:`sopkit.cycle.run_cycle`)."""
     from .cycle import run_cycle
 
     result = run_cycle(

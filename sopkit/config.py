@@ -311,9 +311,11 @@ class RunParameters:
         return get_scenario(self.scenarios, self.params.scenario)
 
     def identity(self) -> dict[str, Any]:
-        """Every setting that shapes the plan, flat (``finance.summary_months``), with the
-        scenarios' definitions; where things are (reports_dir, the data source) is left
-        out: the input data is identified by its fingerprint instead."""
+        """Every setting that shapes the plan, flat (``finance.summary_months``).
+
+        The scenarios' definitions are in; where things are (reports_dir, the data source)
+        is left out: the input data is identified by its fingerprint instead.
+        """
         flat = _flatten(self.params.model_dump(mode="json"))
         for key in LOCATION_SETTINGS:
             flat.pop(key, None)
@@ -365,8 +367,10 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def describe_difference(ours: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
-    """The settings that differ between two :meth:`RunParameters.identity`, as
-    ``"horizon: 12 here, 18 there"`` lines (at most 10, then a count)."""
+    """The settings that differ between two :meth:`RunParameters.identity`.
+
+    One ``"horizon: 12 here, 18 there"`` line each, at most 10, then a count.
+    """
     keys = sorted(set(ours) | set(theirs))
     lines = [
         f"{k}: {ours.get(k, '(not set)')!r} here, {theirs.get(k, '(not set)')!r} there"

@@ -515,7 +515,7 @@ _UNSEEN = str.maketrans({**dict.fromkeys(_INVISIBLE), **dict.fromkeys(_NO_BREAK_
 
 
 def _normalise(text: str) -> str:
-    """The text as keys compare it: NFC, no invisible characters, plain spaces, stripped.
+    r"""The text as keys compare it: NFC, no invisible characters, plain spaces, stripped.
 
     "Café" typed with a combining accent and with a precomposed é become the same text,
     and so do "A-1", "A-1\\u200b" and "\\ufeffA-1".
@@ -567,8 +567,11 @@ class _Checker:
             )
 
     def add_cells(self, table, column, expected, rows, values, *, of: int, hint: str = ""):
-        """Like :meth:`add`; but when all ``of`` cells of the column break the rule (and more
-        than a screenful), one problem for the column, with the first cell's value."""
+        """Like :meth:`add`, but one problem for a column whose every cell breaks the rule.
+
+        That is when all ``of`` cells break it (and more than a screenful): the problem
+        shows the first cell's value.
+        """
         if of <= _COLLAPSE_FROM or len(rows) != of:
             self.add(table, column, expected, rows, values)
             return
@@ -867,8 +870,10 @@ def _fmt(v) -> str:
 
 
 def _check_rules(chk: _Checker, typed: dict[str, pd.DataFrame], given: dict[str, _Table]) -> None:
-    """Rules that span columns or rows of one table (skipped where a column is missing,
-    which is reported on its own)."""
+    """Rules that span columns or rows of one table.
+
+    A rule is skipped where a column it reads is missing, which is reported on its own.
+    """
 
     def has(name: str, *columns: str) -> bool:
         return name in typed and not typed[name].empty and not set(columns) & given[name].missing

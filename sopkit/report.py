@@ -171,8 +171,11 @@ def write_tables(store: CycleStore) -> Path | None:
 
 @dataclass(frozen=True)
 class _Summary:
-    """How a large table is summed up: keys (``family`` is looked up from the SKU when
-    the table lacks it), columns summed, and ratios computed again from the sums."""
+    """How a large table is summed up.
+
+    Keys (``family`` is looked up from the SKU when the table lacks it), columns summed,
+    and ratios computed again from the sums.
+    """
 
     by: tuple[str, ...]
     sums: tuple[str, ...]
@@ -461,8 +464,10 @@ def write_workbook(store: CycleStore) -> Path | None:
 
 
 def _discard(wb) -> None:
-    """Close a write-only workbook that will not be saved and delete its temporary files
-    (openpyxl streams each sheet to one, and would delete them only at exit)."""
+    """Close a write-only workbook that will not be saved; delete its temporary files.
+
+    openpyxl streams each sheet to one, and would delete them only at exit.
+    """
     for ws in wb.worksheets:
         # the error being raised is the one to report: closing a broken sheet may fail too
         with contextlib.suppress(OSError, ValueError):

@@ -40,6 +40,7 @@ class Stage:
 
     @property
     def number(self) -> int:
+        """The stage's number, 1 to 5."""
         return int(self.notebook[:2])
 
     @property
@@ -141,26 +142,32 @@ class CycleStore:
 
     @property
     def artifacts_dir(self) -> Path:
+        """``artifacts/``: one Parquet file per artifact."""
         return self.root / "artifacts"
 
     @property
     def inputs_dir(self) -> Path:
+        """``inputs/``: the validated input data every stage of the cycle reads."""
         return self.root / "inputs"
 
     @property
     def manifest_path(self) -> Path:
+        """``manifest.json``: parameters, versions, input fingerprint, stage statuses."""
         return self.root / "manifest.json"
 
     @property
     def workbook_path(self) -> Path:
+        """``plan_<cycle>.xlsx``: the plan tables for spreadsheet users."""
         return self.root / f"plan_{self.cycle}.xlsx"
 
     def artifact_path(self, name: str) -> Path:
+        """The file of artifact ``name`` (an unknown name is a StageError)."""
         if name not in ARTIFACTS:
             raise StageError(f"unknown artifact {name!r}; known: {', '.join(ARTIFACTS)}")
         return self.artifacts_dir / f"{name}.parquet"
 
     def has(self, name: str) -> bool:
+        """Whether artifact ``name`` has been written."""
         return self.artifact_path(name).is_file()
 
     def write(self, name: str, df: pd.DataFrame, provenance: dict[str, Any] | None = None) -> Path:
@@ -218,11 +225,13 @@ class CycleStore:
         return pd.read_parquet(path)
 
     def read_manifest(self) -> dict[str, Any]:
+        """The cycle's manifest, or ``{}`` before the first run."""
         if not self.manifest_path.is_file():
             return {}
         return json.loads(self.manifest_path.read_text(encoding="utf-8"))
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
+        """Write the manifest atomically."""
         with atomic_path(self.manifest_path) as tmp:
             tmp.write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
 

@@ -34,8 +34,10 @@ def _window(review_months: int | None) -> str:
 
 
 def _present(domain: Sequence[str], colours: Sequence[str], values: pd.Series) -> alt.Scale:
-    """A colour scale over the classes that occur in ``values`` only, each keeping its
-    colour, so the legend never lists a class that is not drawn."""
+    """A colour scale over the classes that occur in ``values`` only.
+
+    Each class keeps its colour, and the legend never lists a class that is not drawn.
+    """
     seen = set(values)
     keep = [i for i, name in enumerate(domain) if name in seen]
     return alt.Scale(domain=[domain[i] for i in keep], range=[colours[i] for i in keep])

@@ -1,5 +1,7 @@
-"""The monthly cycle: the notebook side (:mod:`~sopkit.cycle.context`) and ``sop run``
-(:mod:`~sopkit.cycle.runner`), with the cycle's lock (:mod:`~sopkit.cycle.lock`) and the
+"""The monthly cycle: what stage notebooks open, and ``sop run``.
+
+The notebook side is :mod:`~sopkit.cycle.context`, ``sop run`` is
+:mod:`~sopkit.cycle.runner`, with the cycle's lock (:mod:`~sopkit.cycle.lock`) and the
 one kernel a run's stages share (:mod:`~sopkit.cycle.kernel`).
 
 The runner is imported on first use, so a stage notebook's kernel does not load papermill.

@@ -69,8 +69,10 @@ def resolve_cycle(params: Parameters, ds: Dataset) -> pd.Timestamp:
 
 
 def as_of(ds: Dataset, cycle: pd.Timestamp) -> Dataset:
-    """The dataset as known before ``cycle``: what a cycle planned in that month could see
-    (``Dataset.as_of``; its ``as_of_notes`` say what has no history and is taken as now)."""
+    """The dataset as known before ``cycle``: what a cycle planned then could see.
+
+    See ``Dataset.as_of``; its ``as_of_notes`` say what has no history and is taken as now.
+    """
     return ds.as_of(cycle)
 
 
@@ -210,10 +212,12 @@ class StageContext:
 
     @property
     def cycle_name(self) -> str:
+        """The planning month, ``YYYY-MM``."""
         return f"{self.cycle:%Y-%m}"
 
     @cached_property
     def store(self) -> CycleStore:
+        """The cycle's folder: the one ``sop run`` gave, or ``<reports_dir>/<cycle>``."""
         reports = reports_root(self.workspace, self.params)
         return CycleStore(reports, self.cycle_name, self.cycle_dir)
 
@@ -229,13 +233,18 @@ class StageContext:
 
     # ----------------------------------------------------------------- artifacts
     def earlier(self, artifact: str) -> pd.DataFrame:
-        """``artifact`` of every earlier completed cycle (the plan archive), stacked with a
-        ``cycle`` column; empty when there is no earlier cycle yet."""
+        """``artifact`` of every earlier completed cycle (the plan archive).
+
+        Stacked, with a ``cycle`` column first; empty when there is no earlier cycle yet.
+        """
         return PlanArchive(self.store.reports_dir).read(artifact, before=self.cycle_name)
 
     def read(self, artifact: str) -> pd.DataFrame:
-        """An upstream artifact this stage declares it reads, made under this plan's
-        parameters and input data (else a StageError naming the difference)."""
+        """An upstream artifact this stage declares it reads.
+
+        It must have been made under this plan's parameters and input data; otherwise a
+        StageError names the difference.
+        """
         if artifact not in self.stage.reads:
             raise StageError(
                 f"stage {self.stage.id} does not declare {artifact!r} among what it reads "
@@ -258,8 +267,7 @@ class StageContext:
         return df
 
     def write(self, artifact: str, df: pd.DataFrame) -> Path:
-        """Write one of this stage's artifacts (atomically, contract checked, provenance
-        recorded)."""
+        """Write one of this stage's artifacts: atomically, contract checked, provenance kept."""
         if artifact not in self.stage.writes:
             raise StageError(
                 f"stage {self.stage.id} does not declare {artifact!r} among what it writes "
@@ -371,7 +379,7 @@ def mark_later_stale(manifest: dict[str, Any], stage: Stage) -> None:
 
 
 def overall_status(manifest: dict[str, Any]) -> str:
-    """complete when every stage is, else partial."""
+    """Complete when every stage is, else partial."""
     done = all(manifest["stages"].get(s.id, {}).get("status") == "complete" for s in STAGES)
     return "complete" if done else "partial"
 

@@ -111,6 +111,7 @@ class KernelSession:
 
     @property
     def log_path(self) -> Path:
+        """Where the kernel's own output goes (removed after a run that went well)."""
         return self.folder / "kernel.log"
 
     # ----------------------------------------------------------------------- life

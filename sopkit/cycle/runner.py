@@ -187,8 +187,10 @@ def _check_upstream(
     run: RunParameters,
     fingerprint: str,
 ) -> None:
-    """Every artifact a selected stage reads comes from this run or from a completed
-    stage of this plan (same parameters, same input data)."""
+    """Check that every artifact a selected stage reads comes from this plan.
+
+    That is: from this run, or from a completed stage with the same parameters and data.
+    """
     produced: set[str] = set()
     missing = []
     for s in selected:
@@ -547,8 +549,7 @@ def _run_stage(
 
 
 def _swap(store: CycleStore, work: CycleStore) -> None:
-    """Put the cycle built aside in place of the old one (a killed swap is undone by
-    :func:`_recover`)."""
+    """Put the cycle built aside in place of the old one (:func:`_recover` undoes a killed swap)."""
     old = store.reports_dir / f".{store.cycle}.old-{work.root.name.rsplit('-', 1)[-1]}"
     if store.root.exists():
         store.root.rename(old)

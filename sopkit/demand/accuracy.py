@@ -1,5 +1,8 @@
-"""Forecast accuracy: backtests by lag and their summaries (WAPE, bias, MAPE), and the
-accuracy of earlier plans of record with the value their adjustments added (FVA)."""
+"""Forecast accuracy: backtests by lag, and how earlier plans of record did.
+
+Backtests and their summaries (WAPE, bias, MAPE); the accuracy of earlier plans of record,
+with the value their adjustments added (FVA).
+"""
 
 from __future__ import annotations
 

@@ -30,10 +30,12 @@ def _describe_inputs(inputs: pd.DataFrame, mask: pd.Series) -> str:
 
 
 def _end_of_life(products: pd.DataFrame, skus: pd.Series, months: pd.Series) -> pd.Series:
-    """Why each (sku, month) row is cut to 0, or None: "discontinued" in every month,
-    "end of life YYYY-MM" in every month after the sku's eol_month (the last month it
-    sells, so that month keeps its forecast). Products without a status or eol_month
-    column cut nothing."""
+    """Why each (sku, month) row is cut to 0, or None.
+
+    "discontinued" in every month, "end of life YYYY-MM" in every month after the sku's
+    eol_month (the last month it sells, so that month keeps its forecast). Products
+    without a status or eol_month column cut nothing.
+    """
     reason = pd.Series(None, index=skus.index, dtype=object)
     by_sku = products.set_index("sku")
     if "eol_month" in by_sku.columns:
