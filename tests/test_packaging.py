@@ -95,3 +95,16 @@ def test_the_wheel_ships_everything_sop_init_copies(tmp_path):
                     *(f"notebooks/{s.notebook}" for s in STAGES)):  # fmt: skip
         assert f"sopkit/_workspace/{shipped}" in names, shipped
     assert "sopkit/templates/index.html.j2" in names
+
+
+def test_the_readme_table_of_artifacts_is_the_contract():
+    """sopkit.schemas is the one source: the README's table is generated from it."""
+    from sopkit.schemas import ARTIFACTS, markdown_table
+
+    readme = (ROOT / "README.md").read_text()
+    assert markdown_table() in readme, "regenerate with sopkit.schemas.markdown_table()"
+    for artifact in ARTIFACTS.values():
+        for col in artifact.columns:
+            assert col.meaning, f"{artifact.name}.{col.name} has no meaning"
+    # the table can fail: a column renamed in the contract is no longer in the README
+    assert "| `portfolio` | SKU" in readme
