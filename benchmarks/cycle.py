@@ -139,6 +139,8 @@ def one_run(template: Path, tmp: Path, i: int) -> dict[str, Any]:
         "stages_sum": sum(times[k] for k in stages),
         "status": manifest.get("status"),
         "input_rows": manifest.get("input_rows", {}),
+        # kernel noise that once showed in about a third of successful runs
+        "noise": "KeyboardInterrupt" in p.stdout + p.stderr or "Traceback" in p.stderr,
     }
 
 
@@ -262,6 +264,8 @@ def report(skus: int, runs: list[dict[str, Any]], fixed: list[dict[str, Any]]) -
                          f"({'met' if total < target else 'not met'})")  # fmt: skip
     if skus not in {n for n, _, _ in TARGETS}:
         lines.append(f"  none for {skus:,} SKUs (targets: {', '.join(w for _, _, w in TARGETS)})")
+    noisy = sum(r["noise"] for r in runs)
+    lines.append(f"  kernel noise (KeyboardInterrupt, Traceback) in {noisy} of {len(runs)} runs")
     if any(r["status"] != "complete" for r in runs):
         lines.append(f"  note: run status {[r['status'] for r in runs]}")
     return lines

@@ -178,7 +178,7 @@ def test_html_reports_hide_code_and_need_no_network(cycle_run):
 def test_workbook_holds_the_plan_tables(cycle_run):
     ws, _, _ = cycle_run
     sheets = pd.read_excel(ws / "reports" / CYCLE / f"plan_{CYCLE}.xlsx", sheet_name=None)
-    assert list(sheets)[:3] == ["kpis", "portfolio", "demand_plan"]
+    assert list(sheets)[:4] == ["README", "kpis", "portfolio", "demand_plan"]
     assert sheets["demand_plan"]["month"].iloc[0] == CYCLE
 
 
