@@ -341,7 +341,7 @@ def _catalog(rng: np.random.Generator, n: int, cal: _Calendar) -> _Catalog:
     disc = np.flatnonzero(status == "discontinued")
     end_t[disc] = T - 1 - rng.integers(3, 11, len(disc))
     decline_t0[disc] = end_t[disc] - rng.integers(4, 9, len(disc))
-    eol_t[disc] = end_t[disc] + 1
+    eol_t[disc] = end_t[disc]  # eol_month is the last month an item sells
     run_out = np.r_[phase, disc]
     growth[run_out] = -np.abs(growth[run_out])  # items are dropped because they lose ground
     floor = rng.uniform(0.3, 0.5, len(run_out))

@@ -7,8 +7,6 @@ rather than exact numbers. All but one run on a small company (24 SKUs, 30 month
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -196,7 +194,7 @@ def test_history_covers_n_months_and_three_regions(demo):
 
 
 def test_history_only_while_the_sku_exists(demo):
-    """No row before launch; discontinued items stop before their eol_month."""
+    """No row before launch; a discontinued item's last sales month is its eol_month."""
     p = demo["products"].set_index("sku")
     sh = demo["sales_history"]
     first = sh.groupby("sku")["month"].min()
@@ -208,7 +206,7 @@ def test_history_only_while_the_sku_exists(demo):
     assert (first >= p["launch_month"].reindex(first.index)).all()
     disc = p.index[p["status"] == "discontinued"]
     assert len(disc) >= 1
-    assert (last[disc] < p.loc[disc, "eol_month"]).all()
+    assert (last[disc] == p.loc[disc, "eol_month"]).all()
     assert (last[disc] <= LAST - pd.DateOffset(months=3)).all()
     alive = p.index[p["status"] != "discontinued"]
     assert (last[alive] == LAST).all()
@@ -484,10 +482,7 @@ def test_budget_months_and_ambition(demo):
 
 @pytest.mark.slow
 def test_full_size_company():
-    start = time.perf_counter()
-    full = make_demo()
-    elapsed = time.perf_counter() - start
-    assert elapsed < 3.0
+    full = make_demo()  # its speed is measured by benchmarks/cycle.py, not here
     p = full["products"]
     assert len(p) >= 150
     assert p["family"].nunique() == 4
@@ -506,14 +501,12 @@ def test_full_size_company():
 def test_five_thousand_skus_are_generated_in_seconds_and_valid():
     """The scale of DESIGN.md's 5,000-SKU cycle target (benchmarks/cycle.py --skus 5000).
 
-    About 1.2 s on the 2-core machine (650,000 sales_history rows, 675,000 order lines).
+    About 1.2 s on the 2-core machine (650,000 sales_history rows, 675,000 order lines),
+    as `benchmarks/cycle.py --skus 5000` prints; no timing is asserted here.
     """
     from sopkit.data import validate_tables
 
-    start = time.perf_counter()
     big = make_demo(n_skus=5000)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 10.0
     p = big["products"]
     assert len(p) == 5000
     assert p["sku"].is_unique
