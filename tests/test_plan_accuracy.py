@@ -269,9 +269,8 @@ def test_accepts_a_timestamp_cycle_and_ignores_the_current_and_later_cycles(plan
         (lambda p: pd.concat([p, p.iloc[[0]]]), "more than one row"),
         (lambda p: p.assign(consensus=[np.nan, *p["consensus"][1:]]), "without a statistical"),
         (lambda p: p.drop(columns="statistical"), "missing column"),
-        (lambda p: p.assign(sku=["Z", *p["sku"][1:]]), "products does not list: Z"),
     ],
-    ids=["bad-cycle", "duplicate", "no-consensus", "missing-column", "unknown-sku"],
+    ids=["bad-cycle", "duplicate", "no-consensus", "missing-column"],
 )
 def test_bad_plans_raise_sop_error(plans, sales, products, change, match):
     with pytest.raises(SopError, match=match):
@@ -279,6 +278,20 @@ def test_bad_plans_raise_sop_error(plans, sales, products, change, match):
 
 
 # --------------------------------------------------------------------------- summary
+
+
+def test_an_item_dropped_from_the_catalogue_keeps_its_place(plans, sales, products):
+    """B was planned in 2026-01 and has since left products: its row is measured under
+    the family "(no longer in products)" instead of stopping the stage. Plan 5 against
+    sales 0 at SKU x region: WAPE undefined (nothing sold); the family row sums the same."""
+    acc = demand.plan_accuracy(plans, sales, products[products["sku"] != "B"], CYCLE)
+    row = _row(acc, level="family", key=demand.accuracy.DROPPED_FAMILY, lag=1)
+    assert (row["actual"], row["statistical"], row["consensus"]) == (0.0, 5.0, 0.0)
+    assert _row(acc, level="sku_region", key="B / North")["family"] == "(no longer in products)"
+    # the other families are unchanged
+    full = demand.plan_accuracy(plans, sales, products, CYCLE)
+    f2 = [_row(a, level="family", key="F2", lag=1)["wape_statistical"] for a in (acc, full)]
+    assert f2[0] == f2[1]
 
 
 def test_summary_pools_cycles_by_lag_and_level(acc):

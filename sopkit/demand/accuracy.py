@@ -308,6 +308,8 @@ def _check_level(level: str) -> None:
 
 #: Levels of :func:`plan_accuracy`, the plan's own level first: each SKU in each region,
 #: then a family's SKUs and regions summed, then all SKUs summed.
+#: the family of an earlier plan's SKU that the products table no longer lists
+DROPPED_FAMILY = "(no longer in products)"
 PLAN_ACCURACY_LEVELS = ("sku_region", "family", "total")
 PLAN_ACCURACY_COLUMNS = [
     "cycle",
@@ -403,7 +405,8 @@ def plan_accuracy(
         sku, region, month, qty: the current cycle's history, holding the actuals up
         to the month before ``cycle``.
     products : pandas.DataFrame
-        sku, family, one row per SKU (the family of every planned or sold SKU).
+        sku, family, one row per SKU. A SKU of an earlier plan that products no longer
+        lists is counted under the family :data:`DROPPED_FAMILY`.
     cycle : pandas.Timestamp or str
         The current planning month; months from it on have not happened.
 
@@ -449,9 +452,14 @@ def plan_accuracy(
     rows = _passed_plan_rows(earlier_plans, sales_history, cycle)
     if rows.empty:
         return _empty(PLAN_ACCURACY_COLUMNS, text=("cycle", "level", "key", "family"))
-    rows["family"] = family_of(
-        products, rows["sku"], "the earlier demand plans or sales_history"
+    # An item dropped from the catalogue since an earlier plan keeps its place in the
+    # accuracy of that plan, under a family that says so, rather than stopping the stage.
+    known = rows["sku"].isin(products["sku"]).to_numpy()
+    family = np.full(len(rows), DROPPED_FAMILY, dtype=object)
+    family[known] = family_of(
+        products, rows.loc[known, "sku"], "the earlier demand plans or sales_history"
     ).to_numpy()
+    rows["family"] = family
     rows["_sku_region"] = rows["sku"].astype(str) + " / " + rows["region"].astype(str)
     rows["_family"] = rows["family"]
     rows["_total"] = "Total"
