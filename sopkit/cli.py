@@ -50,8 +50,26 @@ def cmd_init(args: argparse.Namespace) -> int:
     from .data import load_dataset, write_csv_folder
 
     target = Path(args.dir)
-    if target.exists() and any(target.iterdir()) and not args.force:
+    existing = target.exists() and any(target.iterdir())
+    if existing and not args.force:
         raise SopError(f"{target} exists and is not empty; choose a new folder or add --force")
+    if existing and (target / "parameters" / "default.yaml").is_file():
+        # --force on a workspace refreshes the notebooks (sopkit's code) and adds what is
+        # missing; the planner's data, parameters and reports are never overwritten.
+        kept = []
+        for name in ("parameters", "reports/README.md", "data"):
+            if (target / name).exists():
+                kept.append(name)
+        shutil.copytree(
+            resource_dir("notebooks"), target / "notebooks", dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns(".ipynb_checkpoints", ".keep"),
+        )  # fmt: skip
+        for name in ("default.yaml", "scenarios.yaml"):
+            if not (target / "parameters" / name).exists():
+                shutil.copyfile(resource_dir("parameters") / name, target / "parameters" / name)
+        print(f"Workspace {target}: the five notebooks are refreshed; kept as they were: "
+              f"{', '.join(kept)}.")  # fmt: skip
+        return 0
     defaults = DataParams()
     ds = load_dataset("demo", demo_seed=args.seed, demo_last_month=defaults.demo_last_month)
     (target / "reports").mkdir(parents=True, exist_ok=True)
@@ -102,7 +120,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         )
     source = args.source or params.data.source
     data = params.data if params is not None else None
-    print(f"Data source: {source}", flush=True)
+    from .cycle.context import display_source
+
+    print(f"Data source: {display_source(str(source))}", flush=True)
     ds = load_dataset(
         source,
         queries=data.queries if data and source == data.source else None,
@@ -134,9 +154,23 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _parse_assignments(pairs: list[list[str]] | None) -> dict[str, Any]:
+    """``-p NAME VALUE`` pairs: the value as typed, for the schema to convert.
+
+    Only lists and mappings (``[0.7, 0.9]``, ``{Press: -20}``) are read as YAML: YAML's
+    own rules would make ``true`` or ``yes`` a 1 and a scenario named ``no`` a False.
+    """
     out: dict[str, Any] = {}
     for name, value in pairs or []:
-        out[name] = yaml.safe_load(value)  # "12" -> 12, "0.9" -> 0.9, like papermill's -p
+        text = value.strip()
+        if text.startswith(("[", "{")):
+            try:
+                out[name] = yaml.safe_load(text)
+            except yaml.YAMLError as exc:
+                raise SopError(
+                    f"-p {name}: {value!r} is not a valid list or mapping ({exc})"
+                ) from None
+        else:
+            out[name] = value
     return out
 
 
@@ -165,7 +199,8 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 _EPILOG = {
     "init": """examples:
   sop init my-sop              a workspace with the demo company as CSV files
-  sop init acme --seed 11      another demo company""",
+  sop init acme --seed 11      another demo company
+  sop init --force my-sop      refresh the notebooks of a workspace (data and parameters kept)""",
     "validate": """examples:
   sop validate                 the workspace's data source (or the demo outside a workspace)
   sop validate data/           a folder of CSV files, one per table
@@ -204,7 +239,11 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     p.add_argument("dir", help="folder to create")
     p.add_argument("--seed", type=int, default=7, help="seed of the demo company (default 7)")
-    p.add_argument("--force", action="store_true", help="write into a folder that is not empty")
+    p.add_argument(
+        "--force", action="store_true",
+        help="write into a folder that is not empty; on a workspace, refresh its notebooks "
+        "only (data, parameters and reports are kept)",
+    )  # fmt: skip
     p.set_defaults(func=cmd_init)
 
     p = sub.add_parser(
@@ -241,6 +280,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``sop``: every error ends in a sentence, never a traceback."""
+    import logging
+
+    # sop is not an asyncio program: a kernel stopped by Ctrl-C must not make the event
+    # loop print "Task exception was never retrieved" after the one-line message.
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     parser = build_parser()
     args = parser.parse_args(argv)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)

@@ -97,7 +97,7 @@ class PortfolioParams(_Model):
 class DemandParams(_Model):
     """Stage 2, demand planning."""
 
-    season_length: int = Field(12, ge=1)
+    season_length: int = Field(12, ge=1, le=24)
     backtest_months: int = Field(12, ge=1, le=36)
 
 
@@ -190,6 +190,11 @@ def _read_yaml(path: Path) -> dict:
         )
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not UTF-8 text (byte {exc.start}): save it as UTF-8 (in Notepad: "
+            "Save as, Encoding UTF-8)"
+        ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
     if data is None:
@@ -336,6 +341,21 @@ class RunParameters:
         blob = json.dumps(self.identity(), sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
+    def public(self) -> dict[str, Any]:
+        """The parameters as they may be written down: a database password hidden."""
+        out = self.params.model_dump(mode="json")
+        source = out["data"]["source"]
+        if "://" in source:
+            import sqlalchemy as sa
+
+            try:
+                out["data"]["source"] = sa.engine.make_url(source).render_as_string(
+                    hide_password=True
+                )
+            except sa.exc.ArgumentError:
+                out["data"]["source"] = source.rsplit("@", 1)[-1]
+        return out
+
     def write(self, folder: Path) -> Path:
         """Write ``parameters.yaml`` and ``scenarios.yaml`` into ``folder``; return the first."""
         folder.mkdir(parents=True, exist_ok=True)
@@ -345,7 +365,7 @@ class RunParameters:
                 "scenarios.yaml",
                 {"scenarios": {k: v.model_dump() for k, v in self.scenarios.items()}},
             ),
-            ("parameters.yaml", self.params.model_dump(mode="json")),
+            ("parameters.yaml", self.public()),
         ):
             tmp = folder / f".{name}.tmp"
             tmp.write_text(head + yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
@@ -391,7 +411,8 @@ def resolve_run(
     ----------
     params_file
         A YAML file with the schema of :class:`Parameters`; ``scenarios.yaml`` beside it
-        (if any) holds the scenarios. ``None``: the defaults and the baseline scenario.
+        holds the scenarios (it must exist). ``None``: the defaults and the baseline
+        scenario.
     scenario
         The scenario to plan, instead of the file's.
     **overrides
@@ -413,12 +434,18 @@ def resolve_run(
     (12, 'baseline')
     """
     params = resolve_parameters(params_file, scenario=scenario, **overrides)
-    scen_file = Path(params_file).parent / "scenarios.yaml" if params_file is not None else None
-    scenarios = (
-        load_scenarios(scen_file)
-        if scen_file is not None and scen_file.is_file()
-        else {"baseline": Scenario(description="The plan as it stands")}
-    )
+    if params_file is None:
+        scenarios = {"baseline": Scenario(description="The plan as it stands")}
+    else:
+        scen_file = Path(params_file).parent / "scenarios.yaml"
+        if not scen_file.is_file():
+            # a missing file would silently leave the what-ifs out of stages 4 and 5
+            raise ConfigError(
+                f"{scen_file} does not exist: the scenarios compared in stage 4 live beside "
+                f"the parameters file. Copy parameters/scenarios.yaml there, or write one "
+                "with just the plan as it stands:\nscenarios:\n  baseline: {}"
+            )
+        scenarios = load_scenarios(scen_file)
     get_scenario(scenarios, params.scenario)
     return RunParameters(params, scenarios, str(params_file or "parameters"))
 

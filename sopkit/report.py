@@ -328,6 +328,19 @@ def _cell_values(s: pd.Series) -> list[Any]:
     return out
 
 
+def _as_text(ws, value: str) -> Any:
+    """A cell that holds ``value`` as text, never as a formula.
+
+    openpyxl stores ``=...`` as a formula, and a sales input's reason such as
+    ``=HYPERLINK(...)`` would then run in Excel.
+    """
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(ws, value=value)
+    cell.data_type = "s"
+    return cell
+
+
 def _bold(ws, values: list[Any]) -> list[Any]:
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -356,7 +369,7 @@ def _write_sheet(wb, sheet: _Sheet) -> None:
     _widths(ws, [min(max(len(str(c)) + 3, 10), 40) for c in df.columns])
     ws.append(_bold(ws, [str(c) for c in df.columns]))
     for row in zip(*(_cell_values(df[c]) for c in df.columns), strict=True):
-        ws.append(row)
+        ws.append([_as_text(ws, v) if isinstance(v, str) and v[:1] == "=" else v for v in row])
     if len(df.columns):
         ws.auto_filter.ref = f"A1:{get_column_letter(len(df.columns))}{len(df) + 1}"
 

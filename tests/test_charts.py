@@ -986,3 +986,12 @@ def test_stage_charts_raise_sop_error_on_missing_columns(stages):
         scenario_chart(stages["scenarios"].drop(columns="peak_utilisation"))
     with pytest.raises(SopError, match="status"):
         kpi_cards(pd.DataFrame({"kpi": ["x"]}))
+
+
+def test_table_shows_the_planners_text_and_never_runs_it():
+    """A sales input's reason holding HTML is escaped in the report, not executed."""
+    df = pd.DataFrame({"reason": ["<script>document.title='PWNED'</script>", "a & b"]})
+    html = table(df).to_html()
+    assert "<script>" not in html
+    assert "&lt;script&gt;document.title=&#39;PWNED&#39;&lt;/script&gt;" in html
+    assert "a &amp; b" in html

@@ -174,3 +174,69 @@ def test_validate_a_semicolon_csv_says_how_to_save_it(tiny_demo, tmp_path, capsy
         '(in Excel: "CSV UTF-8 (Comma delimited)")'
     ) in err
     assert 'inventory.csv is not UTF-8 text: save it as "CSV UTF-8"' in err
+
+
+def test_p_values_are_not_read_by_yaml_rules(tmp_path, capsys, monkeypatch):
+    """`-p horizon true` is not 1, and `-p scenario no` is the scenario named "no"."""
+    from sopkit.cli import _parse_assignments
+
+    assert _parse_assignments([["scenario", "no"], ["horizon", "12"]]) == {
+        "scenario": "no",
+        "horizon": "12",
+    }
+    assert _parse_assignments([["abc_thresholds", "[0.7, 0.9]"]]) == {"abc_thresholds": [0.7, 0.9]}
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    assert main(["run", "-p", "horizon", "true"]) == 1
+    assert "horizon: Input should be a valid integer" in capsys.readouterr().err
+
+
+def test_a_parameters_file_not_in_utf8_ends_in_a_sentence(tmp_path, capsys, monkeypatch):
+    ws = tmp_path / "ws"
+    assert main(["init", str(ws)]) == 0
+    with (ws / "parameters" / "default.yaml").open("ab") as f:
+        f.write("# pr\xe9vision\n".encode("latin-1"))
+    monkeypatch.chdir(ws)
+    capsys.readouterr()
+    assert main(["validate"]) == 1
+    err = capsys.readouterr().err
+    assert "default.yaml is not UTF-8 text" in err
+    assert "Traceback" not in err
+
+
+def test_init_force_on_a_workspace_refreshes_notebooks_and_keeps_the_data(tmp_path, capsys):
+    ws = tmp_path / "ws"
+    assert main(["init", str(ws)]) == 0
+    (ws / "data" / "products.csv").write_text("mine\n")
+    (ws / "parameters" / "default.yaml").write_text("# mine\n")
+    (ws / "notebooks" / "03_supply_planning.ipynb").write_text("{ broken")
+    capsys.readouterr()
+    assert main(["init", str(ws), "--force"]) == 0
+    assert "kept as they were: parameters, reports/README.md, data" in capsys.readouterr().out
+    assert (ws / "data" / "products.csv").read_text() == "mine\n"
+    assert (ws / "parameters" / "default.yaml").read_text() == "# mine\n"
+    assert (ws / "notebooks" / "03_supply_planning.ipynb").read_text().startswith("{\n")
+
+
+def test_a_notebook_that_is_not_json_is_named(tmp_path, capsys, monkeypatch):
+    ws = tmp_path / "ws"
+    assert main(["init", str(ws)]) == 0
+    (ws / "notebooks" / "03_supply_planning.ipynb").write_text("<<<<<<< HEAD\n")
+    monkeypatch.chdir(ws)
+    capsys.readouterr()
+    assert main(["run"]) == 1
+    err = capsys.readouterr().err
+    assert "03_supply_planning.ipynb cannot be read as a notebook" in err
+    assert "sop init --force ." in err
+    assert "Traceback" not in err
+
+
+def test_a_missing_scenarios_file_stops_the_run(tmp_path, capsys, monkeypatch):
+    ws = tmp_path / "ws"
+    assert main(["init", str(ws)]) == 0
+    (ws / "parameters" / "scenarios.yaml").unlink()
+    monkeypatch.chdir(ws)
+    capsys.readouterr()
+    assert main(["run"]) == 1
+    err = capsys.readouterr().err
+    assert "scenarios.yaml does not exist" in err
+    assert not (ws / "reports" / "2026-11").exists()

@@ -271,3 +271,192 @@ def test_a_parameters_file_without_a_data_source_is_refused(tmp_path, tiny_demo)
     with pytest.raises(ConfigError, match=r"(?s)other.yaml.*data.source: the file does not say"):
         run_cycle(other, workspace=ws, progress=lambda _: None)
     assert not (ws / "reports" / CYCLE).exists()
+
+
+# --------------------------------------------------------------------------- found by an adversary
+
+
+def _copy(complete, tmp_path) -> Path:
+    import shutil
+
+    src, _ = complete
+    ws = tmp_path / "ws"
+    shutil.copytree(src, ws)
+    return ws
+
+
+def _run(ws: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([SOP, "run", *args], cwd=ws, capture_output=True, text=True, timeout=300)
+
+
+def test_a_cycle_is_never_complete_without_its_reports(complete, tmp_path):
+    """Report files lost after a complete run (a full disk, a kill while writing them):
+    the next run writes them again instead of calling the cycle up to date without them."""
+    import shutil
+
+    ws = _copy(complete, tmp_path)
+    root = ws / "reports" / CYCLE
+    (root / "index.html").unlink()
+    (root / f"plan_{CYCLE}.xlsx").unlink()
+    shutil.rmtree(root / "tables")
+    proc = _run(ws)
+    assert proc.returncode == 0, proc.stderr
+    assert "its report files were incomplete; written again" in proc.stdout
+    assert "is up to date" in proc.stdout
+    assert (root / "index.html").is_file()
+    assert (root / f"plan_{CYCLE}.xlsx").is_file()
+    assert (root / "tables" / "kpis.csv").is_file()
+
+
+def test_a_run_killed_after_its_last_stage_is_finished_not_stuck(complete, tmp_path):
+    """Killed while writing the reports: every stage complete, the manifest still running."""
+    ws = _copy(complete, tmp_path)
+    store = CycleStore(ws / "reports", CYCLE)
+    manifest = store.read_manifest()
+    manifest["status"] = "running"
+    store.write_manifest(manifest)
+    (store.root / "index.html").unlink()
+    (store.root / ".tables.tmp-abc123").mkdir()  # a half-written tables folder
+    (store.root / ".tables.tmp-abc123" / "kpis.csv").write_text("half")
+    proc = _run(ws)
+    assert proc.returncode == 0, proc.stderr
+    assert f"Finishing the interrupted run of cycle {CYCLE}" in proc.stdout
+    assert store.read_manifest()["status"] == "complete"
+    assert (store.root / "index.html").is_file()
+    assert not (store.root / ".tables.tmp-abc123").exists()
+
+
+def test_a_damaged_manifest_is_refused_then_rebuilt_with_force(complete, tmp_path):
+    ws = _copy(complete, tmp_path)
+    (ws / "reports" / CYCLE / "manifest.json").write_text("{ truncated")
+    proc = _run(ws)
+    assert proc.returncode == 1
+    assert "manifest.json is damaged" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    again = _run(ws, "--force")
+    assert again.returncode == 0, again.stderr
+    assert CycleStore(ws / "reports", CYCLE).read_manifest()["status"] == "complete"
+
+
+def test_a_stage_that_writes_nothing_is_not_complete(complete, tmp_path):
+    ws = _copy(complete, tmp_path)
+    nb_path = ws / "notebooks" / "05_executive_review.ipynb"
+    nb = nbformat.read(nb_path, as_version=4)
+    nb.cells = [c for c in nb.cells if 'ctx.write("kpis"' not in c.source]
+    nbformat.write(nb, nb_path)
+    proc = _run(ws, "--force", "-p", "horizon", "6")
+    assert proc.returncode == 1
+    assert "stage 5 (Executive review) finished without writing 'kpis'" in proc.stderr
+    # the complete cycle of record is untouched
+    assert CycleStore(ws / "reports", CYCLE).read_manifest()["parameters"]["horizon"] == 12
+
+
+def test_a_parameters_cell_cannot_plan_a_stage_under_other_settings(complete, tmp_path):
+    ws = _copy(complete, tmp_path)
+    nb_path = ws / "notebooks" / "01_product_review.ipynb"
+    nb = nbformat.read(nb_path, as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    cell.source = cell.source.replace(
+        "review_months: Optional[int] = None", "review_months: int = 6"
+    )
+    nbformat.write(nb, nb_path)
+    proc = _run(ws, "--force")
+    assert proc.returncode == 1
+    assert "the parameters cell of 01_product_review.ipynb sets review_months = 6" in proc.stderr
+
+
+def test_a_partial_run_plans_under_the_cycles_record(complete, tmp_path):
+    """Planned with -p horizon 6; `--only 5` then uses horizon 6, not the file's 12."""
+    ws = _copy(complete, tmp_path)
+    assert _run(ws, "--force", "-p", "horizon", "6").returncode == 0
+    proc = _run(ws, "--only", "5")
+    assert proc.returncode == 0, proc.stderr
+    assert "the parameters file differs from the cycle's own parameters (horizon: 12" in (
+        proc.stdout
+    )
+    store = CycleStore(ws / "reports", CYCLE)
+    assert store.provenance("kpis")["identity"]["horizon"] == 6
+    assert store.read_manifest()["status"] == "complete"
+    # an option that contradicts the record is refused
+    refused = _run(ws, "--only", "5", "-p", "horizon", "9")
+    assert refused.returncode == 1
+    assert "horizon: 9 here, 6 there" in refused.stderr
+
+
+def test_the_users_own_files_in_a_cycle_folder_survive_a_forced_rerun(complete, tmp_path):
+    ws = _copy(complete, tmp_path)
+    notes = ws / "reports" / CYCLE / "meeting_notes.txt"
+    notes.write_text("approved with changes")
+    assert _run(ws, "--force").returncode == 0
+    assert notes.read_text() == "approved with changes"
+
+
+def test_a_change_in_the_earlier_cycles_makes_a_cycle_out_of_date(complete, tmp_path):
+    """Stage 2 measures earlier plans: a new earlier cycle of record changes the report."""
+    ws = _copy(complete, tmp_path)
+    assert _run(ws, "--cycle", "2026-10").returncode == 0
+    proc = _run(ws)
+    assert proc.returncode == 1
+    assert "the earlier cycles of record changed: now 2026-10, then none" in proc.stderr
+
+
+def test_a_stage_run_by_hand_refreshes_the_index_and_later_stages_wait(complete, tmp_path):
+    ws = _copy(complete, tmp_path)
+    root = ws / "reports" / CYCLE
+    proc = subprocess.run(
+        [sys.executable, "-m", "papermill", "notebooks/03_supply_planning.ipynb",
+         str(tmp_path / "out.ipynb"), "--cwd", str(ws / "notebooks")],
+        cwd=ws, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    index = (root / "index.html").read_text()
+    assert 'data-kpi="otif"' not in index, "stage 5 is stale: its KPI cards are not shown"
+    assert "stale" in index
+    from sopkit.cycle import open_stage
+
+    os.chdir(ws)
+    try:
+        ctx = open_stage("executive_review")
+        with pytest.raises(StageError, match=r"stage 4 \(reconciliation\).*is stale"):
+            ctx.read("financials")
+    finally:
+        os.chdir(tmp_path)
+
+
+def test_history_too_short_for_the_review_window_is_refused_before_any_stage(tmp_path, tiny_demo):
+    ws = _workspace(tmp_path / "ws", tiny_demo)
+    proc = _run(ws, "-p", "review_months", "24")
+    assert proc.returncode == 1
+    assert "portfolio.review_months 24 compares the last 24 months with the 24 before" in (
+        proc.stderr
+    )
+    assert "Set review_months to at most 15" in proc.stderr
+    assert not (ws / "reports" / CYCLE).exists()
+
+
+def test_a_kernel_folder_left_by_a_killed_run_is_removed(complete, tmp_path):
+    ws = _copy(complete, tmp_path)
+    dead = ws / "reports" / ".kernels" / "20261130T000000-abcdef-999999"
+    dead.mkdir(parents=True)
+    (dead / ".kernel.json").write_text('{"key": "secret"}')
+    assert _run(ws).returncode == 0
+    assert not dead.exists()
+
+
+@pytest.mark.postgres
+def test_a_database_password_is_never_printed_or_written(pg_url, tmp_path, tiny_demo):
+    from sopkit.data import write_sql
+
+    password = pg_url.split(":")[2].split("@")[0]
+    write_sql(tiny_demo, pg_url)
+    ws = _workspace(tmp_path / "ws", tiny_demo)
+    params = ws / "parameters" / "default.yaml"
+    params.write_text(params.read_text().replace("  source: data ", f"  source: {pg_url} "))
+    proc = _run(ws)
+    assert proc.returncode == 0, proc.stderr
+    assert password not in proc.stdout + proc.stderr
+    assert "***" in proc.stdout
+    root = ws / "reports" / CYCLE
+    for path in root.rglob("*"):
+        if path.is_file() and path.suffix in (".json", ".yaml", ".html", ".ipynb"):
+            assert password not in path.read_text(errors="replace"), path.name

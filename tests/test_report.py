@@ -316,3 +316,20 @@ def test_export_html_drops_code_and_reuses_one_exporter(tmp_path):
         assert "secret_code" not in html
         assert "cdnjs" not in html
     assert report._html_exporter.cache_info().hits >= 1
+
+
+def test_text_that_looks_like_a_formula_stays_text_in_the_workbook(store):
+    """A sales input's reason `=HYPERLINK(...)` must not become a live formula in Excel."""
+    plan = store.read("demand_plan")
+    plan.loc[0, "adjustment_reason"] = '=HYPERLINK("http://evil.example/x","Open budget")'
+    plan.loc[1, "adjustment_reason"] = "=2+3"
+    store.write("demand_plan", plan)
+    write_workbook(store)
+    ws = openpyxl.load_workbook(store.workbook_path)["demand_plan"]
+    header = [c.value for c in ws[1]]
+    col = header.index("adjustment_reason") + 1
+    cells = [ws.cell(row=r, column=col) for r in range(2, ws.max_row + 1)]
+    hostile = [c for c in cells if isinstance(c.value, str) and c.value.startswith("=")]
+    assert len(hostile) == 2
+    assert all(c.data_type == "s" for c in hostile), "stored as text, not as formulas"
+    assert hostile[1].value == "=2+3"

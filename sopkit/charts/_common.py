@@ -92,8 +92,12 @@ def table(df: pd.DataFrame, *, max_rows: int = 60) -> Styler:
         raise SopError(f"max_rows must be a whole number >= 1; got {max_rows!r}.")
     shown = df.head(max_rows).reset_index(drop=True)
     formats = {column: _column_format(str(column), shown[column]) for column in shown.columns}
-    styler = shown.style.hide(axis="index").format(na_rep=NA_TEXT)
-    styler = styler.format({c: f for c, f in formats.items() if f is not None}, na_rep=NA_TEXT)
+    # escape: cells hold the planners' own text (a sales input's reason), which the
+    # HTML report must show, never run
+    styler = shown.style.hide(axis="index").format(na_rep=NA_TEXT, escape="html")
+    styler = styler.format(
+        {c: f for c, f in formats.items() if f is not None}, na_rep=NA_TEXT, escape="html"
+    )
     numeric = [c for c in shown.columns if pd.api.types.is_numeric_dtype(shown[c])]
     if numeric and shown.columns.is_unique:
         styler = styler.set_properties(subset=numeric, **{"text-align": "right"})

@@ -68,12 +68,44 @@ def resolve_cycle(params: Parameters, ds: Dataset) -> pd.Timestamp:
     return cycle
 
 
+def check_history(params: Parameters, ds: Dataset, cycle: pd.Timestamp) -> None:
+    """Refuse settings the history cannot support, before any stage runs.
+
+    The product review compares the last ``review_months`` months with as many before:
+    months before the history would read as zero sales, and every item would look like
+    it grew from nothing.
+    """
+    from sopkit._checks import month_number
+
+    months = int(month_number(cycle) - month_number(ds.first_month))
+    review = params.portfolio.review_months
+    if months < 2 * review:
+        raise ConfigError(
+            f"portfolio.review_months {review} compares the last {review} months with the "
+            f"{review} before: that needs {2 * review} months of history before {cycle:%Y-%m}, "
+            f"and sales_history has {months} (from {ds.first_month:%Y-%m}). Set "
+            f"review_months to at most {max(months // 2, 1)} (-p review_months N)."
+        )
+
+
 def as_of(ds: Dataset, cycle: pd.Timestamp) -> Dataset:
     """The dataset as known before ``cycle``: what a cycle planned then could see.
 
     See ``Dataset.as_of``; its ``as_of_notes`` say what has no history and is taken as now.
     """
     return ds.as_of(cycle)
+
+
+def display_source(source: str) -> str:
+    """A data source as it may be printed or stored: a database password hidden."""
+    if "://" not in source:
+        return source
+    import sqlalchemy as sa
+
+    try:
+        return sa.engine.make_url(source).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return source.rsplit("@", 1)[-1]
 
 
 def reports_root(workspace: Path, params: Parameters) -> Path:
@@ -130,8 +162,10 @@ def provenance_problems(
     out = []
     if prov.get("params_hash") != run.hash:
         diff = describe_difference(run.identity(), prov.get("identity", {}))
-        out += [f"{artifact!r} (stage {stage.number}) was made under other parameters:"]
-        out += [f"    {line}" for line in diff]
+        out.append(
+            f"{artifact!r} (stage {stage.number}) was made under other parameters: "
+            + "; ".join(diff)
+        )
     if prov.get("input_fingerprint") != fingerprint:
         out.append(
             f"{artifact!r} (stage {stage.number}) was made from other input data "
@@ -192,6 +226,7 @@ class StageContext:
             base=self.workspace,
         )
         month = resolve_cycle(self.params, ds)
+        check_history(self.params, ds, month)
         return month, as_of(ds, month)
 
     @cached_property
@@ -253,8 +288,13 @@ class StageContext:
         _ = self.cycle  # resolves the cycle into the parameters first
         df = self.store.read(artifact)
         problems = provenance_problems(self.store, artifact, self.run, self.fingerprint)
+        first = producer(artifact)
+        status = self.store.read_manifest().get("stages", {}).get(first.id, {}).get("status")
+        if status not in (None, "complete"):
+            problems.append(
+                f"stage {first.number} ({first.id}), which makes {artifact!r}, is {status}"
+            )
         if problems:
-            first = producer(artifact)
             raise StageError(
                 f"stage {self.stage.number} ({self.stage.id}) will not build on tables of "
                 "another plan:\n"
@@ -327,7 +367,7 @@ class StageContext:
                     "status": "partial",
                     "started": now(),
                     "params_file": str(self.params_file),
-                    "parameters": self.params.model_dump(mode="json"),
+                    "parameters": self.run.public(),
                     "identity": self.run.identity(),
                     "params_hash": self.run.hash,
                     "data_source": self.dataset.source,
@@ -339,6 +379,10 @@ class StageContext:
             mark_later_stale(manifest, self.stage)
             manifest["status"] = "partial"
             store.write_manifest(manifest)
+            from sopkit.report import write_index, write_workbook
+
+            write_workbook(store)  # the stale stages' tables leave the workbook and index
+            write_index(store)
         finally:
             lock.release()
         self._hand_checked = True
@@ -352,6 +396,10 @@ class StageContext:
             entry.pop("html", None)  # the report of sop run's stage is not this run's
             manifest["status"] = overall_status(manifest)
             store.write_manifest(manifest)
+            from sopkit.report import write_index, write_workbook
+
+            write_workbook(store)  # so the workbook, tables and index show this stage's run
+            write_index(store)
 
     def describe(self) -> pd.DataFrame:
         """A short table of what this stage works on, for the top of the notebook."""
@@ -429,10 +477,21 @@ def open_stage(
     workspace = find_workspace()
     path = Path(params_file)
     path = path if path.is_absolute() else workspace / path
-    scenario = overrides.pop("scenario", None)
-    run = resolve_run(path, scenario=scenario, **overrides)
     if (cycle_dir is None) != (run_id is None):
         raise StageError("cycle_dir and run_id are given together, by `sop run` only")
+    if run_id is not None:
+        # Under sop run every stage plans under the cycle's record; a value left in the
+        # notebook's parameters cell would plan this stage under other settings.
+        set_here = {k: v for k, v in overrides.items() if v is not None and k != "cycle"}
+        if set_here:
+            raise ConfigError(
+                f"the parameters cell of {get_stage(stage).notebook} sets "
+                + ", ".join(f"{k} = {v!r}" for k, v in set_here.items())
+                + "; under `sop run` every stage uses the cycle's parameters: set them back "
+                "to None in the notebook, and pass settings to `sop run` (-p NAME VALUE)."
+            )
+    scenario = overrides.pop("scenario", None)
+    run = resolve_run(path, scenario=scenario, **overrides)
     return StageContext(
         get_stage(stage), run, workspace, path, Path(cycle_dir) if cycle_dir else None, run_id
     )

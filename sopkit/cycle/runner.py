@@ -44,6 +44,8 @@ from sopkit.config import (
 )
 from sopkit.cycle.context import (
     as_of,
+    check_history,
+    display_source,
     mark_later_stale,
     now,
     overall_status,
@@ -56,7 +58,16 @@ from sopkit.cycle.lock import CycleLock
 from sopkit.data import Dataset, load_dataset, write_parquet_folder
 from sopkit.errors import ConfigError, SopError, StageError
 from sopkit.report import export_html, write_index, write_workbook
-from sopkit.store import STAGES, CycleStore, Stage, atomic_path, get_stage, producer
+from sopkit.store import (
+    STAGES,
+    WORKBOOK_SHEETS,
+    CycleStore,
+    PlanArchive,
+    Stage,
+    atomic_path,
+    get_stage,
+    producer,
+)
 
 #: sopkit's own exceptions, whose whole message is meant for the planner
 _OWN_ERRORS = ("SopError", "ConfigError", "DataValidationError", "StageError")
@@ -113,12 +124,20 @@ def _check_notebooks(nb_dir: Path, selected: Sequence[Stage]) -> None:
         if not path.is_file():
             problems.append(f"{path} is missing")
             continue
-        declared = set(pm.inspect_notebook(str(path)))
+        try:
+            declared = set(pm.inspect_notebook(str(path)))
+        except Exception as exc:  # nbformat's and jsonschema's errors alike
+            problems.append(
+                f"{path} cannot be read as a notebook ({type(exc).__name__}: "
+                f"{_first_line(str(exc))}); restore it, e.g. with `sop init --force .`"
+            )
+            continue
         lacking = [n for n in RUN_PARAMETERS if n not in declared]
         if lacking:
             problems.append(
                 f"{s.notebook} does not declare {', '.join(lacking)} in its parameters cell "
-                "(a notebook from an older sopkit: copy the new one from `sop init`)"
+                "(a notebook from an older sopkit: refresh the notebooks with "
+                "`sop init --force .`, which keeps data and parameters)"
             )
         unknown = sorted(declared - set(NOTEBOOK_PARAMETERS) - set(LOCATION_PARAMETERS))
         if unknown:
@@ -175,7 +194,10 @@ def _recover(reports: Path, cycle: str, progress: Callable[[str], None]) -> None
         shutil.rmtree(leftover, ignore_errors=True)
     if root.is_dir():
         for tmp in [*root.glob(".*.tmp-*"), *root.glob("*/.*.tmp-*")]:
-            tmp.unlink(missing_ok=True)
+            if tmp.is_dir():
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                tmp.unlink(missing_ok=True)
         for name in (".inputs.tmp", ".inputs.old"):
             shutil.rmtree(root / name, ignore_errors=True)
 
@@ -272,17 +294,23 @@ def run_cycle(
     if cycle:
         given["cycle"] = cycle
     run = resolve_run(pfile, scenario=scenario, **given)
+    # what the user said on the command line, which a partial run applies to the record
+    asked = Asked(given, scenario, params_file is not None)
     selected = _select(from_stage, only)
     nb_dir = notebook_dir(ws)
     _check_notebooks(nb_dir, selected)
     reports = reports_root(ws, run.params)
+    if reports.exists() and not reports.is_dir():
+        raise ConfigError(f"reports_dir {reports} is a file, not a folder; point it at a folder")
     run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
 
     # The kernel starts and imports the stage stack while this process validates the data.
-    session = KernelSession(ws, reports / ".kernels" / run_id)
+    kernels = reports / ".kernels"
+    _remove_dead_kernels(kernels)
+    session = KernelSession(ws, kernels / f"{run_id}-{os.getpid()}")
     try:
         session.start()
-        return _run(run, pfile, ws, nb_dir, reports, run_id, selected, force, session, progress)
+        return _run(run, asked, ws, nb_dir, reports, run_id, selected, force, session, progress)
     finally:
         session.shutdown()
         shutil.rmtree(session.folder, ignore_errors=True)
@@ -290,9 +318,42 @@ def run_cycle(
             session.folder.parent.rmdir()  # only when no other run has its kernel there
 
 
+@dataclass(frozen=True)
+class Asked:
+    """What the command line set: overrides (with --cycle), --scenario, --params."""
+
+    overrides: dict[str, Any]
+    scenario: str | None
+    params_file: bool
+
+    def anything(self) -> bool:
+        """Whether any setting was given on the command line (--cycle does not count)."""
+        return bool({k for k in self.overrides if k != "cycle"} or self.scenario)
+
+
+def _remove_dead_kernels(folder: Path) -> None:
+    """Remove kernel folders of runs that were killed (named ``<run>-<pid>``)."""
+    if not folder.is_dir():
+        return
+    for sub in folder.iterdir():
+        pid = sub.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(sub, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _run(
     run: RunParameters,
-    pfile: Path,
+    asked: Asked,
     ws: Path,
     nb_dir: Path,
     reports: Path,
@@ -303,7 +364,7 @@ def _run(
     progress: Callable[[str], None],
 ) -> RunResult:
     data = run.params.data
-    progress(f"Data source: {data.source} (validating) ...")
+    progress(f"Data source: {display_source(data.source)} (validating) ...")
     ds = load_dataset(
         data.source,
         queries=data.queries,
@@ -314,6 +375,7 @@ def _run(
     for warning in ds.warnings:
         progress(f"  warning: {warning}")
     month = resolve_cycle(run.params, ds)
+    check_history(run.params, ds, month)
     name = f"{month:%Y-%m}"
     replay = month <= ds.last_month
     ds = as_of(ds, month)
@@ -327,7 +389,7 @@ def _run(
     lock.acquire("sop run")
     try:
         return _run_locked(
-            run, pfile, ds, nb_dir, CycleStore(reports, name), run_id, selected, force,
+            run, asked, ds, nb_dir, CycleStore(reports, name), run_id, selected, force,
             session, progress,
         )  # fmt: skip
     finally:
@@ -336,7 +398,7 @@ def _run(
 
 def _run_locked(
     run: RunParameters,
-    pfile: Path,
+    asked: Asked,
     ds: Dataset,
     nb_dir: Path,
     store: CycleStore,
@@ -347,14 +409,19 @@ def _run_locked(
     progress: Callable[[str], None],
 ) -> RunResult:
     _recover(store.reports_dir, store.cycle, progress)
-    old = store.read_manifest()
+    old = _old_manifest(store, force, progress)
     old_status = old.get("status")
     if old_status == "running":  # its lock was free: that run was killed
         old_status = "interrupted"
     fingerprint = ds.fingerprint()
     partial = len(selected) < len(STAGES)
+    earlier = PlanArchive(store.reports_dir).cycles(before=store.cycle)
+
+    if partial and old and store.record_path.is_file():
+        run = _partial_run_parameters(run, asked, store, old, progress)
     same_params = old.get("params_hash") == run.hash
     same_data = old.get("input_fingerprint") == fingerprint
+    same_earlier = old.get("earlier_cycles", earlier) == earlier
 
     if partial and old and not same_params:
         raise ConfigError(
@@ -363,11 +430,16 @@ def _run_locked(
                 f"  - {d}" for d in describe_difference(run.identity(), old.get("identity", {}))
             )
             + "\nA run of some stages (--from, --only) uses the cycle's own parameters, so "
-            "that one cycle holds one plan. To plan the cycle under these, run all stages: "
-            f"`sop run --cycle {store.cycle} --force` with the same options."
+            "that one cycle holds one plan: leave out the options that differ. To plan the "
+            f"cycle under these, run all stages: `sop run --cycle {store.cycle} --force` "
+            "with the same options."
         )
     if not partial and old_status == "complete" and not force:
-        if same_params and same_data:
+        if same_params and same_data and same_earlier:
+            if not _reports_whole(store, old):
+                write_workbook(store)
+                write_index(store)
+                progress(f"Cycle {store.cycle}: its report files were incomplete; written again.")
             progress(
                 f"Cycle {store.cycle} is up to date in {store.root} (same data and "
                 "parameters); use --force to run it again."
@@ -376,6 +448,12 @@ def _run_locked(
         why = describe_difference(run.identity(), old.get("identity", {}))
         if not same_data:
             why.append("the input data changed")
+        if not same_earlier:
+            why.append(
+                f"the earlier cycles of record changed: now {', '.join(earlier) or 'none'}, "
+                f"then {', '.join(old.get('earlier_cycles', [])) or 'none'} (stage 2 measures "
+                "their plans)"
+            )
         raise StageError(
             f"{store.root} already holds a complete cycle {store.cycle} (finished "
             f"{old.get('finished', '?')}), planned differently:\n"
@@ -383,20 +461,25 @@ def _run_locked(
             + "\nRe-running would replace its reports. Use --force to replace them, or "
             "--cycle for another month."
         )
-    if not partial and old_status in ("interrupted", "failed") and same_params and same_data:
-        if not force:
-            done = [s for s in STAGES if old["stages"].get(s.id, {}).get("status") == "complete"]
-            first = next(s for s in STAGES if s not in done)
-            selected = [s for s in STAGES if s.number >= first.number]
-            if done and first.number > 1:
-                progress(
-                    f"Resuming the {old_status} run of cycle {store.cycle} (started "
-                    f"{old.get('started', '?')}): stages {done[0].number}-{first.number - 1} "
-                    f"are kept, stage {first.number} runs again."
-                )
-                partial = True
+    resume = not partial and old_status in ("interrupted", "failed") and not force
+    if resume and same_params and same_data and same_earlier:
+        done = [s for s in STAGES if old["stages"].get(s.id, {}).get("status") == "complete"]
+        todo = [s for s in STAGES if s not in done]
+        if not todo:  # every stage had completed: only the reports were left to write
+            return _finish_only(store, old, progress)
+        first = todo[0]
+        selected = [s for s in STAGES if s.number >= first.number]
+        kept = f"stages 1-{first.number - 1} are kept, " if first.number > 1 else ""
+        progress(
+            f"Resuming the {old_status} run of cycle {store.cycle} (started "
+            f"{old.get('started', '?')}): {kept}stage {first.number} runs again."
+        )
+        partial = first.number > 1
     elif old_status == "interrupted":
-        progress(f"Cycle {store.cycle}: the interrupted run is replaced by a new one.")
+        progress(
+            f"Cycle {store.cycle}: the interrupted run was planned differently; a new run "
+            "replaces it."
+        )
 
     # The snapshot a partial run reads is the cycle's own, so all its stages agree.
     reuse = partial and bool(old) and store.inputs_dir.is_dir() and not force
@@ -427,6 +510,7 @@ def _run_locked(
     record = run.write(work.root)
 
     manifest = _new_manifest(work, run, record, ds, fingerprint, run_id, stages_before)
+    manifest["earlier_cycles"] = earlier
     if reuse:
         for key in ("data_source", "input_rows", "history"):
             manifest[key] = old.get(key, manifest[key])
@@ -449,10 +533,11 @@ def _run_locked(
             done.append(stage.id)
         current = None
         exports.shutdown(wait=True)
+        # The reports first, the status last: a cycle is never "complete" without them.
+        write_workbook(work)
         manifest["status"] = overall_status(manifest)
         manifest["finished"] = now()
         work.write_manifest(manifest)
-        write_workbook(work)
         write_index(work)
     except KeyboardInterrupt:
         exports.shutdown(wait=True, cancel_futures=True)
@@ -542,16 +627,101 @@ def _run_stage(
             f"Earlier results are kept. Fix the cause, then resume with "
             f"`sop run --cycle {work.cycle}` (add --force if you changed the input data)."
         ) from None
+    unwritten = [a for a in stage.writes if (work.provenance(a) or {}).get("run_id") != run_id]
+    if unwritten:
+        entry.update(status="failed", finished=now(), error="declared artifacts not written")
+        manifest.update(status="failed", finished=now(), failed_stage=stage.id)
+        work.write_manifest(manifest)
+        write_workbook(work)
+        write_index(work)
+        raise StageError(
+            f"stage {stage.number} ({stage.title}) finished without writing "
+            f"{', '.join(map(repr, unwritten))}, which it declares (sopkit.store.STAGES): "
+            f"its notebook must end with ctx.write(...) for each. Earlier results are kept."
+        )
     entry.update(status="complete", finished=now())
-    entry["artifacts"] = [a for a in stage.writes if work.has(a)]
+    entry["artifacts"] = list(stage.writes)
     work.write_manifest(manifest)
     progress(f"      done in {entry['duration_s']:.1f} s")
+
+
+def _old_manifest(
+    store: CycleStore, force: bool, progress: Callable[[str], None]
+) -> dict[str, Any]:
+    """The cycle's manifest; a damaged one stops the run unless --force rebuilds the cycle."""
+    try:
+        return store.read_manifest()
+    except (ValueError, OSError) as exc:
+        if not force:
+            raise StageError(
+                f"{store.manifest_path} is damaged ({_first_line(str(exc))}), so what the "
+                f"cycle holds cannot be trusted; run it again whole with `sop run --cycle "
+                f"{store.cycle} --force`."
+            ) from None
+        progress(f"Note: {store.manifest_path} was damaged; the cycle is built again whole.")
+        return {}
+
+
+def _partial_run_parameters(
+    run: RunParameters,
+    asked: Asked,
+    store: CycleStore,
+    old: dict[str, Any],
+    progress: Callable[[str], None],
+) -> RunParameters:
+    """A partial run plans under the cycle's recorded parameters, plus what was asked.
+
+    Settings given on the command line are applied to the record (and must agree with
+    it); the workspace's file is read only to say if it changed since.
+    """
+    recorded = resolve_run(store.record_path, scenario=asked.scenario, **asked.overrides)
+    recorded = recorded.with_cycle(store.cycle)
+    if not asked.params_file and not asked.anything() and run.hash != recorded.hash:
+        changed = describe_difference(run.identity(), recorded.identity())
+        progress(
+            "Note: the parameters file differs from the cycle's own parameters "
+            f"({'; '.join(changed)}); this run uses the cycle's (`--force` re-plans it "
+            "under the file's)."
+        )
+    return recorded
+
+
+def _reports_whole(store: CycleStore, manifest: dict[str, Any]) -> bool:
+    """Whether the report files of a complete cycle are all there."""
+    needed = [store.root / "index.html", store.root / "tables"]
+    needed += [store.root / e["html"] for e in manifest.get("stages", {}).values() if e.get("html")]
+    if any(name in manifest.get("stages", {}).get(s.id, {}).get("artifacts", []) for s in STAGES
+           for name in WORKBOOK_SHEETS):  # fmt: skip
+        needed.append(store.workbook_path)
+    return all(p.exists() for p in needed)
+
+
+def _finish_only(
+    store: CycleStore, old: dict[str, Any], progress: Callable[[str], None]
+) -> RunResult:
+    """An interrupted run whose stages had all completed: write its reports, mark it."""
+    write_workbook(store)
+    old["status"] = overall_status(old)
+    old["finished"] = now()
+    store.write_manifest(old)
+    write_index(store)
+    progress(
+        f"Finishing the interrupted run of cycle {store.cycle}: every stage had completed; "
+        f"its reports are written. Cycle {store.cycle}: {old['status']}."
+    )
+    return RunResult(store.cycle, store.root, old["status"], [])
 
 
 def _swap(store: CycleStore, work: CycleStore) -> None:
     """Put the cycle built aside in place of the old one (:func:`_recover` undoes a killed swap)."""
     old = store.reports_dir / f".{store.cycle}.old-{work.root.name.rsplit('-', 1)[-1]}"
     if store.root.exists():
+        # files the user put in the cycle's folder (meeting notes, ...) move with it
+        for entry in store.root.iterdir():
+            if not entry.name.startswith(".") and not (work.root / entry.name).exists():
+                os.link(entry, work.root / entry.name) if entry.is_file() else shutil.copytree(
+                    entry, work.root / entry.name, copy_function=os.link
+                )
         store.root.rename(old)
     work.root.rename(store.root)
     shutil.rmtree(old, ignore_errors=True)
@@ -600,7 +770,7 @@ def _new_manifest(
         "finished": None,
         "params_file": str(run.source),
         "record": record.name,
-        "parameters": run.params.model_dump(mode="json"),
+        "parameters": run.public(),
         "identity": run.identity(),
         "params_hash": run.hash,
         "data_source": ds.source,
