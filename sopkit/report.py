@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from ._checks import reject_duplicates
 from .schemas import ARTIFACTS, MONTH
 from .store import STAGES, WORKBOOK_SHEETS, CycleStore, atomic_path
 
@@ -229,7 +230,8 @@ def _sku_families(store: CycleStore) -> pd.Series | None:
         df = store.read("portfolio")[["sku", "family"]]
     else:
         return None
-    return df.drop_duplicates("sku").set_index("sku")["family"]
+    reject_duplicates(df, "products", ["sku"])  # the one rule: a SKU twice is an error
+    return df.set_index("sku")["family"]
 
 
 def _summarise(df: pd.DataFrame, rule: _Summary, families: pd.Series | None) -> pd.DataFrame:
