@@ -16,8 +16,25 @@ What validation makes sure of, beyond types, keys and references:
   :data:`MAX_MONEY`, :data:`MAX_HOURS`, :data:`MAX_WORKERS`, :data:`HOURS_IN_A_MONTH`);
 - the sales history has no stray months far from the rest (more than
   :data:`MAX_HISTORY_GAP_MONTHS` months without any sales in between): an error;
+- nor a stray end: last months in which only a tiny share of the SKU x region series
+  have rows (fewer than :data:`MIN_SERIES_SHARE` of those of the busiest of the 12 months
+  before; a row typed 2027-10 for 2026-10 would move the planning cycle a year ahead and
+  plan nothing but that row): an error naming the rows;
 - months without any sales history between the first and the last month are a
-  *warning*, carried by the valid dataset in :attr:`Dataset.warnings`;
+  *warning*, carried by the valid dataset in :attr:`Dataset.warnings`, and so is a last
+  month that sells less than :data:`MIN_LAST_MONTH_SHARE` of the median month before it
+  (the running month, exported before it ended, would be planned from as a full month);
+- a column the contract does not know is a warning (it is ignored), an error when it is
+  a misspelling (:data:`CLOSE_COLUMN_RATIO`) of a contract column the table lacks
+  (``safety_stok``: the plan would run without safety stock); a column named twice is an
+  error;
+- codes (:data:`CODE_COLUMNS`) that differ only in case (``north`` beside ``North``) are
+  a warning; a reference that is not found and holds non-ASCII characters names them
+  (code point and Unicode name) and the known key it looks like (a Cyrillic ``К`` for a
+  ``K``, an en dash for a hyphen, another case);
+- in a CSV folder, ``.csv`` and ``.parquet`` are read in any case (``budget.CSV``), and a
+  file named after a table that is not read (``budget.txt``) is an error, or a warning
+  beside the file the table is read from; other files are left alone;
 - one cause gives one message: a missing or empty table, a missing column or a
   column that is wrong in every row is reported once, not once per row.
 
@@ -33,6 +50,7 @@ Example
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import difflib
 import hashlib
@@ -41,7 +59,7 @@ import re
 import unicodedata
 import zipfile
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
@@ -74,6 +92,22 @@ MIN_PCT_ADJUSTMENT = -100.0
 MAX_PCT_ADJUSTMENT = 10_000.0
 #: more months than this without any sales_history row separate a stray month from the rest
 MAX_HISTORY_GAP_MONTHS = 12
+#: the last months of the history are stray (a typo such as 2027-10 for 2026-10) when each
+#: has rows for fewer than this share of the SKU x region series of the busiest of the 12
+#: months with rows before it, and together fewer rows than this share of the series of the
+#: last month that has more (a low season seen a year before excepted): an error
+MIN_SERIES_SHARE = 0.10
+#: a last month of history that sells less than this share of the median month of the 12
+#: months before it (and of the same month a year before, when there is one) is probably the
+#: running month, exported before it ended: a warning
+MIN_LAST_MONTH_SHARE = 0.5
+#: the months with rows among the 12 before the last month needed to judge it as partial
+MIN_MONTHS_TO_JUDGE_THE_LAST = 3
+#: how close (difflib's ratio, 0 to 1) a column that the contract does not know must be to
+#: a contract column the table lacks to be taken as a misspelling of it (an error)
+CLOSE_COLUMN_RATIO = 0.8
+#: text columns holding codes: spellings that differ only in case are a warning
+CODE_COLUMNS = ("sku", "region", "family", "resource", "material", "customer")
 
 # kind of bound -> (largest magnitude, unit for messages, why a larger value is refused)
 LIMITS: dict[str, tuple[float, str, str]] = {
@@ -345,9 +379,11 @@ class Dataset:
     warnings : tuple of Problem
         What validation found suspicious but not wrong, each a
         :class:`~sopkit.errors.Problem` (``str(w)`` is the line to print): months
-        without any sales_history row between the first and the last month, empty
-        rows that were skipped. ``sop validate`` and ``sop run`` print them; they
-        never stop a run. Not part of equality or of the fingerprint.
+        without any sales_history row between the first and the last month, a last
+        month that looks partial, empty rows that were skipped, columns that are not
+        in the contract, codes that differ only in case, files of a folder that were
+        not read. ``sop validate`` and ``sop run`` print them; they never stop a run.
+        Not part of equality or of the fingerprint.
     as_of_notes : tuple of str
         Set by :meth:`as_of`: one sentence per table or column the dataset could not
         take back to the cycle because the data has no history of it (see
@@ -467,13 +503,16 @@ class Dataset:
             lines.loc[later, "shipped_qty"] = np.nan
             lines = lines.loc[ordered].reset_index(drop=True)
         kept = [w for w in self.warnings if not _is_history_warning(w)]
-        origin = next((w.origin for w in self.warnings if _is_history_warning(w)), "")
-        gap = _history_gap_warning(sales["month"], origin or "sales_history")
+        origin = next(  # how the source names the table, from a warning about its columns
+            (w.origin for w in self.warnings if w.table == "sales_history" and w.column),
+            "sales_history",
+        )
+        num, _, total = _per_month(sales)
         return dataclasses.replace(
             self,
             sales_history=sales,
             order_lines=lines,
-            warnings=tuple(kept + ([gap] if gap else [])),
+            warnings=tuple(kept + _history_warnings(num, total, origin)),
             as_of_notes=_as_of_notes(self, cycle),
         )
 
@@ -566,18 +605,22 @@ class _Checker:
                 Problem(table, int(r) + self.row_offset, column, value, expected, origin, d)
             )
 
-    def add_cells(self, table, column, expected, rows, values, *, of: int, hint: str = ""):
+    def add_cells(
+        self, table, column, expected, rows, values, *, of: int, hint: str = "", details=None
+    ):
         """Like :meth:`add`, but one problem for a column whose every cell breaks the rule.
 
         That is when all ``of`` cells break it (and more than a screenful): the problem
-        shows the first cell's value.
+        shows the first cell's value (and its detail, after the hint).
         """
         if of <= _COLLAPSE_FROM or len(rows) != of:
-            self.add(table, column, expected, rows, values)
+            self.add(table, column, expected, rows, values, details)
             return
         first = values.iloc[0] if isinstance(values, pd.Series) else values[0]
         detail = f"all {of:,} rows of the column are like this, from row "
         detail += f"{int(rows[0]) + self.row_offset}" + (f": {hint}" if hint else "")
+        if details and details[0]:
+            detail += f"; {details[0]}"
         value = None if _is_missing(first) else first
         self.problems.append(
             Problem(table, None, column, value, expected, self.where(table), detail)
@@ -588,28 +631,36 @@ def _is_missing(v) -> bool:
     return v is None or (not isinstance(v, str) and pd.isna(v))
 
 
-def _clean(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+def _clean(s: pd.Series, *, count: bool = False) -> tuple[pd.Series, pd.Series, pd.Series | None]:
     """Normalise text cells (see :func:`_normalise`) and say which cells are empty.
 
     Vectorised over the distinct values: long tables repeat few SKUs, regions and months.
-    Non-text cells (numbers and dates from Excel or a database) are kept as they are.
+    Non-text cells (numbers and dates from Excel or a database) are kept as they are. With
+    ``count``, the third item is the number of rows of each non-empty text (when the column
+    is all text; else None), known here at no cost.
     """
     if isinstance(s.dtype, pd.StringDtype):
         s = s.astype(object).where(s.notna(), None)
     if s.dtype != object:
-        return s, s.isna()
+        return s, s.isna(), None
     kind = pd.api.types.infer_dtype(s, skipna=True)
     if kind == "string":
         codes, uniques = pd.factorize(s.to_numpy(), use_na_sentinel=True)
         cleaned = [_normalise(u) or None for u in uniques]
         lookup = np.array([*cleaned, None], dtype=object)  # code -1 (missing) -> None
         blank = np.array([c is None for c in cleaned] + [True])
-        return pd.Series(lookup[codes], index=s.index), pd.Series(blank[codes], index=s.index)
+        values = None
+        if count:
+            n = np.bincount(codes[codes >= 0], minlength=len(uniques))
+            values = pd.Series(n, index=lookup[:-1]).loc[~blank[:-1]]
+            values = values.groupby(level=0, sort=False).sum()  # "A" and "A " are one text
+        out = pd.Series(lookup[codes], index=s.index), pd.Series(blank[codes], index=s.index)
+        return *out, values
     if kind not in ("mixed", "mixed-integer"):
-        return s, s.isna()
+        return s, s.isna(), None
     text = s.map(lambda v: _normalise(v) if isinstance(v, str) else v)
     blank = text.isna() | text.map(lambda v: isinstance(v, str) and not v)
-    return text.where(~blank, None), blank
+    return text.where(~blank, None), blank, None
 
 
 def _text_cell(v: object) -> str | None:
@@ -694,6 +745,8 @@ class _Table:
     problems: list[Problem]
     empty_rows: int = 0
     bad_keys: pd.Series | None = None  # rows whose key cells were reported (set by _convert)
+    close: dict[str, str] = field(default_factory=dict)  # missing column -> a column like it
+    distinct: dict[str, pd.Series] = field(default_factory=dict)  # code column: rows per value
 
 
 def _prepare(chk: _Checker, spec: TableSpec, frame: pd.DataFrame) -> _Table:
@@ -706,17 +759,35 @@ def _prepare(chk: _Checker, spec: TableSpec, frame: pd.DataFrame) -> _Table:
     contract_names = {c.name for c in spec.columns}
     for h, pos in positions.items():
         if len(pos) > 1 and h in contract_names:
-            spelled = ", ".join(_spelling(raw.columns[i]) for i in pos)
+            written = [raw.columns[i] for i in pos]
+            if len(set(written)) == 1:
+                found = f"found {len(pos)}, columns {_and([str(i + 1) for i in pos])}; keep one"
+            else:
+                spelled = ", ".join(map(_spelling, written))
+                found = f"found {len(pos)}: {spelled}, the same name once normalised; keep one"
             problems.append(
                 Problem(spec.name, None, h, None, f"one column named {h!r}", chk.where(spec.name),
-                        f"found {len(pos)}: {spelled}, the same name once normalised; keep one")
+                        found)
             )  # fmt: skip
     keep = sorted(pos[0] for pos in positions.values())
     if len(keep) < len(headers):
         raw = raw.iloc[:, keep]
     raw.columns = [headers[i] for i in keep]
     found = ", ".join(map(str, raw.columns)) or "none"
-    cells = {c.name: _clean(raw[c.name]) for c in spec.columns if c.name in raw.columns}
+    missing = {c.name for c in spec.columns if c.required and c.name not in raw.columns}
+    if spec.any_of and not set(spec.any_of) & set(raw.columns):
+        missing |= set(spec.any_of)
+    close: dict[str, str] = {}
+    if not all(c.name in missing for c in spec.columns if c.required):  # not headerless
+        close = _other_columns(chk, spec, raw, keep, problems)
+    counted = {c.name for c in spec.columns if c.kind == STR and c.name in CODE_COLUMNS}
+    cells, distinct = {}, {}
+    for c in spec.columns:
+        if c.name in raw.columns:
+            text, blank, values = _clean(raw[c.name], count=c.name in counted)
+            cells[c.name] = (text, blank)
+            if values is not None:
+                distinct[c.name] = values
     n_empty = 0
     if cells and len(raw):
         empty = np.logical_and.reduce([b.to_numpy(dtype=bool) for _, b in cells.values()])
@@ -736,10 +807,60 @@ def _prepare(chk: _Checker, spec: TableSpec, frame: pd.DataFrame) -> _Table:
             keep_rows = ~empty
             raw = raw.loc[keep_rows]
             cells = {k: (s[keep_rows], b[keep_rows]) for k, (s, b) in cells.items()}
-    missing = {c.name for c in spec.columns if c.required and c.name not in raw.columns}
-    if spec.any_of and not set(spec.any_of) & set(raw.columns):
-        missing |= set(spec.any_of)
-    return _Table(raw, cells, missing, found, problems, n_empty)
+    return _Table(raw, cells, missing, found, problems, n_empty, close=close, distinct=distinct)
+
+
+def _column_key(name: str) -> str:
+    return re.sub(r"[\s.\-]+", "_", name.casefold())
+
+
+def _other_columns(
+    chk: _Checker, spec: TableSpec, raw: pd.DataFrame, order: list[int], problems: list[Problem]
+) -> dict[str, str]:
+    """Report the columns that the contract does not know; return the misspelled required ones.
+
+    A column close to a contract column that the table lacks (:data:`CLOSE_COLUMN_RATIO`)
+    is taken as a misspelling of it: an error for an optional column (it would be ignored,
+    and the plan made without it), a hint on the "missing column" problem for a required
+    one (returned: contract column -> the column found). The others are one warning: they
+    are ignored. A column without a header and without values (Excel's formatted blank
+    columns) is no news.
+    """
+    names = {c.name for c in spec.columns}
+    absent = {_column_key(c.name): c.name for c in spec.columns if c.name not in raw.columns}
+    close: dict[str, str] = {}
+    ignored: list[str] = []
+    for position, h in sorted(zip(order, raw.columns, strict=True)):
+        if h in names:
+            continue
+        if not h or h.startswith("Unnamed: "):  # pandas' name for an empty header cell
+            if raw[h].notna().any():
+                ignored.append(f"a column without a header (column {position + 1})")
+            continue
+        match = difflib.get_close_matches(_column_key(h), absent, n=1, cutoff=CLOSE_COLUMN_RATIO)
+        if not match:
+            ignored.append(h)
+            continue
+        c = absent.pop(match[0])
+        if next(col for col in spec.columns if col.name == c).required:
+            close[c] = h
+            continue
+        problems.append(
+            Problem(spec.name, None, h, None, f"a column of {spec.name}", chk.where(spec.name),
+                    statement=f"not a column of {spec.name}; did you mean {c}? Rename the "
+                    "column: as it is, it would be ignored")
+        )  # fmt: skip
+    if ignored:
+        one = len(ignored) == 1
+        chk.warnings.append(
+            Problem(spec.name, None, None, None, f"only the columns of {spec.name}",
+                    chk.where(spec.name),
+                    statement=f"has {'a column' if one else f'{len(ignored)} columns'} that "
+                    f"{'is' if one else 'are'} not in the data contract, ignored: "
+                    f"{', '.join(ignored)} (the columns of {spec.name} are "
+                    f"{', '.join(c.name for c in spec.columns)})")
+        )  # fmt: skip
+    return close
 
 
 def _convert(chk: _Checker, spec: TableSpec, table: _Table) -> pd.DataFrame:
@@ -985,15 +1106,40 @@ def _month_name(n: int) -> str:
 
 
 def _is_history_warning(p: Problem) -> bool:
+    """A warning about the months of the history (recomputed by :meth:`Dataset.as_of`)."""
     return p.table == "sales_history" and p.column == "month" and p.row is None
 
 
-def _history_gap_warning(months, origin: str) -> Problem | None:
+def _per_month(sh: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The months with rows (as month numbers, ascending), their rows and total qty.
+
+    Months that did not parse are left out, quantities that did not parse count as 0.
+    One pass over the table: long histories repeat few months.
+    """
+    codes, uniques = pd.factorize(sh["month"], use_na_sentinel=True)
+    if not len(uniques):
+        empty = np.zeros(0)
+        return empty.astype("int64"), empty, empty
+    ok = codes >= 0
+    if not ok.all():
+        codes = codes[ok]
+    qty = np.nan_to_num(sh["qty"].to_numpy(dtype="float64", na_value=np.nan)[ok])
+    rows = np.bincount(codes, minlength=len(uniques)).astype("float64")
+    total = np.bincount(codes, weights=qty, minlength=len(uniques))
+    num = np.asarray(month_number(pd.DatetimeIndex(uniques)), dtype="int64")
+    order = np.argsort(num, kind="stable")
+    return num[order], rows[order], total[order]
+
+
+def _history_warnings(num: np.ndarray, total: np.ndarray, origin: str) -> list[Problem]:
+    """The warnings about a history's months: gaps inside it, a last month that looks partial."""
+    return [w for w in (_gap_warning(num, origin), _partial_warning(num, total, origin)) if w]
+
+
+def _gap_warning(num: np.ndarray, origin: str) -> Problem | None:
     """A warning naming the months without any sales_history row between the first and last."""
-    present = pd.DatetimeIndex(pd.unique(pd.Series(months).dropna()))
-    if len(present) < 2:
+    if len(num) < 2:
         return None
-    num = np.unique(month_number(present))
     missing = np.setdiff1d(np.arange(num[0], num[-1] + 1), num)
     if not missing.size:
         return None
@@ -1013,30 +1159,105 @@ def _history_gap_warning(months, origin: str) -> Problem | None:
     )
 
 
+def _partial_warning(num: np.ndarray, total: np.ndarray, origin: str) -> Problem | None:
+    """A warning when the last month sells far less than the months before it.
+
+    Below :data:`MIN_LAST_MONTH_SHARE` of the median month of the 12 months before it (at
+    least :data:`MIN_MONTHS_TO_JUDGE_THE_LAST` of them with rows), and of the same month a
+    year before when the history has it (a low season is not a partial month). Not an
+    error: demand can collapse for real.
+    """
+    if not len(num):
+        return None
+    last = int(num[-1])
+    before = (num >= last - 12) & (num < last)
+    if before.sum() < MIN_MONTHS_TO_JUDGE_THE_LAST:
+        return None
+    median = float(np.median(total[before]))
+    sold = float(total[-1])
+    if median <= 0 or sold >= MIN_LAST_MONTH_SHARE * median:
+        return None
+    year_ago = total[num == last - 12]
+    if year_ago.size and sold >= MIN_LAST_MONTH_SHARE * year_ago[0]:
+        return None
+    month, cycle = _month_name(last), _month_name(last + 1)
+    first = _month_name(int(num[before][0]))
+    also = f" and {year_ago[0]:,.0f} in {_month_name(last - 12)}" if year_ago.size else ""
+    return Problem(
+        "sales_history",
+        None,
+        "month",
+        month,
+        f"a complete last month, selling at least {MIN_LAST_MONTH_SHARE:.0%} of the median "
+        "month of the 12 before it",
+        origin,
+        f"{month} sells {sold:,.0f} units in all, {sold / median:.0%} of the median month "
+        f"from {first} to {_month_name(last - 1)} ({median:,.0f} units){also}; if it is the "
+        f"running month, exported before it ended, the planning cycle would be {cycle} with "
+        f"{month} counted as a full month: remove the {month} rows, or plan {month} with "
+        f"`sop run --cycle {month}`",
+    )
+
+
+def _stray_tail(num: np.ndarray, rows: np.ndarray) -> int:
+    """How many of the last months are stray: a typo'd date, not where the business is.
+
+    A month is *quiet* when it has rows for fewer than :data:`MIN_SERIES_SHARE` of the
+    SKU x region series of the busiest of the (up to) 12 months with rows before it,
+    unless the same month a year before was quiet too (a low season). The months after
+    the last month that is not quiet are stray when, together, they hold fewer rows than
+    :data:`MIN_SERIES_SHARE` of that month's series. A month where many series sell is
+    never stray, nor a new item's first month: the other series sell in it too. Rows are
+    counted as series: a series has one row per month (the key).
+    """
+    k = len(rows)
+    if k < 2:
+        return 0
+    before = pd.Series(rows).shift(1).rolling(12, min_periods=1).max().to_numpy()
+    before[0] = rows[0]
+    quiet = rows < MIN_SERIES_SHARE * before
+    if not quiet[-1]:
+        return 0
+    position = dict(zip(num.tolist(), range(k), strict=True))
+    year_ago = np.array([position.get(n - 12, -1) for n in num.tolist()])
+    seasonal = (year_ago >= 0) & quiet[np.maximum(year_ago, 0)]
+    regular = np.flatnonzero(~quiet | seasonal)
+    last = int(regular[-1]) if regular.size else 0
+    tail = k - 1 - last
+    if tail and rows[last + 1 :].sum() < MIN_SERIES_SHARE * rows[last]:
+        return tail
+    return 0
+
+
 def _check_history(chk: _Checker, sh: pd.DataFrame) -> None:
-    """Stray months far from the rest of the history are errors; gaps inside it, a warning.
+    """Stray months are errors; gaps inside the history and a partial last month, warnings.
 
     The history is split where more than :data:`MAX_HISTORY_GAP_MONTHS` months pass without
     any row; the part with the most rows (the latest, on a tie) is the history, and every
     row of the other parts is reported: a single row dated 2035-01 would otherwise move
-    the planning cycle to 2035-02.
+    the planning cycle to 2035-02. The last months of that part are stray too when only a
+    tiny share of the series have rows in them (see :func:`_stray_tail`): one row typed
+    2027-10 for 2026-10 would move the cycle to 2027-11 and plan nothing but that row.
     """
-    counts = sh["month"].value_counts().sort_index()
-    if counts.empty:
+    num, rows, total = _per_month(sh)
+    if not len(num):
         return
-    num = month_number(counts.index)
     part = np.concatenate([[0], np.cumsum(np.diff(num) - 1 > MAX_HISTORY_GAP_MONTHS)])
-    rows_per_part = np.bincount(part, weights=counts.to_numpy())
+    rows_per_part = np.bincount(part, weights=rows)
     main = len(rows_per_part) - 1 - int(np.argmax(rows_per_part[::-1]))
-    lo, hi = int(num[part == main][0]), int(num[part == main][-1])
-    if (part != main).any():
-        expected = (
+    in_main = part == main
+    lo, hi = int(num[in_main][0]), int(num[in_main][-1])
+    cycle = _month_name(int(num[-1]) + 1)
+    why: dict[pd.Timestamp, str] = {}
+    expected: dict[pd.Timestamp, str] = {}
+    if (~in_main).any():
+        far = (
             f"a month within {MAX_HISTORY_GAP_MONTHS} months of the rest of the history "
             f"({_month_name(lo)} to {_month_name(hi)})"
         )
-        cycle = _month_name(int(num[-1]) + 1)
-        why = {}
-        for m, n in zip(counts.index[part != main], num[part != main], strict=True):
+        for n in num[~in_main].tolist():
+            m = _month_stamp(n)
+            expected[m] = far
             if n > hi:
                 why[m] = (
                     f"{n - hi - 1} months without sales separate it from {_month_name(hi)}; "
@@ -1048,15 +1269,160 @@ def _check_history(chk: _Checker, sh: pd.DataFrame) -> None:
                     f"{lo - n - 1} months without sales separate it from {_month_name(lo)}: "
                     "correct the date or delete the row"
                 )
+    num, rows, total = num[in_main], rows[in_main], total[in_main]
+    tail = _stray_tail(num, rows)
+    if tail:
+        end, n_end = int(num[-tail - 1]), int(rows[-tail - 1])
+        few = (
+            f"a month up to {_month_name(end)}, where the history ends for most SKU x region series"
+        )
+        for n, r in zip(num[-tail:].tolist(), rows[-tail:].tolist(), strict=True):
+            m = _month_stamp(n)
+            expected[m] = few
+            r = int(r)
+            why[m] = (
+                f"only {r:,} SKU x region series {'has a row' if r == 1 else 'have rows'} in "
+                f"{_month_name(n)}, against {n_end:,} in {_month_name(end)}: fewer than "
+                f"{MIN_SERIES_SHARE:.0%}; it would move the planning cycle to {cycle} instead "
+                f"of {_month_name(end + 1)}: correct the date or delete the row, so that the "
+                "history ends where the business is"
+            )
+        num, rows, total = num[:-tail], rows[:-tail], total[:-tail]
+    if why:
         stray = sh["month"].isin(list(why))
         months = sh.loc[stray, "month"]
-        chk.add(
-            "sales_history", "month", expected, sh.index[stray], months.dt.strftime("%Y-%m"),
-            [why[m] for m in months],
-        )  # fmt: skip
-    gap = _history_gap_warning(counts.index[part == main], chk.where("sales_history"))
-    if gap is not None:
-        chk.warnings.append(gap)
+        by_expected = defaultdict(list)
+        for pos, m in zip(sh.index[stray], months, strict=True):
+            by_expected[expected[m]].append((pos, m))
+        for text, cells in by_expected.items():
+            chk.add(
+                "sales_history", "month", text, [p for p, _ in cells],
+                [f"{m:%Y-%m}" for _, m in cells], [why[m] for _, m in cells],
+            )  # fmt: skip
+    origin = chk.where("sales_history")
+    if tail:  # the error stands for the end of the history; only its gaps are worth a word
+        gap = _gap_warning(num, origin)
+        chk.warnings += [gap] if gap else []
+    else:
+        chk.warnings += _history_warnings(num, total, origin)
+
+
+def _month_stamp(n: int) -> pd.Timestamp:
+    return pd.Timestamp(year=n // 12, month=n % 12 + 1, day=1)
+
+
+_ONE = {"sku": "SKU"}
+_MANY = {"sku": "SKUs", "family": "families"}
+
+
+def _check_case(
+    chk: _Checker, spec: TableSpec, table: _Table, typed: Mapping[str, pd.DataFrame]
+) -> None:
+    """Warn about codes of one column (:data:`CODE_COLUMNS`) that differ only in case.
+
+    ``north`` beside ``North`` would be a region of its own. A warning, not an error: some
+    businesses do use codes in which case matters. A spelling that a reference does not
+    find is an error already (with a "did you mean"): only spellings the target has count.
+    """
+    df = typed[spec.name]
+    for col in spec.columns:
+        if col.kind != STR or col.name not in CODE_COLUMNS or col.name not in table.cells:
+            continue
+        ref = next((r for r in spec.refs if r.column == col.name), None)
+        target = typed.get(ref.table) if ref else None
+        if target is not None and ref.target not in target.columns:
+            target = None
+        values = table.distinct.get(col.name)
+        if values is None:
+            values = df[col.name].value_counts(sort=False)
+        groups: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        for v, n in values.items():
+            if isinstance(v, str):
+                groups[v.casefold()].append((v, int(n)))
+        cells, known = None, None
+        for spellings in groups.values():
+            if len(spellings) < 2:
+                continue
+            if target is not None:
+                if known is None:
+                    known = set(pd.unique(target[ref.target].dropna()))
+                spellings = [vn for vn in spellings if vn[0] in known]
+                if len(spellings) < 2:
+                    continue
+            if cells is None:
+                cells = df[col.name].to_numpy(dtype=object)
+            spellings.sort(key=lambda vn: -vn[1])
+            (v, n), rest = spellings[0], spellings[1:]
+            parts = [f"{v!r} ({n:,} row{'s' if n > 1 else ''})"]
+            for v, n in rest:
+                rows = (df.index[cells == v] + chk.row_offset).tolist()
+                at = _ranges(rows, show=5)
+                parts.append(f"{v!r} (row {at})" if n == 1 else f"{v!r} ({n:,} rows: {at})")
+            one, many = _ONE.get(col.name, col.name), _MANY.get(col.name, col.name + "s")
+            chk.warnings.append(
+                Problem(spec.name, None, col.name, None, f"one spelling of each {col.name}",
+                        chk.where(spec.name),
+                        statement=f"{_and(parts)} differ only in case, so they are "
+                        f"{len(spellings)} different {many}: if they are one {one}, write it "
+                        "the same way in every row")
+            )  # fmt: skip
+
+
+# Letters of other scripts that look like ASCII ones (Cyrillic, Greek), and dashes that
+# look like a hyphen: what a key copied from another system or a document may hold.
+_LOOK_ALIKES = str.maketrans(
+    {
+        **dict(zip("АВСЕНІЈКМОРЅТХУҮӀ", "ABCEHIJKMOPSTXYYI", strict=True)),
+        **dict(zip("асеһіјорѕхуүԁԛԝӏ", "acehijopsxyydqwl", strict=True)),
+        **dict(zip("ΑΒΕΖΗΙΚΜΝΟΡΤΥΧ", "ABEZHIKMNOPTYX", strict=True)),
+        **dict(zip("οικνρ", "oikvp", strict=True)),
+        **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d", "-"),
+        "ı": "i",
+    }
+)
+
+
+def _skeleton(text: str) -> str:
+    """The text as it looks: look-alike letters made ASCII, accents dropped, case folded."""
+    text = unicodedata.normalize("NFKD", text.translate(_LOOK_ALIKES))
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return text.translate(_LOOK_ALIKES).casefold()
+
+
+def _look_alike(value: object, known: dict[str, str | None]) -> str:
+    """Why an unknown key may look right: its non-ASCII characters, and the key it resembles.
+
+    ``known`` maps the skeleton of every known key (:func:`_skeleton`) to the key, or to
+    None when two keys share it.
+    """
+    if not isinstance(value, str):
+        return ""
+    parts = []
+    odd = [c for c in dict.fromkeys(value) if not c.isascii()]
+    if odd:
+        names = [f"{c!r} U+{ord(c):04X} {unicodedata.name(c, '(no name)')}" for c in odd[:6]]
+        more = f" and {len(odd) - 6} more" if len(odd) > 6 else ""
+        parts.append(f"{_and(names)}{more} {'is' if len(odd) == 1 else 'are'} not ASCII")
+    guess = known.get(_skeleton(value))
+    if guess is not None and guess != value:
+        parts.append(f"did you mean {guess!r}?")
+    return "; ".join(parts)
+
+
+def _look_alike_details(values: pd.Series, keys: np.ndarray) -> list[str] | None:
+    """:func:`_look_alike` for each unknown value, or None when none says anything."""
+    distinct = pd.unique(values)
+    if not any(isinstance(v, str) for v in distinct):
+        return None
+    known: dict[str, str | None] = {}
+    for k in keys:
+        if isinstance(k, str):
+            sk = _skeleton(k)
+            known[sk] = k if known.get(sk, k) == k else None
+    said = {v: _look_alike(v, known) for v in distinct}
+    if not any(said.values()):
+        return None
+    return [said[v] for v in values]
 
 
 def _check_refs(
@@ -1091,7 +1457,8 @@ def _check_refs(
                 no_column[(ref.table, ref.target)].append(spec.name)
                 continue
             keys = typed[ref.table][ref.target].dropna()
-            unknown = present & ~vals.isin(pd.unique(keys))
+            known = pd.unique(keys)
+            unknown = present & ~vals.isin(known)
             if unknown.any():
                 there = chk.where(ref.table)
                 hint = (
@@ -1103,6 +1470,7 @@ def _check_refs(
                 chk.add_cells(
                     spec.name, ref.column, f"a {ref.target} that exists in {there}",
                     df.index[unknown], vals[unknown], of=n, hint=hint,
+                    details=_look_alike_details(vals[unknown], known),
                 )  # fmt: skip
     return unchecked, no_column
 
@@ -1221,6 +1589,9 @@ def _table_problems(
                 if blind
                 else ""
             )
+            if col in table.close:
+                like = f"is {table.close[col]!r} that column? Rename it to {col}"
+                note = f"{like}; {note}" if note else like
             out.append(
                 Problem(name, None, col, None,
                         f"a column named {col!r} ({spec.grain}); columns found: {table.found}",
@@ -1241,6 +1612,7 @@ def validate_tables(
     source: str = "",
     origins: Mapping[str, str] | None = None,
     row_offset: int = 2,
+    warnings: Sequence[Problem] = (),
 ) -> Dataset:
     """Check raw tables against the data contract and return a typed :class:`Dataset`.
 
@@ -1265,12 +1637,16 @@ def validate_tables(
     row_offset
         Added to the 0-based row position to give the row reported: 2 for files
         and sheets whose first line is the header, 1 for database rows.
+    warnings
+        What the loader found suspicious (a file of the folder it did not read), listed
+        first among the warnings.
 
     Returns
     -------
     Dataset
         With ``warnings``: what is suspicious but not wrong (months without any
-        sales_history row inside the history, empty rows skipped).
+        sales_history row inside the history, a last month that looks partial, empty rows
+        skipped, columns not in the contract, codes that differ only in case).
 
     Raises
     ------
@@ -1284,6 +1660,7 @@ def validate_tables(
     """
     given_origins = dict(origins or {})
     chk = _Checker({}, row_offset)
+    chk.warnings += warnings
     frames: dict[str, pd.DataFrame] = {}
     names = []
     for raw_name, frame in tables.items():
@@ -1324,6 +1701,8 @@ def validate_tables(
     if status["sales_history"] == "given" and "month" not in given["sales_history"].missing:
         _check_history(chk, typed["sales_history"])
     unchecked, no_column = _check_refs(chk, typed, given, status)
+    for name in typed:
+        _check_case(chk, CONTRACT[name], given[name], typed)
     problems = chk.head + _table_problems(chk, given, status, unchecked, no_column, names)
     problems += chk.problems
     if problems:
@@ -1383,12 +1762,38 @@ def _read_csv(path: Path) -> pd.DataFrame | str:
                     f"save it as comma-separated CSV {_SAVE_AS}"
                 )
     try:
-        return pd.read_csv(
+        table = pd.read_csv(
             io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""],
             skipinitialspace=True,
         )  # fmt: skip
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         return f"{path.name} cannot be read as CSV ({str(exc).strip()})"
+    names = next(csv.reader([header.rstrip("\r\n")], skipinitialspace=True), [])
+    if len(set(names)) < len(names):
+        table.columns = _unmangle(table.columns, names)
+    return table
+
+
+def _unmangle(columns: pd.Index, header: list[str] | None = None) -> list:
+    """The column names as written: pandas renames a repeated ``qty`` to ``qty.1``.
+
+    With ``header`` (the file's first line, parsed), exactly; without (Excel), a name
+    ``<name>.<n>`` after a column ``<name>`` is taken as such a repeat. Validation then
+    reports the repeated column instead of reading the first and ignoring the other.
+    """
+    names = list(columns)
+    if header is not None:
+        if len(header) != len(names):
+            return names
+        return [
+            h if h and h != c and str(c).startswith(h + ".") else c
+            for h, c in zip(header, names, strict=True)
+        ]
+    out: list = []
+    for c in names:
+        m = re.fullmatch(r"(.+)\.[1-9]\d*", c) if isinstance(c, str) else None
+        out.append(m.group(1) if m and m.group(1) in out else c)
+    return out
 
 
 def load_folder(folder: str | Path) -> Dataset:
@@ -1396,13 +1801,17 @@ def load_folder(folder: str | Path) -> Dataset:
 
     CSV files must be comma-separated UTF-8 text; their cells are read as text, so
     that validation sees what the file says. Parquet files (such as a cycle's input
-    snapshot) keep their types. Absent optional tables are empty.
+    snapshot) keep their types. The extension may be in any case (``budget.CSV``).
+    Absent optional tables are empty. A file named after a table that is not read
+    (``budget.txt``, ``bom.xlsx``) is an error, or a warning beside the file that the
+    table is read from; other files (a README, notes) are left alone.
 
     Raises
     ------
     SopError
-        The folder does not exist or holds no tables, or files cannot be read (every
-        such file is listed, with how to save it).
+        The folder does not exist or holds no tables, or files cannot be read, or a
+        table is in a file that is not read (every such file is listed, with how to
+        save it).
     DataValidationError
         The data breaks the contract.
     """
@@ -1411,16 +1820,17 @@ def load_folder(folder: str | Path) -> Dataset:
         what = "is a file, not a folder" if folder.exists() else "does not exist"
         raise SopError(f"data folder {folder} {what} (expected a folder of CSV files)")
     try:
-        paths = sorted(p for p in folder.iterdir() if p.suffix in (".csv", ".parquet"))
+        entries = sorted(folder.iterdir())
     except OSError as exc:
         raise SopError(_cannot_read(f"data folder {folder}", exc)) from exc
+    paths = [p for p in entries if p.suffix.lower() in _TABLE_FILES]
     tables, origins, unreadable = {}, {}, []
     for path in paths:
         if path.stem in origins:
             unreadable.append(f"{origins[path.stem]} and {path.name} hold the same table: keep one")
             continue
         origins[path.stem] = path.name
-        if path.suffix == ".csv":
+        if path.suffix.lower() == ".csv":
             table = _read_csv(path)
         else:
             try:
@@ -1436,6 +1846,8 @@ def load_folder(folder: str | Path) -> Dataset:
             unreadable.append(table)
         else:
             tables[path.stem] = table
+    skipped, notes = _other_files([p for p in entries if p not in paths], origins)
+    unreadable += skipped
     if unreadable:
         n = len(unreadable)
         raise SopError(
@@ -1448,7 +1860,44 @@ def load_folder(folder: str | Path) -> Dataset:
             f"data folder {folder} holds no CSV files; expected files named after the "
             f"contract tables ({', '.join(n + '.csv' for n in TABLES)})"
         )
-    return validate_tables(tables, source=str(folder), origins=origins, row_offset=2)
+    return validate_tables(
+        tables, source=str(folder), origins=origins, row_offset=2, warnings=notes
+    )
+
+
+#: the files of a data folder that hold tables, by extension (in any case)
+_TABLE_FILES = (".csv", ".parquet")
+
+
+def _other_files(paths: list[Path], read: Mapping[str, str]) -> tuple[list[str], list[Problem]]:
+    """The files of a data folder that are not read but are named after a table.
+
+    ``budget.txt`` or ``budget.xlsx`` without a ``budget.csv`` is a table that would be
+    missed: an error (returned as a line), saying to save it as CSV. Beside the file the
+    table is read from (``read``: table -> file), it is a warning: is it the newer one?
+    Other files (a README, notes, hidden and lock files) are no concern of sopkit's.
+    """
+    errors, notes = [], []
+    for path in paths:
+        name = path.name
+        if name.startswith((".", "~")) or not path.is_file():
+            continue
+        table = _normalise(name.split(".", 1)[0]).lower()
+        if table not in CONTRACT:
+            continue
+        if table in read:
+            notes.append(
+                Problem(table, None, None, None, f"one file for {table}", name,
+                        statement=f"is not read: the table {table} is read from {read[table]}; "
+                        "if it is the newer one, save it as CSV in its place")
+            )  # fmt: skip
+            continue
+        how = f" {_SAVE_AS}" if path.suffix.lower() in (".xlsx", ".xls", ".xlsm", ".ods") else ""
+        errors.append(
+            f"{name}: save it as {table}.csv{how}; a data folder's tables are read from .csv "
+            "(or .parquet) files only"
+        )
+    return errors, notes
 
 
 def _not_a_workbook(path: Path) -> str | None:
@@ -1505,6 +1954,9 @@ def load_excel(path: str | Path) -> Dataset:
             f"{path} cannot be read as an Excel workbook ({type(exc).__name__}: {exc}): "
             f"{_SAVE_XLSX}"
         ) from exc
+    for sheet in sheets.values():
+        if any(isinstance(c, str) and "." in c for c in sheet.columns):
+            sheet.columns = _unmangle(sheet.columns)
     origins = {name: f"{path.name} sheet {name}" for name in sheets}
     return validate_tables(sheets, source=str(path), origins=origins, row_offset=2)
 
@@ -1758,6 +2210,8 @@ def write_sql(ds: Dataset, url: str, *, if_exists: str = "replace") -> None:
 
 
 __all__ = [
+    "CLOSE_COLUMN_RATIO",
+    "CODE_COLUMNS",
     "CONTRACT",
     "HOURS_IN_A_MONTH",
     "LIMITS",
@@ -1767,7 +2221,10 @@ __all__ = [
     "MAX_PCT_ADJUSTMENT",
     "MAX_UNITS",
     "MAX_WORKERS",
+    "MIN_LAST_MONTH_SHARE",
+    "MIN_MONTHS_TO_JUDGE_THE_LAST",
     "MIN_PCT_ADJUSTMENT",
+    "MIN_SERIES_SHARE",
     "TABLES",
     "TAKEN_AS_NOW",
     "Dataset",

@@ -33,7 +33,9 @@ class Problem:
 
     ``statement``, when given, is a whole sentence about the table (``"has a header but
     no rows; ..."``) printed after where it is instead of "got ...; expected ...": for
-    problems that no single cell shows. ``expected`` still says what was expected.
+    problems that no single cell shows. ``expected`` still says what was expected. A
+    statement about a column follows a colon (``"inventory.csv, column safety_stok: not a
+    column of inventory; ..."``).
     """
 
     table: str
@@ -52,7 +54,7 @@ class Problem:
         if self.column:
             where += f", column {self.column}"
         if self.statement:
-            return f"{where} {self.statement}"
+            return f"{where}{':' if self.column else ''} {self.statement}"
         got = "" if self.value is None else f"got {self.value!r}; "
         detail = f" ({self.detail})" if self.detail else ""
         return f"{where}: {got}expected {self.expected}{detail}"
