@@ -372,13 +372,13 @@ def _run(
         demo_last_month=data.demo_last_month,
         base=ws,
     )
-    for warning in ds.warnings:
-        progress(f"  warning: {warning}")
     month = resolve_cycle(run.params, ds)
     check_history(run.params, ds, month)
     name = f"{month:%Y-%m}"
     replay = month <= ds.last_month
-    ds = as_of(ds, month)
+    ds = as_of(ds, month)  # its warnings are those of the history the cycle sees
+    for warning in ds.warnings:
+        progress(f"  warning: {warning}")
     if replay:
         progress(f"Replaying cycle {name} with the history before it only.")
         for note in ds.as_of_notes:
