@@ -156,6 +156,47 @@ class Scenarios(_Model):
     scenarios: dict[str, Scenario] = Field(default_factory=lambda: {"baseline": Scenario()})
 
 
+def hide_password(source: str) -> str:
+    """A data source as it may be printed or stored: a database password replaced by ``***``.
+
+    The user information is everything between ``://`` and the *last* ``@`` before the
+    path, so a password holding an unencoded ``@`` is hidden whole, not cut at its first
+    ``@`` (as URL parsers do).
+
+    Examples
+    --------
+    >>> hide_password("postgresql://planner:S3c@ret@db:5432/erp")
+    'postgresql://planner:***@db:5432/erp'
+    >>> hide_password("data")
+    'data'
+    """
+    scheme, sep, rest = str(source).partition("://")
+    if not sep:
+        return str(source)
+    slash = rest.find("/", rest.rfind("@") + 1) if "@" in rest else -1
+    netloc, path = (rest[:slash], rest[slash:]) if slash >= 0 else (rest, "")
+    userinfo, at, host = netloc.rpartition("@")
+    if not at:
+        return str(source)
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}{path}" if ":" in userinfo else str(source)
+
+
+def scrub_password(text: str, source: str) -> str:
+    """``text`` with every piece of ``source``'s password replaced by ``***``.
+
+    For a driver's error message: a driver that cut the password at an ``@`` may quote
+    its tail as part of the host name.
+    """
+    _, sep, rest = str(source).partition("://")
+    userinfo = rest.rpartition("@")[0] if sep else ""
+    secret = userinfo.split(":", 1)[1] if ":" in userinfo else ""
+    for piece in sorted({secret, *secret.split("@")}, key=len, reverse=True):
+        if len(piece) >= 3:
+            text = text.replace(piece, "***")
+    return text
+
+
 def _leaf_names(model: type[BaseModel], prefix: str = "") -> dict[str, str]:
     """Every setting of ``model``: its flat name (``summary_months``) -> dotted path."""
     out: dict[str, str] = {}
@@ -318,15 +359,15 @@ class RunParameters:
     def identity(self) -> dict[str, Any]:
         """Every setting that shapes the plan, flat (``finance.summary_months``).
 
-        The scenarios' definitions are in; where things are (reports_dir, the data source)
-        is left out: the input data is identified by its fingerprint instead.
+        The scenarios' definitions are in (their descriptions too: stage 4 shows them);
+        where things are (reports_dir, the data source) is left out: the input data is
+        identified by its fingerprint instead.
         """
         flat = _flatten(self.params.model_dump(mode="json"))
         for key in LOCATION_SETTINGS:
             flat.pop(key, None)
         for name, scen in self.scenarios.items():
-            changes = scen.model_dump(mode="json", exclude={"description"})
-            flat.update(_flatten(changes, f"scenarios.{name}."))
+            flat.update(_flatten(scen.model_dump(mode="json"), f"scenarios.{name}."))
         return flat
 
     def with_cycle(self, cycle: str) -> RunParameters:
@@ -344,16 +385,7 @@ class RunParameters:
     def public(self) -> dict[str, Any]:
         """The parameters as they may be written down: a database password hidden."""
         out = self.params.model_dump(mode="json")
-        source = out["data"]["source"]
-        if "://" in source:
-            import sqlalchemy as sa
-
-            try:
-                out["data"]["source"] = sa.engine.make_url(source).render_as_string(
-                    hide_password=True
-                )
-            except sa.exc.ArgumentError:
-                out["data"]["source"] = source.rsplit("@", 1)[-1]
+        out["data"]["source"] = hide_password(out["data"]["source"])
         return out
 
     def write(self, folder: Path) -> Path:
@@ -509,6 +541,7 @@ __all__ = [
     "describe_difference",
     "find_workspace",
     "get_scenario",
+    "hide_password",
     "load_scenarios",
     "notebook_values",
     "parse_month",

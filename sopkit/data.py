@@ -1972,7 +1972,9 @@ def _sqlite_file(url: str, base: str | Path | None) -> str:
     try:
         u = sa.engine.make_url(url)
     except sa.exc.ArgumentError as exc:
-        raise SopError(f"cannot use the database URL {_safe_url(url)}: {exc}") from exc
+        raise SopError(
+            f"cannot use the database URL {_safe_url(url)}: {_scrub(str(exc), url)}"
+        ) from exc
     db = u.database
     if u.get_backend_name() != "sqlite" or not db or db == ":memory:" or db.startswith("file:"):
         return url
@@ -2032,7 +2034,7 @@ def load_sql(
     try:
         engine = sa.create_engine(url)
     except (sa.exc.ArgumentError, ImportError) as exc:
-        raise SopError(f"cannot use the database URL {safe}: {exc}") from exc
+        raise SopError(f"cannot use the database URL {safe}: {_scrub(str(exc), url)}") from exc
     tables, origins, failed = {}, {}, []
     try:
         with engine.connect() as conn:
@@ -2044,12 +2046,15 @@ def load_sql(
                         tables[name] = pd.read_sql_query(sa.text(queries[name]), conn)
                     except sa.exc.DBAPIError as exc:
                         conn.rollback()  # PostgreSQL refuses more statements after an error
-                        failed.append(f"the query for {name} failed: {str(exc).splitlines()[0]}")
+                        first = str(exc).splitlines()[0]
+                        failed.append(f"the query for {name} failed: {first}")
                 elif name in present:
                     tables[name] = pd.read_sql_table(name, conn)
                     origins[name] = f"table {name}"
     except sa.exc.SQLAlchemyError as exc:
-        msg = str(exc).splitlines()[0]
+        from .config import scrub_password
+
+        msg = scrub_password(str(exc).splitlines()[0], url)
         raise SopError(
             f"database {safe}: {msg}. Check data.source (the URL, the credentials, and that "
             "the database is reachable)"
@@ -2066,14 +2071,17 @@ def load_sql(
     return validate_tables(tables, source=safe, origins=origins, row_offset=1)
 
 
+def _scrub(text: str, url: str) -> str:
+    from .config import scrub_password
+
+    return scrub_password(text, url)
+
+
 def _safe_url(url: str) -> str:
     """The URL with its password hidden, for messages."""
-    try:
-        import sqlalchemy as sa
+    from .config import hide_password
 
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        return url.split("@")[-1]
+    return hide_password(url)
 
 
 def load_dataset(

@@ -119,6 +119,13 @@ def _write_csv(parquet: Path, csv: Path, name: str) -> None:
             table = table.set_column(i, field.name, pc.strftime(col, format=fmt))
         elif pa.types.is_floating(field.type):
             table = table.set_column(i, field.name, pc.if_else(pc.is_finite(col), col, None))
+        elif pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
+            # Excel runs a cell that starts with = + - @ as a formula, even quoted: text
+            # such as a sales input's reason "=HYPERLINK(...)" gets a leading apostrophe
+            risky = pc.match_substring_regex(col, r"^[=+\-@\t\r]")
+            table = table.set_column(
+                i, field.name, pc.if_else(risky, pc.binary_join_element_wise("'", col, ""), col)
+            )
     with open(csv, "wb") as f:
         # Excel reads UTF-8 (accents in descriptions) only after a BOM; the contract's
         # column names need no quotes, and pyarrow quotes every text value
@@ -518,8 +525,10 @@ def write_index(store: CycleStore) -> Path:
     stages = []
     for s in STAGES:
         entry = manifest.get("stages", {}).get(s.id, {})
-        html = store.root / f"{s.name}.html"
-        shown = entry.get("status") in ("complete", "failed")
+        # the manifest names a stage's report only when this cycle's run of it wrote one
+        # (a stage re-run by hand, stale or pending links nothing of an earlier run)
+        html = store.root / entry["html"] if entry.get("html") else None
+        shown = entry.get("status") in ("complete", "failed") and html is not None
         stages.append(
             {
                 "number": s.number,
@@ -528,7 +537,7 @@ def write_index(store: CycleStore) -> Path:
                 "duration": entry.get("duration_s"),
                 "error": entry.get("error"),
                 # a stale or pending stage's report is an earlier run's: no link
-                "html": html.name if html.is_file() and shown else None,
+                "html": html.name if shown and html.is_file() else None,
                 "notebook": s.notebook if (store.root / s.notebook).is_file() and shown else None,
             }
         )

@@ -225,10 +225,24 @@ class CycleStore:
         return pd.read_parquet(path)
 
     def read_manifest(self) -> dict[str, Any]:
-        """The cycle's manifest, or ``{}`` before the first run."""
+        """The cycle's manifest, or ``{}`` before the first run.
+
+        Raises
+        ------
+        StageError
+            The file is damaged: not JSON, not an object, or without its stages.
+        """
         if not self.manifest_path.is_file():
             return {}
-        return json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        try:
+            data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        except (ValueError, OSError) as exc:
+            raise StageError(f"{self.manifest_path} is damaged ({_first_line(exc)})") from None
+        if not isinstance(data, dict) or not isinstance(data.get("stages"), dict):
+            raise StageError(
+                f"{self.manifest_path} is damaged (not a manifest of sopkit: it holds no stages)"
+            )
+        return data
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         """Write the manifest atomically."""
@@ -271,11 +285,18 @@ class PlanArchive:
             store = CycleStore(self.reports_dir, folder.name)
             try:
                 status = store.read_manifest().get("status")
-            except (OSError, ValueError):
+            except StageError:  # a damaged cycle is not a plan of record
                 continue
             if status == "complete":
                 out.append(folder.name)
         return out
+
+    def runs(self, before: str | None = None) -> list[list[str]]:
+        """``[cycle, run_id]`` of each completed cycle: which plan of record each one is."""
+        return [
+            [c, str(CycleStore(self.reports_dir, c).read_manifest().get("run_id", ""))]
+            for c in self.cycles(before)
+        ]
 
     def read(self, artifact: str, before: str | None = None) -> pd.DataFrame:
         """Artifact ``artifact`` of every completed cycle, stacked, with a ``cycle`` column.

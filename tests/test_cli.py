@@ -240,3 +240,30 @@ def test_a_missing_scenarios_file_stops_the_run(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert "scenarios.yaml does not exist" in err
     assert not (ws / "reports" / "2026-11").exists()
+
+
+@pytest.mark.parametrize(
+    ("reports_dir", "message"),
+    [
+        ("", "is the workspace itself"),
+        (".", "is the workspace itself"),
+        ("/", "is the root of the filesystem"),
+        ("data/reports", "is inside the data folder"),
+        ("../elsewhere", "points outside the workspace"),
+    ],
+)
+def test_reports_dir_must_be_a_folder_of_its_own(
+    tmp_path, capsys, monkeypatch, reports_dir, message
+):
+    ws = tmp_path / "ws"
+    assert main(["init", str(ws)]) == 0
+    monkeypatch.chdir(ws)
+    capsys.readouterr()
+    assert main(["run", "-p", "reports_dir", reports_dir]) == 1
+    assert message in capsys.readouterr().err
+
+
+def test_the_cycle_is_given_once(capsys, monkeypatch):
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    assert main(["run", "--cycle", "2026-10", "-p", "cycle", "2026-11"]) == 1
+    assert "--cycle 2026-10 and -p cycle 2026-11 disagree" in capsys.readouterr().err

@@ -10,11 +10,13 @@ from sopkit.config import (
     NOTEBOOK_PARAMETERS,
     describe_difference,
     get_scenario,
+    hide_password,
     load_scenarios,
     notebook_values,
     parse_month,
     resolve_parameters,
     resolve_run,
+    scrub_password,
 )
 from sopkit.errors import ConfigError
 
@@ -170,8 +172,37 @@ def test_the_run_identity_ignores_locations_and_names_differences(tmp_path):
     other = resolve_run(None, horizon=6, scenario=None)
     assert other.hash != base.hash
     assert describe_difference(other.identity(), base.identity()) == ["horizon: 6 here, 18 there"]
+    described = resolve_run(None)
+    described.scenarios["baseline"] = described.scenarios["baseline"].model_copy(
+        update={"description": "another text"}
+    )
+    assert described.hash != base.hash, "stage 4 shows the description: it is part of the plan"
     assert base.with_cycle("2026-11").hash != base.hash
     # the record written into a cycle folder resolves to the very same set
     record = base.with_cycle("2026-11").write(tmp_path / "cycle")
     assert resolve_run(record).hash == base.with_cycle("2026-11").hash
     assert resolve_run(record).scenarios.keys() == base.scenarios.keys()
+
+
+@pytest.mark.parametrize(
+    ("source", "shown"),
+    [
+        (
+            "postgresql+psycopg://planner:S3c@ret@db:5432/erp",
+            "postgresql+psycopg://planner:***@db:5432/erp",
+        ),
+        ("postgresql://u:p/w@h/db", "postgresql://u:***@h/db"),
+        ("postgresql://planner:S3cretPW@[::1/erp", "postgresql://planner:***@[::1/erp"),
+        ("postgresql://planner@db/erp", "postgresql://planner@db/erp"),
+        ("sqlite:///erp.db", "sqlite:///erp.db"),
+        ("data", "data"),
+    ],
+)
+def test_a_password_is_hidden_whole(source, shown):
+    assert hide_password(source) == shown
+
+
+def test_a_drivers_message_loses_every_piece_of_the_password():
+    url = "postgresql://planner:S3c@retPW@127.0.0.1:1/erp"
+    said = "failed to resolve host 'retPW@127.0.0.1': S3c@retPW"
+    assert scrub_password(said, url) == "failed to resolve host '***@127.0.0.1': ***"

@@ -392,12 +392,20 @@ def test_the_users_own_files_in_a_cycle_folder_survive_a_forced_rerun(complete, 
 
 
 def test_a_change_in_the_earlier_cycles_makes_a_cycle_out_of_date(complete, tmp_path):
-    """Stage 2 measures earlier plans: a new earlier cycle of record changes the report."""
+    """Stage 2 measures earlier plans: a new or re-planned earlier cycle changes the report."""
     ws = _copy(complete, tmp_path)
     assert _run(ws, "--cycle", "2026-10").returncode == 0
     proc = _run(ws)
     assert proc.returncode == 1
-    assert "the earlier cycles of record changed: now 2026-10, then none" in proc.stderr
+    assert "the earlier cycles of record changed: now 2026-10 (run " in proc.stderr
+    assert "then none" in proc.stderr
+    assert _run(ws, "--force").returncode == 0
+    assert "is up to date" in _run(ws).stdout
+    # 2026-10 re-planned under other settings: 2026-11 measured the plan that was replaced
+    assert _run(ws, "--cycle", "2026-10", "--force", "-p", "season_length", "6").returncode == 0
+    again = _run(ws)
+    assert again.returncode == 1
+    assert "the earlier cycles of record changed" in again.stderr
 
 
 def test_a_stage_run_by_hand_refreshes_the_index_and_later_stages_wait(complete, tmp_path):
@@ -412,6 +420,7 @@ def test_a_stage_run_by_hand_refreshes_the_index_and_later_stages_wait(complete,
     index = (root / "index.html").read_text()
     assert 'data-kpi="otif"' not in index, "stage 5 is stale: its KPI cards are not shown"
     assert "stale" in index
+    assert 'href="03_supply_planning.html"' not in index, "that report is of the earlier run"
     from sopkit.cycle import open_stage
 
     os.chdir(ws)
@@ -460,3 +469,73 @@ def test_a_database_password_is_never_printed_or_written(pg_url, tmp_path, tiny_
     for path in root.rglob("*"):
         if path.is_file() and path.suffix in (".json", ".yaml", ".html", ".ipynb"):
             assert password not in path.read_text(errors="replace"), path.name
+
+
+def test_a_kernel_killed_mid_stage_ends_in_a_sentence(tmp_path, tiny_demo):
+    """An out-of-memory kill of the kernel: the stage fails with a sentence, and the next
+    run resumes it."""
+    ws = _workspace(tmp_path / "ws", tiny_demo, slow_stage="03_supply_planning.ipynb")
+    root = ws / "reports" / CYCLE
+    proc = _sop(ws, "run")
+    _wait_for(lambda: _stage_running(root, "supply_planning"), "stage 3 to start")
+    time.sleep(1)
+    for pid in _kernel_pids(proc.pid):
+        os.kill(pid, signal.SIGKILL)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1
+    assert "stage 3 (Supply planning) failed" in err
+    assert "Traceback" not in err
+    manifest = json.loads((root / "manifest.json").read_text())
+    assert manifest["stages"]["supply_planning"]["status"] == "failed"
+
+
+def test_missing_report_files_are_written_again_and_missing_artifacts_are_not_hidden(
+    complete, tmp_path
+):
+    ws = _copy(complete, tmp_path)
+    root = ws / "reports" / CYCLE
+    (root / "03_supply_planning.html").unlink()
+    (root / "tables" / "kpis.csv").unlink()
+    proc = _run(ws)
+    assert proc.returncode == 0, proc.stderr
+    assert "written again" in proc.stdout
+    assert (root / "03_supply_planning.html").is_file()
+    assert (root / "tables" / "kpis.csv").is_file()
+    (root / "artifacts" / "supply_plan.parquet").unlink()
+    proc = _run(ws)
+    assert proc.returncode == 1
+    assert "its artifacts are incomplete (missing: supply_plan)" in proc.stderr
+
+
+def test_a_manifest_that_is_not_one_is_damaged_and_does_not_block_other_cycles(complete, tmp_path):
+    ws = _copy(complete, tmp_path)
+    (ws / "reports" / CYCLE / "manifest.json").write_text("[]")
+    proc = _run(ws)
+    assert proc.returncode == 1
+    assert "manifest.json is damaged (not a manifest of sopkit" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    # a damaged cycle is not a plan of record, and other cycles still run
+    other = _run(ws, "--cycle", "2026-10")
+    assert other.returncode == 0, other.stderr
+    assert _run(ws, "--force").returncode == 0
+
+
+def test_a_folder_that_cannot_be_written_leaves_the_cycle_unfinished_and_says_so(
+    tmp_path, tiny_demo
+):
+    ws = _workspace(tmp_path / "ws", tiny_demo)
+    root = ws / "reports" / CYCLE
+    root.mkdir(parents=True)
+    (root / f"plan_{CYCLE}.xlsx").mkdir()  # a folder where sopkit writes the workbook
+    proc = _run(ws)
+    assert proc.returncode == 1
+    assert "cannot write the cycle's files in" in proc.stderr
+    assert "the stages that completed are kept, and `sop run` finishes it once fixed" in (
+        proc.stderr
+    )
+    assert json.loads((root / "manifest.json").read_text())["status"] != "complete"
+    (root / f"plan_{CYCLE}.xlsx").rmdir()
+    again = _run(ws)
+    assert again.returncode == 0, again.stderr
+    assert "Finishing the interrupted run" in again.stdout
+    assert json.loads((root / "manifest.json").read_text())["status"] == "complete"

@@ -333,3 +333,19 @@ def test_text_that_looks_like_a_formula_stays_text_in_the_workbook(store):
     assert len(hostile) == 2
     assert all(c.data_type == "s" for c in hostile), "stored as text, not as formulas"
     assert hostile[1].value == "=2+3"
+
+
+def test_text_that_looks_like_a_formula_is_defused_in_the_csv_tables(store):
+    """Excel runs =, +, -, @ cells of a CSV even when quoted: they get an apostrophe."""
+    plan = store.read("demand_plan")
+    plan.loc[0, "adjustment_reason"] = '=HYPERLINK("http://evil.example/x","Open")'
+    plan.loc[1, "adjustment_reason"] = "@SUM(1)"
+    plan.loc[2, "adjustment_reason"] = "price up 4 % (a=b)"
+    store.write("demand_plan", plan)
+    write_tables(store)
+    csv = pd.read_csv(store.root / "tables" / "demand_plan.csv", encoding="utf-8-sig")
+    reasons = csv["adjustment_reason"].tolist()
+    assert reasons[0] == "'" + '=HYPERLINK("http://evil.example/x","Open")'
+    assert reasons[1] == "'@SUM(1)"
+    assert reasons[2] == "price up 4 % (a=b)"
+    assert (csv["consensus"] == plan["consensus"]).all(), "numbers are left as they are"

@@ -27,6 +27,7 @@ from sopkit.config import (
     Scenario,
     describe_difference,
     find_workspace,
+    hide_password,
     parse_month,
     resolve_run,
 )
@@ -98,31 +99,38 @@ def as_of(ds: Dataset, cycle: pd.Timestamp) -> Dataset:
 
 def display_source(source: str) -> str:
     """A data source as it may be printed or stored: a database password hidden."""
-    if "://" not in source:
-        return source
-    import sqlalchemy as sa
-
-    try:
-        return sa.engine.make_url(source).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        return source.rsplit("@", 1)[-1]
+    return hide_password(source)
 
 
 def reports_root(workspace: Path, params: Parameters) -> Path:
     """The reports folder: ``reports_dir`` under the workspace, or an absolute path.
 
-    A relative ``reports_dir`` that climbs out of the workspace (``../x``) is refused:
-    reports outside the workspace must be asked for with an absolute path.
+    Refused: an empty ``reports_dir`` or the workspace itself (cycles would mix with the
+    workspace's own folders), a relative path that climbs out of the workspace (``../x``:
+    reports elsewhere must be asked for with an absolute path), the filesystem's root, and
+    a folder inside the data source's folder.
     """
-    given = Path(params.reports_dir).expanduser()
-    if given.is_absolute():
-        return given
-    root = (workspace / given).resolve()
-    if not root.is_relative_to(workspace.resolve()):
-        raise ConfigError(
-            f"reports_dir {params.reports_dir!r} points outside the workspace {workspace} "
-            f"(to {root}); give an absolute path if that is where reports should go."
+    text = params.reports_dir.strip()
+    given = Path(text).expanduser()
+    root = given if given.is_absolute() else (workspace / given).resolve()
+    ws = workspace.resolve()
+    problem = None
+    if not text or root == ws:
+        problem = "is the workspace itself; give a folder for the cycles, such as reports"
+    elif root == Path(root.anchor):
+        problem = "is the root of the filesystem; give a folder for the cycles"
+    elif not given.is_absolute() and not root.is_relative_to(ws):
+        problem = (
+            f"points outside the workspace {workspace} (to {root}); give an absolute path "
+            "if that is where reports should go"
         )
+    else:
+        data = Path(params.data.source).expanduser()
+        data = data if data.is_absolute() else (workspace / data).resolve()
+        if "://" not in params.data.source and data.is_dir() and root.is_relative_to(data):
+            problem = f"is inside the data folder {data}; keep the reports apart from the data"
+    if problem:
+        raise ConfigError(f"reports_dir {params.reports_dir!r} {problem}.")
     return root
 
 

@@ -292,6 +292,10 @@ def run_cycle(
     pfile = pfile if pfile.is_absolute() else (ws / pfile)
     given = dict(overrides or {})
     if cycle:
+        if given.get("cycle") not in (None, cycle):
+            raise ConfigError(
+                f"--cycle {cycle} and -p cycle {given['cycle']} disagree; give the cycle once"
+            )
         given["cycle"] = cycle
     run = resolve_run(pfile, scenario=scenario, **given)
     # what the user said on the command line, which a partial run applies to the record
@@ -415,13 +419,14 @@ def _run_locked(
         old_status = "interrupted"
     fingerprint = ds.fingerprint()
     partial = len(selected) < len(STAGES)
-    earlier = PlanArchive(store.reports_dir).cycles(before=store.cycle)
+    earlier = PlanArchive(store.reports_dir).runs(before=store.cycle)
 
     if partial and old and store.record_path.is_file():
         run = _partial_run_parameters(run, asked, store, old, progress)
     same_params = old.get("params_hash") == run.hash
     same_data = old.get("input_fingerprint") == fingerprint
     same_earlier = old.get("earlier_cycles", earlier) == earlier
+    missing = _missing_artifacts(store, old) if old_status == "complete" else []
 
     if partial and old and not same_params:
         raise ConfigError(
@@ -435,10 +440,8 @@ def _run_locked(
             "with the same options."
         )
     if not partial and old_status == "complete" and not force:
-        if same_params and same_data and same_earlier:
-            if not _reports_whole(store, old):
-                write_workbook(store)
-                write_index(store)
+        if same_params and same_data and same_earlier and not missing:
+            if _rewrite_missing_reports(store, old):
                 progress(f"Cycle {store.cycle}: its report files were incomplete; written again.")
             progress(
                 f"Cycle {store.cycle} is up to date in {store.root} (same data and "
@@ -450,10 +453,11 @@ def _run_locked(
             why.append("the input data changed")
         if not same_earlier:
             why.append(
-                f"the earlier cycles of record changed: now {', '.join(earlier) or 'none'}, "
-                f"then {', '.join(old.get('earlier_cycles', [])) or 'none'} (stage 2 measures "
-                "their plans)"
+                f"the earlier cycles of record changed: now {_runs_text(earlier)}, then "
+                f"{_runs_text(old.get('earlier_cycles', []))} (stage 2 measures their plans)"
             )
+        if missing:
+            why.append(f"its artifacts are incomplete (missing: {', '.join(missing)})")
         raise StageError(
             f"{store.root} already holds a complete cycle {store.cycle} (finished "
             f"{old.get('finished', '?')}), planned differently:\n"
@@ -523,16 +527,19 @@ def _run_locked(
     current: Stage | None = None
     # HTML reports are written in a thread while the kernel runs the next stage.
     exports = ThreadPoolExecutor(max_workers=1)
+    pending: list = []  # their futures
     try:
         for i, stage in enumerate(selected, 1):
             current = stage
             _run_stage(
                 work, manifest, stage, i, len(selected), nb_dir, record, run_id, session,
-                progress, exports,
+                progress, exports, pending,
             )  # fmt: skip
             done.append(stage.id)
         current = None
         exports.shutdown(wait=True)
+        for future in pending:
+            future.result()  # a report that could not be written stops the cycle here
         # The reports first, the status last: a cycle is never "complete" without them.
         write_workbook(work)
         manifest["status"] = overall_status(manifest)
@@ -542,6 +549,18 @@ def _run_locked(
     except KeyboardInterrupt:
         exports.shutdown(wait=True, cancel_futures=True)
         raise _interrupted(store, work, manifest, current, done, aside) from None
+    except OSError as exc:  # a full disk, a folder that cannot be written
+        exports.shutdown(wait=True, cancel_futures=True)
+        where = f" ({exc.filename})" if exc.filename else ""
+        if aside:
+            shutil.rmtree(work.root, ignore_errors=True)
+            kept = f"the complete cycle {store.cycle} was left as it was"
+        else:
+            kept = "the stages that completed are kept, and `sop run` finishes it once fixed"
+        raise StageError(
+            f"cannot write the cycle's files in {work.reports_dir}: {exc.strerror or exc}"
+            f"{where}. The run is not finished; {kept}."
+        ) from None
     except StageError as err:
         exports.shutdown(wait=True)
         if not aside:
@@ -573,6 +592,7 @@ def _run_stage(
     session: KernelSession,
     progress: Callable[[str], None],
     exports: ThreadPoolExecutor,
+    pending: list,
 ) -> None:
     nb_params = {
         "cycle": work.cycle,
@@ -603,9 +623,18 @@ def _run_stage(
         if out.is_file()
         else None
     )
+    if html is not None:
+        pending.append(html)  # checked before the cycle is marked complete
     if error is not None:
         if html is not None:
-            html.result()
+            try:
+                html.result()
+            except Exception as exc:  # an empty notebook from a killed kernel, a full disk
+                ename = getattr(error, "ename", type(error).__name__)
+                error = RuntimeError(
+                    f"{ename}: {getattr(error, 'evalue', error)} (its executed notebook could "
+                    f"not be saved whole: {_first_line(str(exc))})"
+                )
         ename = getattr(error, "ename", type(error).__name__)
         evalue = str(getattr(error, "evalue", error)).strip()
         if ename not in _OWN_ERRORS:  # a Python error: its first line says enough
@@ -645,18 +674,53 @@ def _run_stage(
     progress(f"      done in {entry['duration_s']:.1f} s")
 
 
+def _runs_text(runs: list[list[str]]) -> str:
+    return ", ".join(f"{c} (run {r})" for c, r in runs) or "none"
+
+
+def _missing_artifacts(store: CycleStore, manifest: dict[str, Any]) -> list[str]:
+    """Artifacts a complete cycle's stages wrote that are no longer there."""
+    return [
+        a
+        for s in STAGES
+        for a in manifest.get("stages", {}).get(s.id, {}).get("artifacts", [])
+        if not store.has(a)
+    ]
+
+
+def _rewrite_missing_reports(store: CycleStore, manifest: dict[str, Any]) -> bool:
+    """Write again the report files of a complete cycle that are missing; True if any was."""
+    rewrote = False
+    for s in STAGES:
+        html = manifest.get("stages", {}).get(s.id, {}).get("html")
+        if html and not (store.root / html).is_file() and (store.root / s.notebook).is_file():
+            export_html(store.root / s.notebook, store.root / html)
+            rewrote = True
+    artifacts = [a for s in STAGES for a in manifest["stages"].get(s.id, {}).get("artifacts", [])]
+    tables = [store.root / "tables" / f"{a}.csv" for a in artifacts]
+    workbook_needed = any(a in WORKBOOK_SHEETS for a in artifacts)
+    if not all(p.is_file() for p in tables) or (
+        workbook_needed and not store.workbook_path.is_file()
+    ):
+        write_workbook(store)  # the workbook and tables/
+        rewrote = True
+    if rewrote or not (store.root / "index.html").is_file():
+        write_index(store)
+        rewrote = True
+    return rewrote
+
+
 def _old_manifest(
     store: CycleStore, force: bool, progress: Callable[[str], None]
 ) -> dict[str, Any]:
     """The cycle's manifest; a damaged one stops the run unless --force rebuilds the cycle."""
     try:
         return store.read_manifest()
-    except (ValueError, OSError) as exc:
+    except StageError as exc:
         if not force:
             raise StageError(
-                f"{store.manifest_path} is damaged ({_first_line(str(exc))}), so what the "
-                f"cycle holds cannot be trusted; run it again whole with `sop run --cycle "
-                f"{store.cycle} --force`."
+                f"{exc}, so what the cycle holds cannot be trusted; run it again whole with "
+                f"`sop run --cycle {store.cycle} --force`."
             ) from None
         progress(f"Note: {store.manifest_path} was damaged; the cycle is built again whole.")
         return {}
@@ -684,16 +748,6 @@ def _partial_run_parameters(
             "under the file's)."
         )
     return recorded
-
-
-def _reports_whole(store: CycleStore, manifest: dict[str, Any]) -> bool:
-    """Whether the report files of a complete cycle are all there."""
-    needed = [store.root / "index.html", store.root / "tables"]
-    needed += [store.root / e["html"] for e in manifest.get("stages", {}).values() if e.get("html")]
-    if any(name in manifest.get("stages", {}).get(s.id, {}).get("artifacts", []) for s in STAGES
-           for name in WORKBOOK_SHEETS):  # fmt: skip
-        needed.append(store.workbook_path)
-    return all(p.exists() for p in needed)
 
 
 def _finish_only(
