@@ -120,9 +120,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         )
     source = args.source or params.data.source
     data = params.data if params is not None else None
-    from .cycle.context import display_source
+    from .config import hide_password
 
-    print(f"Data source: {display_source(str(source))}", flush=True)
+    print(f"Data source: {hide_password(str(source))}", flush=True)
     ds = load_dataset(
         source,
         queries=data.queries if data and source == data.source else None,

@@ -560,12 +560,19 @@ def write_index(store: CycleStore) -> Path:
     return path
 
 
+def write_reports(store: CycleStore) -> None:
+    """Write the workbook (with ``tables/``) and then the index, from the manifest as it is."""
+    write_workbook(store)
+    write_index(store)
+
+
 __all__ = [
     "MAX_SHEET_ROWS",
     "TABLES_DIR",
     "current_artifacts",
     "export_html",
     "write_index",
+    "write_reports",
     "write_tables",
     "write_workbook",
 ]

@@ -272,8 +272,11 @@ class PlanArchive:
     def __init__(self, reports_dir: str | Path) -> None:
         self.reports_dir = Path(reports_dir)
 
-    def cycles(self, before: str | None = None) -> list[str]:
-        """The completed cycles, oldest first (only those before ``before`` if given)."""
+    def runs(self, before: str | None = None) -> list[list[str]]:
+        """``[cycle, run_id]`` of each completed cycle: which plan of record each one is.
+
+        Oldest first; only those before ``before`` if given.
+        """
         if not self.reports_dir.is_dir():
             return []
         out = []
@@ -282,21 +285,17 @@ class PlanArchive:
                 continue
             if before is not None and folder.name >= before:
                 continue
-            store = CycleStore(self.reports_dir, folder.name)
             try:
-                status = store.read_manifest().get("status")
+                manifest = CycleStore(self.reports_dir, folder.name).read_manifest()
             except StageError:  # a damaged cycle is not a plan of record
                 continue
-            if status == "complete":
-                out.append(folder.name)
+            if manifest.get("status") == "complete":
+                out.append([folder.name, str(manifest.get("run_id", ""))])
         return out
 
-    def runs(self, before: str | None = None) -> list[list[str]]:
-        """``[cycle, run_id]`` of each completed cycle: which plan of record each one is."""
-        return [
-            [c, str(CycleStore(self.reports_dir, c).read_manifest().get("run_id", ""))]
-            for c in self.cycles(before)
-        ]
+    def cycles(self, before: str | None = None) -> list[str]:
+        """The completed cycles, oldest first (only those before ``before`` if given)."""
+        return [cycle for cycle, _ in self.runs(before)]
 
     def read(self, artifact: str, before: str | None = None) -> pd.DataFrame:
         """Artifact ``artifact`` of every completed cycle, stacked, with a ``cycle`` column.

@@ -12,22 +12,25 @@ cycle was planned under the same settings and data, then records itself in the m
 
 from __future__ import annotations
 
-import json
+import os
+import platform
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cached_property
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from sopkit import __version__
 from sopkit.config import (
     Parameters,
     RunParameters,
     Scenario,
     describe_difference,
     find_workspace,
-    hide_password,
     parse_month,
     resolve_run,
 )
@@ -36,6 +39,10 @@ from sopkit.data import Dataset, load_dataset
 from sopkit.errors import ConfigError, StageError
 from sopkit.store import STAGES, CycleStore, PlanArchive, Stage, get_stage, producer
 
+_PACKAGES = (
+    "pandas", "numpy", "pyarrow", "altair", "papermill", "nbconvert", "pydantic",
+    "sqlalchemy", "pmdarima", "cvxpy", "highspy",
+)  # fmt: skip
 #: Datasets read from a cycle's snapshot in this process, by folder: the stages of one
 #: run share a kernel, so the snapshot is read once per run, not once per stage.
 _SNAPSHOTS: dict[tuple[str, str], Dataset] = {}
@@ -89,19 +96,6 @@ def check_history(params: Parameters, ds: Dataset, cycle: pd.Timestamp) -> None:
         )
 
 
-def as_of(ds: Dataset, cycle: pd.Timestamp) -> Dataset:
-    """The dataset as known before ``cycle``: what a cycle planned then could see.
-
-    See ``Dataset.as_of``; its ``as_of_notes`` say what has no history and is taken as now.
-    """
-    return ds.as_of(cycle)
-
-
-def display_source(source: str) -> str:
-    """A data source as it may be printed or stored: a database password hidden."""
-    return hide_password(source)
-
-
 def reports_root(workspace: Path, params: Parameters) -> Path:
     """The reports folder: ``reports_dir`` under the workspace, or an absolute path.
 
@@ -124,6 +118,8 @@ def reports_root(workspace: Path, params: Parameters) -> Path:
             f"points outside the workspace {workspace} (to {root}); give an absolute path "
             "if that is where reports should go"
         )
+    elif root.exists() and not root.is_dir():
+        problem = f"is a file ({root}), not a folder"
     else:
         data = Path(params.data.source).expanduser()
         data = data if data.is_absolute() else (workspace / data).resolve()
@@ -203,10 +199,10 @@ class StageContext:
 
     @cached_property
     def _manifest(self) -> dict[str, Any]:
-        path = self.cycle_dir / "manifest.json" if self.cycle_dir is not None else None
-        if path is None or not path.is_file():
+        """The manifest of the run that started this stage (``{}`` by hand)."""
+        if self.cycle_dir is None:
             return {}
-        return json.loads(path.read_text(encoding="utf-8"))
+        return CycleStore(self.cycle_dir.parent, self.params.cycle, self.cycle_dir).read_manifest()
 
     @cached_property
     def dataset(self) -> Dataset:
@@ -235,7 +231,7 @@ class StageContext:
         )
         month = resolve_cycle(self.params, ds)
         check_history(self.params, ds, month)
-        return month, as_of(ds, month)
+        return month, ds.as_of(month)
 
     @cached_property
     def fingerprint(self) -> str:
@@ -369,28 +365,20 @@ class StageContext:
                     f"`sop run --cycle {store.cycle} --force ...`."
                 )
             if not manifest:
-                self.run.write(store.root)
-                manifest = {
-                    "cycle": store.cycle,
-                    "status": "partial",
-                    "started": now(),
-                    "params_file": str(self.params_file),
-                    "parameters": self.run.public(),
-                    "identity": self.run.identity(),
-                    "params_hash": self.run.hash,
-                    "data_source": self.dataset.source,
-                    "input_fingerprint": self.fingerprint,
-                    "stages": {s.id: {"status": "not run", "title": s.title} for s in STAGES},
-                }
+                record = self.run.write(store.root)
+                earlier = PlanArchive(store.reports_dir).runs(before=store.cycle)
+                manifest = new_manifest(
+                    store, self.run, record, self.dataset, self.fingerprint, "by hand",
+                    earlier=earlier,
+                )  # fmt: skip
             entry = manifest["stages"].setdefault(self.stage.id, {"title": self.stage.title})
             entry.update(status="running", by="notebook (by hand)", started=now())
             mark_later_stale(manifest, self.stage)
             manifest["status"] = "partial"
             store.write_manifest(manifest)
-            from sopkit.report import write_index, write_workbook
+            from sopkit.report import write_reports
 
-            write_workbook(store)  # the stale stages' tables leave the workbook and index
-            write_index(store)
+            write_reports(store)  # the stale stages' tables leave the workbook and index
         finally:
             lock.release()
         self._hand_checked = True
@@ -404,10 +392,9 @@ class StageContext:
             entry.pop("html", None)  # the report of sop run's stage is not this run's
             manifest["status"] = overall_status(manifest)
             store.write_manifest(manifest)
-            from sopkit.report import write_index, write_workbook
+            from sopkit.report import write_reports
 
-            write_workbook(store)  # so the workbook, tables and index show this stage's run
-            write_index(store)
+            write_reports(store)  # so the workbook, tables and index show this stage's run
 
     def describe(self) -> pd.DataFrame:
         """A short table of what this stage works on, for the top of the notebook."""
@@ -424,6 +411,58 @@ class StageContext:
             "writes": ", ".join(self.stage.writes),
         }
         return pd.DataFrame({"": list(rows.values())}, index=list(rows))
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version(), "sopkit": __version__}
+    for name in _PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def new_manifest(
+    store: CycleStore,
+    run: RunParameters,
+    record: Path,
+    ds: Dataset,
+    fingerprint: str,
+    run_id: str,
+    before: dict[str, Any] | None = None,
+    earlier: list[list[str]] | None = None,
+) -> dict[str, Any]:
+    """A cycle's manifest as a run (``sop run`` or a notebook by hand) starts it.
+
+    ``before``: stage entries carried from the cycle's earlier run (a partial run);
+    ``earlier``: ``[cycle, run_id]`` of the earlier cycles of record it may read.
+    """
+    stages = {s.id: {"status": "not run", "title": s.title} for s in STAGES}
+    stages.update({k: dict(v) for k, v in (before or {}).items()})
+    return {
+        "cycle": store.cycle,
+        "status": "running" if run_id != "by hand" else "partial",
+        "run_id": run_id,
+        "pid": os.getpid(),
+        "started": now(),
+        "finished": None,
+        "params_file": str(run.source),
+        "record": record.name,
+        "parameters": run.public(),
+        "identity": run.identity(),
+        "params_hash": run.hash,
+        "data_source": ds.source,
+        "input_fingerprint": fingerprint,
+        "input_rows": {name: len(df) for name, df in ds.tables().items()},
+        "history": [f"{ds.first_month:%Y-%m}", f"{ds.last_month:%Y-%m}"],
+        "data_warnings": [str(w) for w in ds.warnings],
+        "taken_as_now": list(ds.as_of_notes),
+        "earlier_cycles": earlier or [],
+        "versions": _versions(),
+        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "stages": stages,
+    }
 
 
 def mark_later_stale(manifest: dict[str, Any], stage: Stage) -> None:
@@ -505,4 +544,4 @@ def open_stage(
     )
 
 
-__all__ = ["StageContext", "as_of", "open_stage", "reports_root", "resolve_cycle"]
+__all__ = ["StageContext", "new_manifest", "open_stage", "reports_root", "resolve_cycle"]

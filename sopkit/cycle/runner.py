@@ -21,32 +21,28 @@ from __future__ import annotations
 
 import contextlib
 import os
-import platform
 import shutil
-import sys
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from sopkit import __version__
 from sopkit.config import (
     LOCATION_PARAMETERS,
     NOTEBOOK_PARAMETERS,
     RunParameters,
     describe_difference,
     find_workspace,
+    hide_password,
     resolve_run,
 )
 from sopkit.cycle.context import (
-    as_of,
     check_history,
-    display_source,
     mark_later_stale,
+    new_manifest,
     now,
     overall_status,
     provenance_problems,
@@ -57,7 +53,7 @@ from sopkit.cycle.kernel import KernelSession
 from sopkit.cycle.lock import CycleLock
 from sopkit.data import Dataset, load_dataset, write_parquet_folder
 from sopkit.errors import ConfigError, SopError, StageError
-from sopkit.report import export_html, write_index, write_workbook
+from sopkit.report import export_html, write_index, write_reports, write_workbook
 from sopkit.store import (
     STAGES,
     WORKBOOK_SHEETS,
@@ -71,10 +67,6 @@ from sopkit.store import (
 
 #: sopkit's own exceptions, whose whole message is meant for the planner
 _OWN_ERRORS = ("SopError", "ConfigError", "DataValidationError", "StageError")
-_PACKAGES = (
-    "pandas", "numpy", "pyarrow", "altair", "papermill", "nbconvert", "pydantic",
-    "sqlalchemy", "pmdarima", "cvxpy", "highspy",
-)  # fmt: skip
 #: the parameters every stage notebook must declare: sop run sets exactly these
 RUN_PARAMETERS = ("cycle", "params_file", "cycle_dir", "run_id")
 
@@ -94,16 +86,6 @@ class RunResult:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version(), "sopkit": __version__}
-    for name in _PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
 
 
 def notebook_dir(workspace: Path) -> Path:
@@ -304,8 +286,6 @@ def run_cycle(
     nb_dir = notebook_dir(ws)
     _check_notebooks(nb_dir, selected)
     reports = reports_root(ws, run.params)
-    if reports.exists() and not reports.is_dir():
-        raise ConfigError(f"reports_dir {reports} is a file, not a folder; point it at a folder")
     run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
 
     # The kernel starts and imports the stage stack while this process validates the data.
@@ -368,7 +348,7 @@ def _run(
     progress: Callable[[str], None],
 ) -> RunResult:
     data = run.params.data
-    progress(f"Data source: {display_source(data.source)} (validating) ...")
+    progress(f"Data source: {hide_password(data.source)} (validating) ...")
     ds = load_dataset(
         data.source,
         queries=data.queries,
@@ -380,7 +360,7 @@ def _run(
     check_history(run.params, ds, month)
     name = f"{month:%Y-%m}"
     replay = month <= ds.last_month
-    ds = as_of(ds, month)  # its warnings are those of the history the cycle sees
+    ds = ds.as_of(month)  # its warnings are those of the history the cycle sees
     for warning in ds.warnings:
         progress(f"  warning: {warning}")
     if replay:
@@ -513,8 +493,7 @@ def _run_locked(
         _snapshot_inputs(ds, work)
     record = run.write(work.root)
 
-    manifest = _new_manifest(work, run, record, ds, fingerprint, run_id, stages_before)
-    manifest["earlier_cycles"] = earlier
+    manifest = new_manifest(work, run, record, ds, fingerprint, run_id, stages_before, earlier)
     if reuse:
         for key in ("data_source", "input_rows", "history"):
             manifest[key] = old.get(key, manifest[key])
@@ -540,12 +519,7 @@ def _run_locked(
         exports.shutdown(wait=True)
         for future in pending:
             future.result()  # a report that could not be written stops the cycle here
-        # The reports first, the status last: a cycle is never "complete" without them.
-        write_workbook(work)
-        manifest["status"] = overall_status(manifest)
-        manifest["finished"] = now()
-        work.write_manifest(manifest)
-        write_index(work)
+        _finish(work, manifest)
     except KeyboardInterrupt:
         exports.shutdown(wait=True, cancel_futures=True)
         raise _interrupted(store, work, manifest, current, done, aside) from None
@@ -639,16 +613,8 @@ def _run_stage(
         evalue = str(getattr(error, "evalue", error)).strip()
         if ename not in _OWN_ERRORS:  # a Python error: its first line says enough
             evalue = _first_line(evalue)
-        entry.update(
-            status="failed",
-            error=f"{ename}: {evalue}",
-            failed_cell=getattr(error, "exec_count", None),
-            finished=now(),
-        )
-        manifest.update(status="failed", finished=now(), failed_stage=stage.id)
-        work.write_manifest(manifest)
-        write_workbook(work)
-        write_index(work)
+        entry["failed_cell"] = getattr(error, "exec_count", None)
+        _mark_failed(work, manifest, stage, f"{ename}: {evalue}")
         progress(f"      failed after {entry['duration_s']:.1f} s")
         raise StageError(
             f"stage {stage.number} ({stage.title}) failed: {ename}: {evalue}\n"
@@ -658,11 +624,7 @@ def _run_stage(
         ) from None
     unwritten = [a for a in stage.writes if (work.provenance(a) or {}).get("run_id") != run_id]
     if unwritten:
-        entry.update(status="failed", finished=now(), error="declared artifacts not written")
-        manifest.update(status="failed", finished=now(), failed_stage=stage.id)
-        work.write_manifest(manifest)
-        write_workbook(work)
-        write_index(work)
+        _mark_failed(work, manifest, stage, "declared artifacts not written")
         raise StageError(
             f"stage {stage.number} ({stage.title}) finished without writing "
             f"{', '.join(map(repr, unwritten))}, which it declares (sopkit.store.STAGES): "
@@ -672,6 +634,14 @@ def _run_stage(
     entry["artifacts"] = list(stage.writes)
     work.write_manifest(manifest)
     progress(f"      done in {entry['duration_s']:.1f} s")
+
+
+def _mark_failed(work: CycleStore, manifest: dict[str, Any], stage: Stage, error: str) -> None:
+    """Record a failed stage in the manifest, and show it in the workbook and index."""
+    manifest["stages"][stage.id].update(status="failed", finished=now(), error=error)
+    manifest.update(status="failed", finished=now(), failed_stage=stage.id)
+    work.write_manifest(manifest)
+    write_reports(work)
 
 
 def _runs_text(runs: list[list[str]]) -> str:
@@ -750,15 +720,23 @@ def _partial_run_parameters(
     return recorded
 
 
+def _finish(store: CycleStore, manifest: dict[str, Any]) -> None:
+    """Write the reports, then mark the cycle complete, then write the index that shows it.
+
+    The workbook and tables come first, so a cycle is never complete without them.
+    """
+    write_workbook(store)
+    manifest["status"] = overall_status(manifest)
+    manifest["finished"] = now()
+    store.write_manifest(manifest)
+    write_index(store)
+
+
 def _finish_only(
     store: CycleStore, old: dict[str, Any], progress: Callable[[str], None]
 ) -> RunResult:
     """An interrupted run whose stages had all completed: write its reports, mark it."""
-    write_workbook(store)
-    old["status"] = overall_status(old)
-    old["finished"] = now()
-    store.write_manifest(old)
-    write_index(store)
+    _finish(store, old)
     progress(
         f"Finishing the interrupted run of cycle {store.cycle}: every stage had completed; "
         f"its reports are written. Cycle {store.cycle}: {old['status']}."
@@ -772,10 +750,13 @@ def _swap(store: CycleStore, work: CycleStore) -> None:
     if store.root.exists():
         # files the user put in the cycle's folder (meeting notes, ...) move with it
         for entry in store.root.iterdir():
-            if not entry.name.startswith(".") and not (work.root / entry.name).exists():
-                os.link(entry, work.root / entry.name) if entry.is_file() else shutil.copytree(
-                    entry, work.root / entry.name, copy_function=os.link
-                )
+            target = work.root / entry.name
+            if entry.name.startswith(".") or target.exists():
+                continue
+            if entry.is_dir():
+                shutil.copytree(entry, target, copy_function=os.link)
+            else:
+                os.link(entry, target)
         store.root.rename(old)
     work.root.rename(store.root)
     shutil.rmtree(old, ignore_errors=True)
@@ -802,41 +783,6 @@ def _interrupted(
     write_index(work)
     kept = f"stage(s) {', '.join(done)} kept; " if done else ""
     return Interrupted(f"interrupted {where}; {kept}`sop run --cycle {store.cycle}` resumes it.")
-
-
-def _new_manifest(
-    store: CycleStore,
-    run: RunParameters,
-    record: Path,
-    ds: Dataset,
-    fingerprint: str,
-    run_id: str,
-    before: dict[str, Any],
-) -> dict[str, Any]:
-    stages = {s.id: {"status": "not run", "title": s.title} for s in STAGES}
-    stages.update({k: dict(v) for k, v in before.items()})
-    return {
-        "cycle": store.cycle,
-        "status": "running",
-        "run_id": run_id,
-        "pid": os.getpid(),
-        "started": now(),
-        "finished": None,
-        "params_file": str(run.source),
-        "record": record.name,
-        "parameters": run.public(),
-        "identity": run.identity(),
-        "params_hash": run.hash,
-        "data_source": ds.source,
-        "input_fingerprint": fingerprint,
-        "input_rows": {name: len(df) for name, df in ds.tables().items()},
-        "history": [f"{ds.first_month:%Y-%m}", f"{ds.last_month:%Y-%m}"],
-        "data_warnings": [str(w) for w in ds.warnings],
-        "taken_as_now": list(ds.as_of_notes),
-        "versions": _versions(),
-        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-        "stages": stages,
-    }
 
 
 __all__ = ["Interrupted", "RunResult", "notebook_dir", "run_cycle"]
