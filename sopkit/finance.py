@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sopkit._checks import reject_duplicates, require_columns
+from sopkit._checks import family_of, reject_duplicates, require_columns
 from sopkit.errors import SopError
 from sopkit.schemas import columns
 
@@ -66,15 +66,9 @@ def _pct(part: pd.Series, whole: pd.Series) -> pd.Series:
 
 def _price_lines(lines: pd.DataFrame, products: pd.DataFrame, table: str, qty: str) -> pd.DataFrame:
     """Join family, unit_price and unit_cost onto SKU rows; every SKU must be priced."""
-    reject_duplicates(products, "products", ["sku"])
+    family_of(products, lines["sku"], table)  # the one lookup: duplicates, unknown SKUs
     prices = products.set_index("sku")[["family", "unit_price", "unit_cost"]]
     priced = lines.join(prices, on="sku")
-    unknown = sorted(set(priced.loc[priced["family"].isna(), "sku"]))
-    if unknown:
-        raise SopError(
-            f"{table} has SKU(s) that products does not list: {', '.join(map(str, unknown[:10]))}"
-            f"{' ...' if len(unknown) > 10 else ''}. Add them to products with a family and prices."
-        )
     no_price = priced[priced[qty].ne(0) & priced[["unit_price", "unit_cost"]].isna().any(axis=1)]
     if not no_price.empty:
         skus = sorted(set(no_price["sku"]))
@@ -199,7 +193,8 @@ def summary_window(months: pd.Series | pd.Index, summary_months: int = 12) -> pd
     """
     if summary_months < 1:
         raise SopError(
-            f"months must be 1 or more (how many plan months to sum), got {summary_months}."
+            f"finance.summary_months must be 1 or more (how many plan months to sum), got "
+            f"{summary_months}; set it in the parameters file or with -p summary_months N."
         )
     unique = pd.DatetimeIndex(pd.unique(pd.Series(months).dropna()))
     return pd.DatetimeIndex(np.sort(unique)[: int(summary_months)], name="month")

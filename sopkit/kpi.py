@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from sopkit._checks import month_number, month_start, reject_duplicates, require_columns
+from sopkit.demand import pooled_wape
 from sopkit.errors import SopError
 from sopkit.schemas import columns
 
@@ -361,12 +362,13 @@ def _plan_kpis(plan: Mapping) -> list[dict[str, object]]:
 def headline_kpis(
     *,
     service: Mapping[str, object],
-    forecast_wape: float | None,
+    forecast_wape: float | None = None,
     plan: Mapping[str, object] | pd.Series,
     inventory: pd.DataFrame,
     products: pd.DataFrame,
     service_level_target: float,
     forecast_level: str = "sku_region",
+    accuracy: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Gather the handful of figures an executive reviews, each with its status.
 
@@ -377,7 +379,7 @@ def headline_kpis(
     forecast_wape : float or None
         The WAPE (a fraction, 0.18 = 18 %) of the statistical forecast over the
         backtest, pooled at ``forecast_level`` (:func:`sopkit.demand.pooled_wape`);
-        the KPI is ``1 - WAPE``. None when not measured.
+        the KPI is ``1 - WAPE``. None when not measured. Give this or ``accuracy``.
     plan : mapping or pandas.Series
         The figures of the plan of record over the summary window:
         :meth:`sopkit.scenarios.Plan.summary`, :func:`sopkit.scenarios.summarise_plan`, or
@@ -391,8 +393,11 @@ def headline_kpis(
     service_level_target : float
         The OTIF and fill rate target as a fraction (0.95).
     forecast_level : str, default "sku_region"
-        The level of the ``accuracy`` artifact ``forecast_wape`` was pooled at, for
-        the description.
+        The level of the ``accuracy`` artifact the WAPE is pooled at (the level the
+        plan is made); the description names it.
+    accuracy : pandas.DataFrame, optional
+        The ``accuracy`` artifact: the WAPE is pooled from it at ``forecast_level``, so
+        the figure and the words describing it cannot disagree.
 
     Returns
     -------
@@ -446,6 +451,10 @@ def headline_kpis(
         raise SopError(
             f"forecast_level must be one of {', '.join(_ACCURACY_LEVELS)}; got {forecast_level!r}."
         )
+    if accuracy is not None:
+        if forecast_wape is not None:
+            raise SopError("give forecast_wape or accuracy, not both")
+        forecast_wape = pooled_wape(accuracy, level=forecast_level)
     require_columns(inventory, "inventory", ["sku", "on_hand"])
     require_columns(products, "products", ["sku", "unit_cost"])
     reject_duplicates(products, "products", ["sku"])  # the one rule: a SKU listed twice is an error

@@ -48,6 +48,7 @@ PORTFOLIO_COLUMNS = tuple(columns("portfolio"))
 
 #: Columns of the family summary, in order.
 FAMILY_COLUMNS = (
+    "level",
     "family",
     "skus",
     "units",
@@ -301,12 +302,13 @@ def summarise_families(portfolio: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pd.DataFrame
-        Columns family, skus, units, units_prev, revenue, revenue_prev,
+        Columns level, family, skus, units, units_prev, revenue, revenue_prev,
         margin, margin_pct, revenue_growth, unit_growth, revenue_share; one row per
-        family sorted by revenue descending (ties by family), then a row whose family
-        is ``"Total"``. ``margin_pct`` is in percent of revenue (32.0 = 32 %); growth
-        rates and revenue_share are fractions. Ratios are NaN where their denominator is 0.
-        units, revenue and margin are over the portfolio's review window.
+        family (level "family") sorted by revenue descending (ties by family), then the
+        total row (level "total", labelled "Total"). ``margin_pct`` is in percent of
+        revenue (32.0 = 32 %); growth rates and revenue_share are fractions. Ratios are
+        NaN where their denominator is 0. units, revenue and margin are over the
+        portfolio's review window.
 
     Raises
     ------
@@ -326,8 +328,17 @@ def summarise_families(portfolio: pd.DataFrame) -> pd.DataFrame:
     families = families.reset_index().sort_values(
         ["revenue", "family"], ascending=[False, True], kind="mergesort"
     )
+    families.insert(0, "level", "family")
+    # the total is told by its level, not its label: a family may be called "Total"
     total = pd.DataFrame(
-        [{"family": "Total", "skus": len(portfolio), **portfolio[sums].sum().to_dict()}]
+        [
+            {
+                "level": "total",
+                "family": "Total",
+                "skus": len(portfolio),
+                **portfolio[sums].sum().to_dict(),
+            }
+        ]
     )
     table = pd.concat([families, total], ignore_index=True)
     table["skus"] = table["skus"].astype("int64")
@@ -445,8 +456,8 @@ def headline(
         The artifact from :func:`review_portfolio` (abc, revenue_share, watch_new,
         discontinue_candidate are read).
     families : pd.DataFrame
-        The table from :func:`summarise_families`; its "Total" row gives revenue, growth
-        and margin.
+        The table from :func:`summarise_families`; its total row (level "total") gives
+        revenue, growth and margin.
     review_months : int, optional
         The length of the review window the portfolio was made with, to name it ("the
         last 6 months"); without it the text says "the review period".
@@ -477,7 +488,7 @@ def headline(
     require_columns(
         families,
         "families",
-        ["family", "revenue", "revenue_prev", "margin_pct", "revenue_growth"],
+        ["level", "family", "revenue", "revenue_prev", "margin_pct", "revenue_growth"],
     )
     if review_months is None:
         window, before = "the review period", "the period before"
@@ -485,9 +496,11 @@ def headline(
         _check_int("review_months", review_months, minimum=1)
         window = f"the last {_months(review_months)}"
         before = f"the {_months(review_months)} before"
-    totals = families[families["family"] == "Total"]
+    totals = families[families["level"] == "total"]
     if totals.empty:
-        raise SopError("families has no 'Total' row; pass the table summarise_families returns.")
+        raise SopError(
+            "families has no total row (level 'total'); pass the table summarise_families returns."
+        )
     total = totals.iloc[0]
     revenue, previous = float(total["revenue"]), float(total["revenue_prev"])
     growth, margin = float(total["revenue_growth"]), float(total["margin_pct"])

@@ -167,7 +167,12 @@ def write_tables(store: CycleStore) -> Path | None:
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; reports are to be read
         if folder.exists():
             folder.rename(old)
-        tmp.rename(folder)
+        try:
+            tmp.rename(folder)
+        except OSError:
+            if old.exists() and not folder.exists():
+                old.rename(folder)  # the previous tables stay whole
+            raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(old, ignore_errors=True)

@@ -485,8 +485,9 @@ def check_plan_of_record(plan: Plan, supply_plan: pd.DataFrame) -> None:
     if diff.any():
         where = ", ".join(f"{sku} {month:%Y-%m}" for sku, month in both.index[diff][:5])
         raise SopError(
-            f"the supply plan recorded by stage 3 differs from the re-plan of scenario "
-            f"{plan.name or 'of this cycle'!r} in {int(diff.sum())} SKU-month(s) ({where}). "
+            f"the supply plan recorded by stage 3 differs from the re-plan of "
+            f"{f'scenario {plan.name!r}' if plan.name else 'the cycle scenario'} in "
+            f"{int(diff.sum())} SKU-month(s) ({where}) in {', '.join(values)}. "
             "Stage 3 must plan through sopkit.scenarios.replan; run it again, then this stage."
         )
 

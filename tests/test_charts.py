@@ -62,6 +62,7 @@ def portfolio() -> pd.DataFrame:
 def family_summary() -> pd.DataFrame:
     return pd.DataFrame(
         {
+            "level": ["family", "family", "family", "total"],
             "family": ["Bikes", "Parts", "New", "Total"],
             "revenue_growth": [0.25, -0.1, float("nan"), 0.2],
             "revenue": [800.0, 200.0, 50.0, 1050.0],
@@ -162,6 +163,14 @@ def test_family_growth_chart_drops_total_and_undefined_growth(family_summary):
     assert [r["margin_pct"] for r in rows] == [30.0, 40.0]
 
 
+def test_family_growth_chart_keeps_a_family_named_total(family_summary):
+    """The total row is told by its level: a real family called "Total" is drawn."""
+    named = family_summary.assign(family=["Total", "Parts", "New", "Total"])
+    rows = _values(family_growth_chart(named).to_dict())
+    assert [r["family"] for r in rows] == ["Total", "Parts"]
+    assert rows[0]["revenue_growth"] == 0.25
+
+
 def test_lifecycle_chart_counts_and_revenue_per_stage(portfolio):
     """new: P2 (50); growth: B1 (300); mature: B2 + P3 (500, 2 SKUs); decline: P1 (150);
     end of life: none, still shown, in lifecycle order."""
@@ -234,7 +243,7 @@ def test_portfolio_legends_list_only_what_is_drawn(portfolio, family_summary):
     assert len(scale["range"]) == 1
     empty = pareto_chart(portfolio.iloc[:0]).to_dict()
     assert _values(empty) == [{"message": "No data to show"}]
-    none = family_growth_chart(family_summary[family_summary["family"] == "Total"]).to_dict()
+    none = family_growth_chart(family_summary[family_summary["level"] == "total"]).to_dict()
     assert _values(none) == [{"message": "No data to show"}]
 
 
@@ -995,3 +1004,14 @@ def test_table_shows_the_planners_text_and_never_runs_it():
     assert "<script>" not in html
     assert "&lt;script&gt;document.title=&#39;PWNED&#39;&lt;/script&gt;" in html
     assert "a &amp; b" in html
+
+
+def test_table_keeps_the_decimals_of_a_sales_inputs_value_and_signs_fva():
+    """A pct input of 7.5 is not rounded to 8 as if it were money; FVA reads as points."""
+    import re
+
+    df = pd.DataFrame(
+        {"value": [7.5, -2.4], "fva_wape": [0.045, -0.012], "inventory_value": [1234.5, 10.0]}
+    )
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", table(df).to_html())
+    assert cells == ["7.50", "+4.5 pts", "1,234", "-2.40", "-1.2 pts", "10"]

@@ -366,6 +366,7 @@ def test_accuracy_by_family_shows_sku_region_beside_pooled():
     table = accuracy_by_family(acc)
     assert list(table.columns) == [
         "model",
+        "level",
         "family",
         "actual",
         "forecast",
@@ -377,6 +378,21 @@ def test_accuracy_by_family_shows_sku_region_beside_pooled():
     np.testing.assert_allclose(table["actual"], [46, 2, 48])
     np.testing.assert_allclose(table["bias"], [6 / 46, 1, 8 / 48], atol=TOL)
     np.testing.assert_allclose(table["pooled_accuracy"], [40 / 46, 0, 40 / 48], atol=TOL)
+    np.testing.assert_allclose(table["sku_region_accuracy"], [24 / 46, 0, 0.5], atol=TOL)
+    assert table["level"].tolist() == ["family", "family", "total"]
+
+
+def test_accuracy_by_family_keeps_a_family_named_total():
+    """Family G renamed "Total": its row keeps its own figures (2 of 2, accuracy 0), and the
+    total row still sums both families (40/48 pooled, 0.5 at SKU x region)."""
+    products = PRODUCTS.assign(family=PRODUCTS["family"].replace({"G": "Total"}))
+    acc = backtest_seasonal_naive(
+        _backtest_history(), products, _ts("2025-07"), holdout=2, season_length=2
+    )
+    table = accuracy_by_family(acc)
+    assert table["family"].tolist() == ["F", "Total", "Total"]
+    assert table["level"].tolist() == ["family", "family", "total"]
+    np.testing.assert_allclose(table["actual"], [46, 2, 48])
     np.testing.assert_allclose(table["sku_region_accuracy"], [24 / 46, 0, 0.5], atol=TOL)
     by_key = summarise_accuracy(acc, "sku_region").set_index("key")
     assert by_key.loc["A / S", "wape"] == pytest.approx(10 / 6, abs=TOL)

@@ -385,3 +385,35 @@ def test_format_kpis_for_display():
     assert k.loc["peak_capacity_utilisation", "status"] == "bad"
     missing = format_kpis(_kpis(forecast_wape=None).reset_index()).set_index("kpi")
     assert missing.loc["forecast_accuracy", "value"] == "n/a"
+
+
+def test_accuracy_pooled_from_the_artifact_at_the_level_it_names():
+    """headline_kpis(accuracy=...) pools the WAPE at forecast_level itself, so the card's
+    figure and its description cannot name different levels; the level words cover every
+    level of the artifact."""
+    from sopkit.demand import ACCURACY_LEVELS, pooled_wape
+    from sopkit.kpi import _ACCURACY_LEVELS
+
+    assert set(_ACCURACY_LEVELS) == set(ACCURACY_LEVELS)
+    acc = pd.DataFrame(
+        {
+            "level": ["sku_region", "sku_region", "total"],
+            "abs_error": [2.0, 3.0, 1.0],
+            "actual": [10.0, 40.0, 50.0],
+        }
+    )
+    base = {
+        "service": SERVICE,
+        "plan": _plan(),
+        "inventory": INVENTORY,
+        "products": PRODUCTS,
+        "service_level_target": 0.95,
+    }
+    kpis = headline_kpis(**base, accuracy=acc).set_index("kpi")
+    assert kpis.loc["forecast_accuracy", "value"] == pytest.approx(1 - 5 / 50)
+    assert "SKU x region" in kpis.loc["forecast_accuracy", "description"]
+    total = headline_kpis(**base, accuracy=acc, forecast_level="total").set_index("kpi")
+    assert total.loc["forecast_accuracy", "value"] == pytest.approx(1 - pooled_wape(acc, "total"))
+    assert "all products together" in total.loc["forecast_accuracy", "description"]
+    with pytest.raises(SopError, match="give forecast_wape or accuracy, not both"):
+        headline_kpis(**base, accuracy=acc, forecast_wape=0.1)

@@ -652,7 +652,7 @@ def test_headline_names_the_window_it_is_given(portfolio):
 def test_headline_without_previous_revenue_or_any_revenue(portfolio):
     """Growth NaN (nothing sold before) and a period without revenue read as sentences."""
     families = summarise_families(portfolio)
-    families.loc[families["family"] == "Total", "revenue_growth"] = float("nan")
+    families.loc[families["level"] == "total", "revenue_growth"] = float("nan")
     assert "with no revenue in the period before" in headline(portfolio, families)
     assert "nan" not in headline(portfolio, families).lower()
 
@@ -660,5 +660,22 @@ def test_headline_without_previous_revenue_or_any_revenue(portfolio):
     text = headline(idle, summarise_families(idle))
     assert text.startswith("No revenue over the review period (against 33,300 in the period")
     assert "No item is class A; no new items to watch and 3 candidates" in text
-    with pytest.raises(SopError, match="Total"):
-        headline(portfolio, families[families["family"] != "Total"])
+    with pytest.raises(SopError, match="families has no total row"):
+        headline(portfolio, families[families["level"] != "total"])
+
+
+def test_a_family_named_total_is_not_the_total(portfolio):
+    """summarise_families tells the total by its level, so a family called "Total" keeps
+    its own figures and the headline still reads the portfolio's revenue."""
+    named = portfolio.assign(
+        family=portfolio["family"].where(
+            portfolio["family"] != portfolio["family"].iloc[0], "Total"
+        )
+    )
+    families = summarise_families(named)
+    total = families[families["level"] == "total"].iloc[0]
+    assert total["revenue"] == pytest.approx(named["revenue"].sum())
+    own = families[(families["level"] == "family") & (families["family"] == "Total")].iloc[0]
+    assert own["revenue"] == pytest.approx(named.loc[named["family"] == "Total", "revenue"].sum())
+    assert own["revenue"] < total["revenue"]
+    assert f"{named['revenue'].sum():,.0f}" in headline(named, families)

@@ -6,6 +6,8 @@ these tests need no stage to run and follow the contract when it changes.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import openpyxl
 import pandas as pd
@@ -226,6 +228,25 @@ def test_a_failed_write_leaves_the_previous_workbook_and_tables_whole(store, mon
 
     monkeypatch.setattr(report, "_write_csv", fail_on_third)
     with pytest.raises(OSError, match="disk full"):
+        write_tables(store)
+    assert {p.name: p.read_bytes() for p in (store.root / "tables").iterdir()} == tables
+    assert not _leftovers(store)
+
+
+def test_tables_stay_whole_when_the_new_folder_cannot_be_put_in_place(store, monkeypatch):
+    """The last step of write_tables (renaming the new folder in) fails: the previous
+    tables are put back, not lost with the temporary folder."""
+    write_tables(store)
+    tables = {p.name: p.read_bytes() for p in (store.root / "tables").iterdir()}
+    rename = Path.rename
+
+    def refuse_the_new_folder(self, target):
+        if self.name.startswith(".tables.tmp-"):
+            raise OSError("device busy")
+        return rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", refuse_the_new_folder)
+    with pytest.raises(OSError, match="device busy"):
         write_tables(store)
     assert {p.name: p.read_bytes() for p in (store.root / "tables").iterdir()} == tables
     assert not _leftovers(store)

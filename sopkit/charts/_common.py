@@ -51,8 +51,9 @@ _FRACTION_WORDS = (
     "in_full",
     "demand_cv",
 )
-#: Column names holding money, matched as substrings.
-_MONEY_WORDS = ("revenue", "margin", "cost", "budget", "variance", "value", "price")
+#: Column names holding money, matched as substrings. Not a bare "value": a sales input's
+#: value is a percent or units, and rounding 7.5 % to 8 would misreport it.
+_MONEY_WORDS = ("revenue", "margin", "cost", "budget", "variance", "_value", "price")
 #: Money per unit (or per hour) is small: shown with cents.
 _UNIT_MONEY_WORDS = ("price", "unit_cost", "_per_")
 NA_TEXT = "–"
@@ -62,12 +63,14 @@ def table(df: pd.DataFrame, *, max_rows: int = 60) -> Styler:
     """Show a table as the notebooks and the HTML report do: formatted, without the index.
 
     Float columns are formatted by name: names ending in ``_pct`` hold percent already
-    ("12.3 %"); names with a fraction word (share, growth, utilisation, wape, bias, mape,
-    accuracy, otif, fill_rate, on_time, in_full, demand_cv) are fractions shown as percent;
-    money (revenue, margin, cost, budget, variance, value, price) as "1,234,567", money per
-    unit (price, unit_cost, ``*_per_*``) with two decimals; anything else (hours, units)
-    as "1,234", with one decimal if a value is not whole (two if all are below 10, as hours
-    per unit are). Integer columns get thousands separators, datetime columns are written
+    ("12.3 %"); names starting with ``fva`` are differences of fractions, shown as
+    signed points ("+4.5 pts"); names with a fraction word (share, growth, utilisation,
+    wape, bias, mape, accuracy, otif, fill_rate, on_time, in_full, demand_cv) are
+    fractions shown as percent; money (revenue, margin, cost, budget, variance,
+    ``*_value``, price) as "1,234,567", money per unit (price, unit_cost, ``*_per_*``)
+    with two decimals; anything else (hours, units, a sales input's value) as "1,234",
+    with one decimal if a value is not whole (two if all are below 10, as hours per unit
+    are). Integer columns get thousands separators, datetime columns are written
     YYYY-MM (YYYY-MM-DD if a value is not the first of a month), missing values "–".
     Every ``_pct`` column is percent, whichever stage made it (``margin_pct`` of
     :mod:`sopkit.portfolio` as of :mod:`sopkit.finance`).
@@ -124,6 +127,8 @@ def _column_format(name: str, values: pd.Series) -> Callable | None:
         return lambda v: f"{v:,}"
     if name.endswith("_pct"):
         return lambda v: _finite_or(v, f"{v:,.1f} %")
+    if name.startswith("fva"):  # a difference of two fractions: signed percentage points
+        return lambda v: _finite_or(v, f"{100 * v:+,.1f} pts")
     if any(word in name for word in _FRACTION_WORDS):
         return lambda v: _finite_or(v, f"{100 * v:,.1f} %")
     if any(word in name for word in _MONEY_WORDS):

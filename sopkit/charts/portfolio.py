@@ -277,9 +277,9 @@ def family_growth_chart(
     >>> family_growth_chart(summarise_families(portfolio), review_months=12)  # doctest: +SKIP
     """
     columns = ["family", "revenue_growth", "revenue", "revenue_prev", "margin_pct"]
-    require_columns(family_summary, "family_summary", columns)
+    require_columns(family_summary, "family_summary", ["level", *columns])
     data = family_summary.loc[
-        (family_summary["family"] != "Total") & family_summary["revenue_growth"].notna(), columns
+        (family_summary["level"] == "family") & family_summary["revenue_growth"].notna(), columns
     ].copy()
     window = _window(review_months)
     before = "the period before" if review_months is None else f"the {review_months} before"

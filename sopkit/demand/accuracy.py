@@ -214,9 +214,10 @@ def accuracy_by_family(accuracy: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        model, family, actual, forecast, bias, pooled_accuracy, sku_region_accuracy
+        model, level ("family", or "total" for the model's last row, labelled "Total"),
+        family, actual, forecast, bias, pooled_accuracy, sku_region_accuracy
         (fractions, 0.85 = 85 %; NaN where nothing was sold); one row per model x
-        family, sorted, then the model's "Total" row.
+        family, sorted, then the model's total row.
 
     Raises
     ------
@@ -239,14 +240,19 @@ def accuracy_by_family(accuracy: pd.DataFrame) -> pd.DataFrame:
     )
     pooled = pooled.groupby(["model", "level", "family"], as_index=False, sort=True)[sums].sum()
     fine = accuracy.loc[accuracy["level"] == "sku_region"]
+    # the total is told by its level, not its label: a family may be called "Total"
     fine = pd.concat(
         [
-            fine.groupby(["model", "family"], as_index=False, sort=True)["abs_error"].sum(),
-            fine.groupby("model", as_index=False)["abs_error"].sum().assign(family="Total"),
+            fine.groupby(["model", "family"], as_index=False, sort=True)["abs_error"]
+            .sum()
+            .assign(level="family"),
+            fine.groupby("model", as_index=False)["abs_error"]
+            .sum()
+            .assign(level="total", family="Total"),
         ],
         ignore_index=True,
     ).rename(columns={"abs_error": "sku_region_error"})
-    out = pooled.merge(fine, on=["model", "family"], how="left")
+    out = pooled.merge(fine, on=["model", "level", "family"], how="left")
     out = out.sort_values(
         ["model", "level", "family"], key=lambda c: c.eq("total") if c.name == "level" else c
     )
@@ -255,8 +261,11 @@ def accuracy_by_family(accuracy: pd.DataFrame) -> pd.DataFrame:
     out["pooled_accuracy"] = 1.0 - out["wape"]
     out["sku_region_accuracy"] = 1.0 - out["sku_region_error"] / actual
     return out[
-        ["model", "family", "actual", "forecast", "bias", "pooled_accuracy", "sku_region_accuracy"]
-    ]
+        [
+            "model", "level", "family", "actual", "forecast", "bias", "pooled_accuracy",
+            "sku_region_accuracy",
+        ]
+    ]  # fmt: skip
 
 
 def pooled_wape(accuracy: pd.DataFrame, level: str = "sku_region") -> float:
@@ -678,8 +687,9 @@ def value_added_by_author(
         )
         raise SopError(
             f"earlier adjustments touch {int(orphan.sum())} row(s) that the demand plan of "
-            f"their cycle does not have ({shown}). Pass the adjustments and demand_plan "
-            "artifacts of the same cycles."
+            f"their cycle does not have ({shown}): those cycles' stage 2 tables disagree. "
+            "Run stage 2 of each cycle named again (`sop run --cycle YYYY-MM --from 2 "
+            "--force`), or pass the adjustments and demand_plan artifacts of the same cycles."
         )
     touched["adjusted"] = np.maximum(touched["statistical"] + touched["effect"], 0.0)
     touched["abs_error_statistical"] = (touched["statistical"] - touched["actual"]).abs()
@@ -735,8 +745,9 @@ def _passed_plan_rows(
         )
         raise SopError(
             f"earlier demand_plan has {int(blank.sum())} row(s) without a statistical or "
-            f"consensus quantity ({shown}); pass the demand_plan artifacts as stage 2 "
-            "wrote them."
+            f"consensus quantity ({shown}); run stage 2 of each cycle named again "
+            "(`sop run --cycle YYYY-MM --from 2 --force`), or pass the demand_plan artifacts "
+            "as stage 2 wrote them."
         )
     origin = _cycle_months(plans["cycle"], "earlier demand_plan")
     end = _first_unmeasured(sales_history, cycle)
