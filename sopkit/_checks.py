@@ -20,6 +20,7 @@ __all__ = [
     "reject_duplicates",
     "require_columns",
     "require_consensus",
+    "whole_number",
 ]
 
 
@@ -235,3 +236,37 @@ def family_of(products: pd.DataFrame, skus: pd.Series, where: str) -> pd.Series:
             "or pass the products table of the same dataset."
         )
     return family
+
+
+def whole_number(value: object, name: str, minimum: int = 1, what: str = "") -> int:
+    """``value`` as an int, or a SopError: a whole number (not a bool) of at least ``minimum``.
+
+    Parameters
+    ----------
+    value : object
+        What the caller was given.
+    name : str
+        The argument's name, for the message.
+    minimum : int, default 1
+        The smallest value allowed.
+    what : str, default ""
+        What it counts, for the message (``"months"``).
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    SopError
+        Naming the argument, what was expected and what was given.
+
+    Examples
+    --------
+    >>> whole_number(12, "horizon", what="months")
+    12
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        unit = f" of {what}" if what else ""
+        raise SopError(f"{name} must be a whole number{unit}, {minimum} or more; got {value!r}.")
+    return int(value)

@@ -19,7 +19,13 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from sopkit._checks import month_number, month_start, reject_duplicates, require_columns
+from sopkit._checks import (
+    month_number,
+    month_start,
+    reject_duplicates,
+    require_columns,
+    whole_number,
+)
 from sopkit.errors import SopError
 from sopkit.schemas import columns
 
@@ -180,9 +186,9 @@ def review_portfolio(
     cycle = month_start(cycle)
     require_columns(products, "products", _PRODUCT_COLUMNS)
     require_columns(sales_history, "sales_history", _SALES_COLUMNS)
-    _check_int("review_months", review_months, minimum=1)
-    _check_int("new_item_months", new_item_months, minimum=0)
-    _check_int("eol_window_months", eol_window_months, minimum=0)
+    whole_number(review_months, "review_months", 1, what="months")
+    whole_number(new_item_months, "new_item_months", 0, what="months")
+    whole_number(eol_window_months, "eol_window_months", 0, what="months")
     abc_a, abc_b = _check_thresholds(
         "abc_thresholds", abc_thresholds, bounded=True, example=(0.8, 0.95)
     )
@@ -493,7 +499,7 @@ def headline(
     if review_months is None:
         window, before = "the review period", "the period before"
     else:
-        _check_int("review_months", review_months, minimum=1)
+        whole_number(review_months, "review_months", 1, what="months")
         window = f"the last {_months(review_months)}"
         before = f"the {_months(review_months)} before"
     totals = families[families["level"] == "total"]
@@ -536,11 +542,6 @@ def headline(
 
 
 # --- checks ----------------------------------------------------------------------------
-
-
-def _check_int(name: str, value: object, *, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise SopError(f"{name} must be a whole number >= {minimum}; got {value!r}.")
 
 
 def _check_thresholds(

@@ -23,7 +23,8 @@ the engines of later releases plug in:
 2. **supply** (``_plan_supply``): lot-for-lot netting
    (:func:`sopkit.supply.plan_production`), then the capacity and material checks. The
    optimisation engine replaces ``plan_production``: it builds its cvxpy model once per
-   :class:`PlanInputs` (frozen, so a model built from them stays valid) and re-solves
+   :class:`PlanInputs` (frozen; its tables are not to be changed in place, so a model
+   built from them stays valid) and re-solves
    with the scenario's numbers as Parameters; it returns the same ``supply_plan``,
    ``capacity`` and ``materials`` with overtime, subcontracting, backlog and shadow
    prices filled in.

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from sopkit.errors import SopError
+from sopkit._checks import whole_number
 
 SERIES_COLOURS = ("#1f77b4", "#ff7f0e", "#9e9e9e")
 WIDTH = 600
@@ -91,8 +91,7 @@ def table(df: pd.DataFrame, *, max_rows: int = 60) -> Styler:
     --------
     >>> table(summarise_families(portfolio))  # doctest: +SKIP
     """
-    if isinstance(max_rows, bool) or not isinstance(max_rows, (int, np.integer)) or max_rows < 1:
-        raise SopError(f"max_rows must be a whole number >= 1; got {max_rows!r}.")
+    whole_number(max_rows, "max_rows", 1, what="rows")
     shown = df.head(max_rows).reset_index(drop=True)
     formats = {column: _column_format(str(column), shown[column]) for column in shown.columns}
     # escape: cells hold the planners' own text (a sales input's reason), which the

@@ -7,10 +7,9 @@ the data is left out of the scale's domain.
 from __future__ import annotations
 
 import altair as alt
-import numpy as np
 import pandas as pd
 
-from sopkit._checks import family_of, require_columns
+from sopkit._checks import family_of, require_columns, whole_number
 from sopkit.charts._common import (
     WIDTH,
     _month_label,
@@ -81,9 +80,7 @@ def forecast_chart(
     require_columns(sales_history, "sales_history", ["sku", "month", "qty"])
     require_columns(forecast, "forecast", ["sku", "month", "yhat"])
     require_columns(products, "products", ["sku", "family"])
-    whole = isinstance(history_months, (int, np.integer)) and not isinstance(history_months, bool)
-    if not whole or history_months < 0:
-        raise SopError(f"history_months must be a whole number >= 0; got {history_months!r}.")
+    whole_number(history_months, "history_months", 0, what="months")
     future = _family_totals(forecast, "yhat", products, "forecast").rename(columns={"yhat": "qty"})
     past = _family_totals(sales_history, "qty", products, "sales_history")
     if not future.empty:

@@ -13,9 +13,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from sopkit._checks import require_columns
+from sopkit._checks import require_columns, whole_number
 from sopkit.charts._common import WIDTH, _no_data, _records, _thin
-from sopkit.errors import SopError
 from sopkit.portfolio import ABC_CLASSES, LIFECYCLE_STAGES, XYZ_CLASSES
 
 ABC_COLOURS = ("#1f77b4", "#ff7f0e", "#9e9e9e")
@@ -27,9 +26,7 @@ def _window(review_months: int | None) -> str:
     """The review window in words: "last 6 months", or "review period" if not given."""
     if review_months is None:
         return "review period"
-    whole = isinstance(review_months, (int, np.integer)) and not isinstance(review_months, bool)
-    if not whole or review_months < 1:
-        raise SopError(f"review_months must be a whole number >= 1; got {review_months!r}.")
+    whole_number(review_months, "review_months", 1, what="months")
     return "last month" if review_months == 1 else f"last {review_months} months"
 
 

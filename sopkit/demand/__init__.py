@@ -27,8 +27,10 @@ from sopkit.demand.accuracy import (
 )
 from sopkit.demand.consensus import (
     RULE_AUTHOR,
+    Consensus,
     build_demand_plan,
     list_adjustments,
+    make_consensus,
     unmatched_inputs,
 )
 from sopkit.demand.forecast import seasonal_naive_forecast
@@ -39,10 +41,12 @@ __all__ = [
     "PLAN_ACCURACY_LEVELS",
     "RULE_AUTHOR",
     "SEASONAL_NAIVE",
+    "Consensus",
     "accuracy_by_family",
     "backtest_seasonal_naive",
     "build_demand_plan",
     "list_adjustments",
+    "make_consensus",
     "plan_accuracy",
     "pooled_wape",
     "seasonal_naive_forecast",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
 
 from sopkit.errors import SopError
@@ -25,12 +24,6 @@ ADJUSTMENTS_COLUMNS = columns("adjustments")
 
 
 # --------------------------------------------------------------------------- checks
-
-
-def _positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise SopError(f"{name} must be a whole number of months, 1 or more; got {value!r}.")
-    return int(value)
 
 
 def _check_levels(levels: Sequence[float]) -> list[float]:

@@ -15,12 +15,12 @@ from sopkit._checks import (
     month_start,
     reject_duplicates,
     require_columns,
+    whole_number,
 )
 from sopkit.demand._common import (
     ACCURACY_COLUMNS,
     ACCURACY_LEVELS,
     SEASONAL_NAIVE,
-    _positive_int,
     _ym,
 )
 from sopkit.demand.forecast import seasonal_naive_forecast
@@ -94,7 +94,7 @@ def backtest_seasonal_naive(
     0.23
     """
     cycle = month_start(cycle)
-    holdout = _positive_int(holdout, "holdout")
+    holdout = whole_number(holdout, "holdout", what="months")
     origin = cycle - pd.DateOffset(months=holdout)
     require_columns(sales_history, "sales_history", ["sku", "region", "month", "qty"])
     if not (sales_history["month"] < origin).any():
@@ -315,10 +315,10 @@ def _check_level(level: str) -> None:
 
 # --------------------------------------------------------------------------- plans of record
 
-#: Levels of :func:`plan_accuracy`, the plan's own level first: each SKU in each region,
-#: then a family's SKUs and regions summed, then all SKUs summed.
 #: the family of an earlier plan's SKU that the products table no longer lists
 DROPPED_FAMILY = "(no longer in products)"
+#: Levels of :func:`plan_accuracy`, the plan's own level first: each SKU in each region,
+#: then a family's SKUs and regions summed, then all SKUs summed.
 PLAN_ACCURACY_LEVELS = ("sku_region", "family", "total")
 PLAN_ACCURACY_COLUMNS = [
     "cycle",

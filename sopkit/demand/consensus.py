@@ -8,6 +8,8 @@ it touched, and its effects add up to the ``demand_plan`` adjustment
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -214,8 +216,7 @@ def list_adjustments(
     a.smith    150.0
     sopkit    -812.0
     """
-    fc, pairs = _match_inputs(forecast, sales_inputs, products)
-    return _adjustments(fc, pairs)[ADJUSTMENTS_COLUMNS]
+    return make_consensus(forecast, sales_inputs, products).adjustments
 
 
 def build_demand_plan(
@@ -279,8 +280,11 @@ def build_demand_plan(
     >>> bool((plan["consensus"] >= 0).all())  # doctest: +SKIP
     True
     """
-    fc, pairs = _match_inputs(forecast, sales_inputs, products)
-    adjustments = _adjustments(fc, pairs)
+    return make_consensus(forecast, sales_inputs, products).plan
+
+
+def _plan(fc: pd.DataFrame, adjustments: pd.DataFrame) -> pd.DataFrame:
+    """The demand plan from the matched forecast and its adjustments (with ``_row``)."""
     plan = fc[["sku", "region", "month", "yhat"]].rename(columns={"yhat": "statistical"})
     ended = fc["_ended"].notna().to_numpy()
     adjustment = adjustments.groupby("_row")["effect"].sum()
@@ -327,7 +331,11 @@ def unmatched_inputs(
     --------
     >>> unmatched_inputs(fc, ds.sales_inputs, ds.products)[["reason", "problem"]]  # doctest: +SKIP
     """
-    fc, pairs = _match_inputs(forecast, sales_inputs, products)
+    return make_consensus(forecast, sales_inputs, products).unmatched
+
+
+def _unmatched(fc: pd.DataFrame, pairs: pd.DataFrame, sales_inputs: pd.DataFrame) -> pd.DataFrame:
+    """The inputs that touched no row still alive, with the reason (see unmatched_inputs)."""
     matched = np.zeros(len(sales_inputs), dtype=bool)
     matched[pairs.loc[~pairs["_ended"], "_input"].unique()] = True
     first_pair = pairs.drop_duplicates("_input").set_index("_input")["_row"]
@@ -365,3 +373,53 @@ def unmatched_inputs(
         default=what + " has no forecast in region " + out["region"].astype(str) + " that month",
     ).astype(object)
     return out
+
+
+@dataclass(frozen=True)
+class Consensus:
+    """The consensus of one cycle: the plan, every adjustment, the inputs that did not apply.
+
+    All three come from one matching of the inputs against the forecast.
+    """
+
+    plan: pd.DataFrame
+    adjustments: pd.DataFrame
+    unmatched: pd.DataFrame
+
+
+def make_consensus(
+    forecast: pd.DataFrame, sales_inputs: pd.DataFrame, products: pd.DataFrame
+) -> Consensus:
+    """The demand plan, its adjustments and the unmatched inputs, matched once.
+
+    :func:`build_demand_plan`, :func:`list_adjustments` and :func:`unmatched_inputs`
+    each give one of the three; a stage that shows all three calls this once.
+
+    Parameters
+    ----------
+    forecast, sales_inputs, products : pandas.DataFrame
+        As for :func:`build_demand_plan`.
+
+    Returns
+    -------
+    Consensus
+        ``plan`` (the ``demand_plan`` artifact), ``adjustments`` (the ``adjustments``
+        artifact) and ``unmatched`` (as :func:`unmatched_inputs` returns it).
+
+    Raises
+    ------
+    SopError
+        As :func:`build_demand_plan`.
+
+    Examples
+    --------
+    >>> c = make_consensus(fc, ds.sales_inputs, ds.products)  # doctest: +SKIP
+    >>> c.plan["consensus"].sum() - c.plan["statistical"].sum()  # doctest: +SKIP
+    """
+    fc, pairs = _match_inputs(forecast, sales_inputs, products)
+    adjustments = _adjustments(fc, pairs)
+    return Consensus(
+        plan=_plan(fc, adjustments),
+        adjustments=adjustments[ADJUSTMENTS_COLUMNS],
+        unmatched=_unmatched(fc, pairs, sales_inputs),
+    )

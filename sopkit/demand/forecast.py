@@ -8,14 +8,13 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
-from sopkit._checks import month_number, month_start, require_columns
+from sopkit._checks import month_number, month_start, require_columns, whole_number
 from sopkit.demand._common import (
     FALLBACK_MONTHS,
     MEAN_FALLBACK,
     SEASONAL_NAIVE,
     _check_levels,
     _level_name,
-    _positive_int,
     _ym,
 )
 from sopkit.errors import SopError
@@ -131,8 +130,8 @@ def seasonal_naive_forecast(
     >>> fc = seasonal_naive_forecast(ds.sales_history, pd.Timestamp("2026-11-01"))  # doctest: +SKIP
     """
     cycle = month_start(cycle)
-    horizon = _positive_int(horizon, "horizon")
-    m = _positive_int(season_length, "season_length")
+    horizon = whole_number(horizon, "horizon", what="months")
+    m = whole_number(season_length, "season_length", what="months")
     levels = _check_levels(levels)
     keys, y, n = _series_matrix(sales_history, cycle)
     width = y.shape[1]
