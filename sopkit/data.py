@@ -61,6 +61,7 @@ import zipfile
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
 
@@ -68,6 +69,7 @@ import numpy as np
 import pandas as pd
 
 from ._checks import month_number, month_start
+from .config import hide_password, scrub_password
 from .errors import DataValidationError, Problem, SopError
 
 # --------------------------------------------------------------------------- bounds
@@ -92,6 +94,12 @@ MIN_PCT_ADJUSTMENT = -100.0
 MAX_PCT_ADJUSTMENT = 10_000.0
 #: more months than this without any sales_history row separate a stray month from the rest
 MAX_HISTORY_GAP_MONTHS = 12
+#: a part of the history that more than MAX_HISTORY_GAP_MONTHS months without sales cut off is
+#: stray (each row an error) only when small beside the part with the most rows: fewer rows
+#: than MIN_SERIES_SHARE of that part's, or at most this many months long; and a part after it
+#: only when it has no more rows than that part's busiest month. A larger part is no typo: the
+#: gap is one error, naming its two ends
+MAX_STRAY_MONTHS = 3
 #: the last months of the history are stray (a typo such as 2027-10 for 2026-10) when each
 #: has rows for fewer than this share of the SKU x region series of the busiest of the 12
 #: months with rows before it, and together fewer rows than this share of the series of the
@@ -388,6 +396,10 @@ class Dataset:
         Set by :meth:`as_of`: one sentence per table or column the dataset could not
         take back to the cycle because the data has no history of it (see
         :data:`TAKEN_AS_NOW`). Empty for a dataset as loaded. Not part of equality.
+    origins : dict of str to str
+        How the source names each table it gave (``{"sales_history":
+        "sales_history.csv"}``), for messages such as the warnings :meth:`as_of`
+        recomputes. Empty for a dataset built by hand. Not part of equality.
     """
 
     products: pd.DataFrame
@@ -405,6 +417,7 @@ class Dataset:
     source: str = field(default="", compare=False)
     warnings: tuple[Problem, ...] = field(default=(), compare=False)
     as_of_notes: tuple[str, ...] = field(default=(), compare=False)
+    origins: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables by contract name."""
@@ -483,13 +496,7 @@ class Dataset:
         >>> past.last_month                                  # doctest: +SKIP
         Timestamp('2025-10-01 00:00:00')
         """
-        try:
-            cycle = month_start(cycle)
-        except (OverflowError, ValueError) as exc:  # "September" parses as year 1
-            raise SopError(
-                f"cycle must be a first-of-month date, the planning month, such as '2026-11'; "
-                f"got {cycle!r}"
-            ) from exc
+        cycle = month_start(cycle)
         sales = self.sales_history
         before = sales["month"] < cycle
         if not before.all():
@@ -503,10 +510,7 @@ class Dataset:
             lines.loc[later, "shipped_qty"] = np.nan
             lines = lines.loc[ordered].reset_index(drop=True)
         kept = [w for w in self.warnings if not _is_history_warning(w)]
-        origin = next(  # how the source names the table, from a warning about its columns
-            (w.origin for w in self.warnings if w.table == "sales_history" and w.column),
-            "sales_history",
-        )
+        origin = self.origins.get("sales_history", "sales_history")
         num, _, total = _per_month(sales)
         return dataclasses.replace(
             self,
@@ -752,28 +756,51 @@ class _Table:
 def _prepare(chk: _Checker, spec: TableSpec, frame: pd.DataFrame) -> _Table:
     raw = frame.reset_index(drop=True)
     headers = [_normalise(str(c)) for c in raw.columns]
-    positions: dict[str, list[int]] = defaultdict(list)
-    for i, h in enumerate(headers):
-        positions[h].append(i)
-    problems = []
     contract_names = {c.name for c in spec.columns}
-    for h, pos in positions.items():
-        if len(pos) > 1 and h in contract_names:
+    # a header that differs from a contract column's name only in case or spacing is that column
+    by_key = {_column_key(c.name): c.name for c in spec.columns}
+    names = [h if h in contract_names else by_key.get(_column_key(h), h) for h in headers]
+    positions: dict[str, list[int]] = defaultdict(list)
+    for i, name in enumerate(names):
+        positions[name].append(i)
+    problems = []
+    for name, pos in positions.items():
+        if len(pos) > 1 and name in contract_names:
             written = [raw.columns[i] for i in pos]
+            spelled = ", ".join(map(_spelling, written))
             if len(set(written)) == 1:
                 found = f"found {len(pos)}, columns {_and([str(i + 1) for i in pos])}; keep one"
-            else:
-                spelled = ", ".join(map(_spelling, written))
+            elif len({headers[i] for i in pos}) == 1:
                 found = f"found {len(pos)}: {spelled}, the same name once normalised; keep one"
+            else:
+                found = (
+                    f"found {len(pos)}: {spelled}, the same name once case and spacing are "
+                    "ignored; keep one"
+                )
             problems.append(
-                Problem(spec.name, None, h, None, f"one column named {h!r}", chk.where(spec.name),
-                        found)
+                Problem(spec.name, None, name, None, f"one column named {name!r}",
+                        chk.where(spec.name), found)
             )  # fmt: skip
     keep = sorted(pos[0] for pos in positions.values())
     if len(keep) < len(headers):
         raw = raw.iloc[:, keep]
-    raw.columns = [headers[i] for i in keep]
-    found = ", ".join(map(str, raw.columns)) or "none"
+    raw.columns = [names[i] for i in keep]
+    found = ", ".join(headers[i] for i in keep) or "none"
+    renamed = [
+        f"{headers[pos[0]]!r} as {name}"
+        for name, pos in positions.items()
+        if len(pos) == 1 and name in contract_names and headers[pos[0]] != name
+    ]
+    if renamed:
+        one = len(renamed) == 1
+        chk.warnings.append(
+            Problem(spec.name, None, None, None, "the column names of the data contract",
+                    chk.where(spec.name),
+                    statement=f"has {'a header' if one else f'{len(renamed)} headers'} that "
+                    f"differ{'s' if one else ''} from the data contract's column names only in "
+                    f"case or spacing, read as {'that column' if one else 'those columns'}: "
+                    f"{_and(renamed)}")
+        )  # fmt: skip
     missing = {c.name for c in spec.columns if c.required and c.name not in raw.columns}
     if spec.any_of and not set(spec.any_of) & set(raw.columns):
         missing |= set(spec.any_of)
@@ -811,7 +838,25 @@ def _prepare(chk: _Checker, spec: TableSpec, frame: pd.DataFrame) -> _Table:
 
 
 def _column_key(name: str) -> str:
-    return re.sub(r"[\s.\-]+", "_", name.casefold())
+    """A header as column names are compared: case and spacing ignored.
+
+    Case folded, and runs of spaces, dots, hyphens and underscores made one underscore:
+    ``"Unit Price"`` and ``"UNIT-PRICE"`` give ``unit_price``.
+    """
+    return re.sub(r"[\s._\-]+", "_", name.casefold())
+
+
+def _column(spec: TableSpec, name: str) -> Column:
+    """The contract column ``name`` of ``spec``."""
+    return next(c for c in spec.columns if c.name == name)
+
+
+def _what(col: Column) -> str:
+    """What a contract column holds, for messages: ``"a number of units"``."""
+    if col.kind != NUM:
+        return _EXPECTED[col.kind]
+    unit = LIMITS[col.limit][1]
+    return f"a number of {unit}" if unit else "an amount of money"
 
 
 def _other_columns(
@@ -819,12 +864,14 @@ def _other_columns(
 ) -> dict[str, str]:
     """Report the columns that the contract does not know; return the misspelled required ones.
 
-    A column close to a contract column that the table lacks (:data:`CLOSE_COLUMN_RATIO`)
-    is taken as a misspelling of it: an error for an optional column (it would be ignored,
-    and the plan made without it), a hint on the "missing column" problem for a required
-    one (returned: contract column -> the column found). The others are one warning: they
-    are ignored. A column without a header and without values (Excel's formatted blank
-    columns) is no news.
+    A column named after a contract column plus a suffix (``safety_stock_days``) is another
+    column, not a misspelling: a warning of its own names both (the contract's column may
+    be in other units). A column close to a contract column that the table lacks
+    (:data:`CLOSE_COLUMN_RATIO`) is taken as a misspelling of it: an error for an optional
+    column (it would be ignored, and the plan made without it), a hint on the "missing
+    column" problem for a required one (returned: contract column -> the column found). The
+    others are one warning: they are ignored. A column without a header and without values
+    (Excel's formatted blank columns) is no news.
     """
     names = {c.name for c in spec.columns}
     absent = {_column_key(c.name): c.name for c in spec.columns if c.name not in raw.columns}
@@ -837,12 +884,28 @@ def _other_columns(
             if raw[h].notna().any():
                 ignored.append(f"a column without a header (column {position + 1})")
             continue
-        match = difflib.get_close_matches(_column_key(h), absent, n=1, cutoff=CLOSE_COLUMN_RATIO)
+        key = _column_key(h)
+        base = max((n for n in names if key.startswith(n + "_") and len(key) > len(n) + 1),
+                   key=len, default="")  # fmt: skip
+        if base:
+            what = _what(_column(spec, base))
+            tail = (
+                f"{what}, read from its own column"
+                if base in raw.columns
+                else f"{what}; to give {spec.name} a {base}, add a column named {base}"
+            )
+            chk.warnings.append(
+                Problem(spec.name, None, h, None, f"a column of {spec.name}", chk.where(spec.name),
+                        statement=f"not read, and not taken for {base}: in the data contract, "
+                        f"{base} is {tail}")
+            )  # fmt: skip
+            continue
+        match = difflib.get_close_matches(key, absent, n=1, cutoff=CLOSE_COLUMN_RATIO)
         if not match:
             ignored.append(h)
             continue
         c = absent.pop(match[0])
-        if next(col for col in spec.columns if col.name == c).required:
+        if _column(spec, c).required:
             close[c] = h
             continue
         problems.append(
@@ -972,7 +1035,7 @@ def _check_key(chk: _Checker, spec: TableSpec, df: pd.DataFrame, raw: pd.DataFra
     details = [f"first seen on row {int(i) + chk.row_offset}" for i in firsts]
     # two spellings that became one key once normalised: show both, code point by code point
     for k in key:
-        if k not in raw.columns or next(c for c in spec.columns if c.name == k).kind != STR:
+        if k not in raw.columns or _column(spec, k).kind != STR:
             continue
         there, here = raw[k].loc[firsts].to_numpy(), raw[k].loc[rows].to_numpy()
         for j, (a, b) in enumerate(zip(there, here, strict=True)):
@@ -1229,15 +1292,36 @@ def _stray_tail(num: np.ndarray, rows: np.ndarray) -> int:
     return 0
 
 
+def _stray_parts(num: np.ndarray, rows: np.ndarray, part: np.ndarray, main: int) -> np.ndarray:
+    """Which parts of the history (cut at long gaps) are stray: small beside the main part.
+
+    ``num``: the months with rows, ascending; ``rows``: their rows; ``part``: the part of
+    each (0, 1, ... in order); ``main``: the part with the most rows. A part is small when
+    it has fewer rows than :data:`MIN_SERIES_SHARE` of the main part's, or spans at most
+    :data:`MAX_STRAY_MONTHS` months. A small part before the main one is stray; a small part
+    after it only when it has no more rows than the main part's busiest month: a recent
+    block with more than a month of business is never stray.
+    """
+    ids = np.arange(int(part[-1]) + 1)
+    rows_per_part = np.bincount(part, weights=rows)
+    months = num[np.searchsorted(part, ids, side="right") - 1] - num[np.searchsorted(part, ids)]
+    small = (rows_per_part < MIN_SERIES_SHARE * rows_per_part[main]) | (months < MAX_STRAY_MONTHS)
+    earlier = ids < main
+    later = (ids > main) & (rows_per_part <= rows[part == main].max())
+    return ids[small & (earlier | later)]
+
+
 def _check_history(chk: _Checker, sh: pd.DataFrame) -> None:
     """Stray months are errors; gaps inside the history and a partial last month, warnings.
 
     The history is split where more than :data:`MAX_HISTORY_GAP_MONTHS` months pass without
-    any row; the part with the most rows (the latest, on a tie) is the history, and every
-    row of the other parts is reported: a single row dated 2035-01 would otherwise move
-    the planning cycle to 2035-02. The last months of that part are stray too when only a
-    tiny share of the series have rows in them (see :func:`_stray_tail`): one row typed
-    2027-10 for 2026-10 would move the cycle to 2027-11 and plan nothing but that row.
+    any row. A small part beside the part with the most rows (the latest, on a tie) is stray
+    (see :func:`_stray_parts`), and every row of it is reported: a single row dated 2035-01
+    would otherwise move the planning cycle to 2035-02. Parts too large to be typos are not
+    condemned row by row: each gap between them is one problem, naming its two ends (delete
+    the old block, or fill the gap). The last months of the latest part are stray too when
+    only a tiny share of the series have rows in them (see :func:`_stray_tail`): one row
+    typed 2027-10 for 2026-10 would move the cycle to 2027-11 and plan nothing but that row.
     """
     num, rows, total = _per_month(sh)
     if not len(num):
@@ -1245,18 +1329,20 @@ def _check_history(chk: _Checker, sh: pd.DataFrame) -> None:
     part = np.concatenate([[0], np.cumsum(np.diff(num) - 1 > MAX_HISTORY_GAP_MONTHS)])
     rows_per_part = np.bincount(part, weights=rows)
     main = len(rows_per_part) - 1 - int(np.argmax(rows_per_part[::-1]))
-    in_main = part == main
-    lo, hi = int(num[in_main][0]), int(num[in_main][-1])
+    stray_part = np.isin(part, _stray_parts(num, rows, part, main))
+    kept = num[~stray_part]
+    lo, hi = int(kept[0]), int(kept[-1])
     cycle = _month_name(int(num[-1]) + 1)
-    why: dict[pd.Timestamp, str] = {}
-    expected: dict[pd.Timestamp, str] = {}
-    if (~in_main).any():
+    origin = chk.where("sales_history")
+    why: dict[str, str] = {}
+    expected: dict[str, str] = {}
+    if stray_part.any():
         far = (
             f"a month within {MAX_HISTORY_GAP_MONTHS} months of the rest of the history "
             f"({_month_name(lo)} to {_month_name(hi)})"
         )
-        for n in num[~in_main].tolist():
-            m = _month_stamp(n)
+        for n in num[stray_part].tolist():
+            m = _month_name(n)
             expected[m] = far
             if n > hi:
                 why[m] = (
@@ -1265,11 +1351,30 @@ def _check_history(chk: _Checker, sh: pd.DataFrame) -> None:
                     "the row"
                 )
             else:
+                after = int(kept[kept > n][0])
                 why[m] = (
-                    f"{lo - n - 1} months without sales separate it from {_month_name(lo)}: "
-                    "correct the date or delete the row"
+                    f"{after - n - 1} months without sales separate it from "
+                    f"{_month_name(after)}: correct the date or delete the row"
                 )
-    num, rows, total = num[in_main], rows[in_main], total[in_main]
+    blocks = [
+        (int(num[part == k][0]), int(num[part == k][-1]), int(rows_per_part[k]))
+        for k in np.unique(part[~stray_part]).tolist()
+    ]
+    for (a, z, n_a), (b, y, n_b) in pairwise(blocks):
+        gap = f"{_month_name(z + 1)} to {_month_name(b - 1)}"
+        chk.problems.append(
+            Problem("sales_history", None, "month", None,
+                    f"no more than {MAX_HISTORY_GAP_MONTHS} months in a row without sales",
+                    origin,
+                    statement=f"no row at all in the {b - z - 1} months from {gap}, between the "
+                    f"rows from {_month_name(a)} to {_month_name(z)} ({n_a:,} rows) and those "
+                    f"from {_month_name(b)} to {_month_name(y)} ({n_b:,} rows); a history "
+                    f"cannot go more than {MAX_HISTORY_GAP_MONTHS} months without sales: delete "
+                    f"the rows up to {_month_name(z)} if that old block is not wanted, or fill "
+                    f"the gap with the months from {gap}")
+        )  # fmt: skip
+    latest = part == part[~stray_part][-1]
+    num, rows, total = num[latest], rows[latest], total[latest]
     tail = _stray_tail(num, rows)
     if tail:
         end, n_end = int(num[-tail - 1]), int(rows[-tail - 1])
@@ -1277,38 +1382,33 @@ def _check_history(chk: _Checker, sh: pd.DataFrame) -> None:
             f"a month up to {_month_name(end)}, where the history ends for most SKU x region series"
         )
         for n, r in zip(num[-tail:].tolist(), rows[-tail:].tolist(), strict=True):
-            m = _month_stamp(n)
+            m = _month_name(n)
             expected[m] = few
             r = int(r)
             why[m] = (
                 f"only {r:,} SKU x region series {'has a row' if r == 1 else 'have rows'} in "
-                f"{_month_name(n)}, against {n_end:,} in {_month_name(end)}: fewer than "
+                f"{m}, against {n_end:,} in {_month_name(end)}: fewer than "
                 f"{MIN_SERIES_SHARE:.0%}; it would move the planning cycle to {cycle} instead "
                 f"of {_month_name(end + 1)}: correct the date or delete the row, so that the "
                 "history ends where the business is"
             )
         num, rows, total = num[:-tail], rows[:-tail], total[:-tail]
     if why:
-        stray = sh["month"].isin(list(why))
-        months = sh.loc[stray, "month"]
+        stray = sh["month"].isin(pd.to_datetime(list(why), format="%Y-%m"))
+        months = sh.loc[stray, "month"].dt.strftime("%Y-%m")
         by_expected = defaultdict(list)
         for pos, m in zip(sh.index[stray], months, strict=True):
             by_expected[expected[m]].append((pos, m))
         for text, cells in by_expected.items():
             chk.add(
-                "sales_history", "month", text, [p for p, _ in cells],
-                [f"{m:%Y-%m}" for _, m in cells], [why[m] for _, m in cells],
+                "sales_history", "month", text, [p for p, _ in cells], [m for _, m in cells],
+                [why[m] for _, m in cells],
             )  # fmt: skip
-    origin = chk.where("sales_history")
     if tail:  # the error stands for the end of the history; only its gaps are worth a word
         gap = _gap_warning(num, origin)
         chk.warnings += [gap] if gap else []
     else:
         chk.warnings += _history_warnings(num, total, origin)
-
-
-def _month_stamp(n: int) -> pd.Timestamp:
-    return pd.Timestamp(year=n // 12, month=n % 12 + 1, day=1)
 
 
 _ONE = {"sku": "SKU"}
@@ -1715,7 +1815,7 @@ def validate_tables(
         elif not isinstance(df.index, pd.RangeIndex):
             df = df.reset_index(drop=True)  # rows skipped as empty
         full[name] = df
-    return Dataset(**full, source=source, warnings=tuple(chk.warnings))
+    return Dataset(**full, source=source, warnings=tuple(chk.warnings), origins=dict(chk.origins))
 
 
 # --------------------------------------------------------------------------- loaders
@@ -1973,7 +2073,7 @@ def _sqlite_file(url: str, base: str | Path | None) -> str:
         u = sa.engine.make_url(url)
     except sa.exc.ArgumentError as exc:
         raise SopError(
-            f"cannot use the database URL {_safe_url(url)}: {_scrub(str(exc), url)}"
+            f"cannot use the database URL {hide_password(url)}: {scrub_password(str(exc), url)}"
         ) from exc
     db = u.database
     if u.get_backend_name() != "sqlite" or not db or db == ":memory:" or db.startswith("file:"):
@@ -1986,10 +2086,10 @@ def _sqlite_file(url: str, base: str | Path | None) -> str:
     else:
         relative = ""
     if path.is_dir():
-        raise SopError(f"database {_safe_url(url)}: {path} is a folder, not a SQLite file")
+        raise SopError(f"database {hide_password(url)}: {path} is a folder, not a SQLite file")
     if not path.is_file():
         raise SopError(
-            f"database {_safe_url(url)}: the SQLite file {path} does not exist{relative}. "
+            f"database {hide_password(url)}: the SQLite file {path} does not exist{relative}. "
             "Check data.source; sopkit does not create an empty database"
         )
     return u.set(database=str(path)).render_as_string(hide_password=False)
@@ -2029,12 +2129,14 @@ def load_sql(
             f"queries given for unknown table(s) {', '.join(unknown)}; "
             f"the contract tables are {', '.join(TABLES)}"
         )
-    safe = _safe_url(url)
+    safe = hide_password(url)
     url = _sqlite_file(url, base)
     try:
         engine = sa.create_engine(url)
     except (sa.exc.ArgumentError, ImportError) as exc:
-        raise SopError(f"cannot use the database URL {safe}: {_scrub(str(exc), url)}") from exc
+        raise SopError(
+            f"cannot use the database URL {safe}: {scrub_password(str(exc), url)}"
+        ) from exc
     tables, origins, failed = {}, {}, []
     try:
         with engine.connect() as conn:
@@ -2052,8 +2154,6 @@ def load_sql(
                     tables[name] = pd.read_sql_table(name, conn)
                     origins[name] = f"table {name}"
     except sa.exc.SQLAlchemyError as exc:
-        from .config import scrub_password
-
         msg = scrub_password(str(exc).splitlines()[0], url)
         raise SopError(
             f"database {safe}: {msg}. Check data.source (the URL, the credentials, and that "
@@ -2069,19 +2169,6 @@ def load_sql(
             + "\nFix data.queries in the parameters and run `sop validate` again."
         )
     return validate_tables(tables, source=safe, origins=origins, row_offset=1)
-
-
-def _scrub(text: str, url: str) -> str:
-    from .config import scrub_password
-
-    return scrub_password(text, url)
-
-
-def _safe_url(url: str) -> str:
-    """The URL with its password hidden, for messages."""
-    from .config import hide_password
-
-    return hide_password(url)
 
 
 def load_dataset(
@@ -2227,6 +2314,7 @@ __all__ = [
     "MAX_HOURS",
     "MAX_MONEY",
     "MAX_PCT_ADJUSTMENT",
+    "MAX_STRAY_MONTHS",
     "MAX_UNITS",
     "MAX_WORKERS",
     "MIN_LAST_MONTH_SHARE",

@@ -82,20 +82,41 @@ class DataValidationError(SopError):
         n = len(self.problems)
         head = f"{n} problem{'s' if n != 1 else ''} in the input data"
         head += f" ({self.source})" if self.source else ""
-        groups: dict[tuple, list[Problem]] = defaultdict(list)
-        for p in self.problems:
-            groups[(p.origin or p.table, p.column, p.expected)].append(p)
-        lines = [head + ":"]
-        for group in groups.values():
-            lines += [f"  - {p}" for p in group[: self.SHOW_PER_KIND]]
-            if len(group) > self.SHOW_PER_KIND:
-                rest = len(group) - self.SHOW_PER_KIND
-                lines.append(f"    ... and {rest} more like the above")
+        lines = [head + ":", *self.listed(self.problems)]
         if self.warnings:
             n = len(self.warnings)
             lines.append(
                 f"Also {n} warning{'s' if n != 1 else ''} (these alone would not stop a run):"
             )
-            lines += [f"  - {w}" for w in self.warnings]
+            lines += self.listed(self.warnings)
         lines.append("Nothing was run. Fix the data and run `sop validate` again.")
         return "\n".join(lines)
+
+    @classmethod
+    def listed(cls, problems: Sequence[Problem]) -> list[str]:
+        """The lines that list ``problems`` (or warnings), grouped and capped.
+
+        Problems of one kind (same table, column and expectation) are listed together, at
+        most :attr:`SHOW_PER_KIND` of them; the rest are counted ("... and 5 more like the
+        above"). Kinds keep the order in which they first appear.
+
+        Parameters
+        ----------
+        problems : sequence of Problem
+            What to list, in order.
+
+        Returns
+        -------
+        list of str
+            One line per problem shown (``"  - ..."``) and one per group cut short.
+        """
+        groups: dict[tuple, list[Problem]] = defaultdict(list)
+        for p in problems:
+            groups[(p.origin or p.table, p.column, p.expected)].append(p)
+        lines = []
+        for group in groups.values():
+            lines += [f"  - {p}" for p in group[: cls.SHOW_PER_KIND]]
+            if len(group) > cls.SHOW_PER_KIND:
+                rest = len(group) - cls.SHOW_PER_KIND
+                lines.append(f"    ... and {rest} more like the above")
+        return lines

@@ -83,6 +83,26 @@ def test_every_row_of_a_stray_part_is_named_and_the_largest_part_is_the_history(
     ]
 
 
+def test_a_large_older_block_is_one_gap_problem_not_thousands_of_row_errors(raw):
+    """Two years of history, 17 empty months, then four years: no typo, a real gap. One
+    problem names both blocks and both ways out; no row of the older block is condemned."""
+    old = list(pd.period_range("2019-01", periods=24, freq="M").strftime("%Y-%m"))
+    new = list(pd.period_range("2022-06", periods=53, freq="M").strftime("%Y-%m"))
+    _history(raw, old + new)
+    with pytest.raises(DataValidationError) as info:
+        validate_tables(raw)
+    assert [str(p) for p in info.value.problems] == [
+        "sales_history, column month: no row at all in the 17 months from 2021-01 to 2022-05, "
+        "between the rows from 2019-01 to 2020-12 (24 rows) and those from 2022-06 to 2026-10 "
+        f"(53 rows); a history cannot go more than {MAX_HISTORY_GAP_MONTHS} months without "
+        "sales: delete the rows up to 2020-12 if that old block is not wanted, or fill the gap "
+        "with the months from 2021-01 to 2022-05"
+    ]
+    # deleting the old block, as the message says, gives valid data
+    _history(raw, new)
+    assert validate_tables(raw).first_month == pd.Timestamp("2022-06-01")
+
+
 # --------------------------------------------------------------------------- gaps: warnings
 
 

@@ -198,6 +198,19 @@ def test_a_partial_running_month_is_a_warning_naming_it(tiny_tables):
     assert _warnings(ds.as_of("2026-12")) == _warnings(ds)
 
 
+def test_a_replay_names_the_file_in_the_warnings_it_recomputes(tiny_tables):
+    """2026-11 partial, 2026-12 full: no warning today; the 2026-12 replay warns of 2026-11,
+    naming the file it came from (no column warning to borrow the name from)."""
+    tables = _partial(tiny_tables, 0.1)
+    sales = tables["sales_history"]
+    december = sales[sales["month"] == "2026-10"].assign(month=pd.Timestamp("2026-12-01"))
+    tables["sales_history"] = pd.concat([sales, december], ignore_index=True)
+    ds = validate_tables(tables, origins=SALES)
+    assert ds.warnings == ()
+    (warning,) = _warnings(ds.as_of("2026-12"))
+    assert warning.startswith("sales_history.csv, column month: got '2026-11'; expected a ")
+
+
 @pytest.mark.parametrize(("share", "warned"), [(0.49, True), (0.51, False)])
 def test_the_partial_share_is_min_last_month_share(share, warned):
     assert MIN_LAST_MONTH_SHARE == 0.5
@@ -243,11 +256,42 @@ def test_a_misspelled_optional_column_is_an_error(raw, tmp_path):
 
 
 def test_a_misspelled_required_column_says_which_it_may_be(raw):
-    raw["sales_history"] = raw["sales_history"].rename(columns={"qty": "Qty"})
+    raw["sales_history"] = raw["sales_history"].rename(columns={"qty": "qtty"})
     assert _problems(lambda: validate_tables(raw)) == [
         "sales_history, column qty: expected a column named 'qty' (one row per SKU x region x "
-        "month); columns found: sku, region, month, Qty (is 'Qty' that column? Rename it to qty)"
+        "month); columns found: sku, region, month, qtty (is 'qtty' that column? Rename it to "
+        "qty)"
     ]
+
+
+def test_headers_differing_only_in_case_or_spacing_are_read_with_a_warning(raw):
+    """An ERP export's ``Qty`` and `` MONTH `` are the contract's qty and month."""
+    raw["sales_history"] = raw["sales_history"].rename(columns={"qty": "Qty", "month": " MONTH "})
+    ds = validate_tables(raw, origins={"sales_history": "sales_history.csv"})
+    assert ds.sales_history["qty"].sum() == pd.to_numeric(raw["sales_history"]["Qty"]).sum()
+    assert _warnings(ds) == [
+        "sales_history.csv has 2 headers that differ from the data contract's column names "
+        "only in case or spacing, read as those columns: 'MONTH' as month and 'Qty' as qty"
+    ]
+
+
+def test_two_headers_that_are_one_column_once_case_is_ignored_are_an_error(raw):
+    raw["sales_history"]["QTY"] = raw["sales_history"]["qty"]
+    assert _problems(lambda: validate_tables(raw)) == [
+        "sales_history, column qty: expected one column named 'qty' (found 2: 'qty', 'QTY', "
+        "the same name once case and spacing are ignored; keep one)"
+    ]
+
+
+def test_a_column_named_after_a_contract_column_plus_a_suffix_is_not_a_misspelling(raw):
+    """safety_stock_days is another quantity than safety_stock (units): a warning naming both."""
+    raw["inventory"]["safety_stock_days"] = "5"
+    ds = validate_tables(raw, origins={"inventory": "inventory.csv"})
+    assert _warnings(ds) == [
+        "inventory.csv, column safety_stock_days: not read, and not taken for safety_stock: in "
+        "the data contract, safety_stock is a number of units, read from its own column"
+    ]
+    assert "safety_stock_days" not in ds.inventory.columns
 
 
 def test_other_columns_are_a_warning(raw):

@@ -531,8 +531,10 @@ def test_the_next_cycle_shows_how_the_earlier_plan_did(tmp_path, tiny_demo):
         want = _row(summary, level=level)
         assert (row["lag"], row["first_month"], row["last_month"]) == ("1", "2026-10", "2026-10")
         assert row["actual"] == f"{want['actual']:,.0f}"
-        for column in ("wape_statistical", "wape_consensus", "fva_wape"):
+        for column in ("wape_statistical", "wape_consensus"):
             assert row[column] == f"{100 * want[column]:.1f} %", (level, column)
+        # forecast value added is a difference of two shares: signed points
+        assert row["fva_wape"] == f"{100 * want['fva_wape']:+,.1f} pts", level
     # and the chart beside it
     assert any("image/svg+xml" in o.get("data", {}) or "application/vnd.vegalite.v5+json"
                in o.get("data", {}) for o in outputs)  # fmt: skip
