@@ -681,10 +681,20 @@ def _as_text(s: pd.Series) -> pd.Series:
     return out.where(out.notna(), None)
 
 
+#: what pandas infers for a column of text or numbers, with no boolean in it
+_NO_BOOLEANS = {"string", "empty", "floating", "integer", "mixed-integer-float", "decimal"}
+
+
 def _as_number(s: pd.Series) -> pd.Series:
-    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+    """Numbers as float; anything else, booleans too (Excel's TRUE is no quantity), NaN."""
+    if pd.api.types.is_bool_dtype(s):
+        return pd.Series(np.nan, index=s.index)
+    if pd.api.types.is_numeric_dtype(s):
         return s.astype("float64")
-    return pd.to_numeric(s, errors="coerce").astype("float64")
+    out = pd.to_numeric(s, errors="coerce").astype("float64")
+    if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) not in _NO_BOOLEANS:
+        out[s.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy()] = np.nan
+    return out
 
 
 # a number written in decimal, possibly too large for a float ("1e999"): pandas gives NaN
@@ -1901,7 +1911,8 @@ def load_folder(folder: str | Path) -> Dataset:
 
     CSV files must be comma-separated UTF-8 text; their cells are read as text, so
     that validation sees what the file says. Parquet files (such as a cycle's input
-    snapshot) keep their types. The extension may be in any case (``budget.CSV``).
+    snapshot) keep their types. The name may be in any case (``Budget.CSV``); hidden
+    files (``.x.csv``, macOS's ``._x.csv``) and office lock files (``~$x.csv``) are not read.
     Absent optional tables are empty. A file named after a table that is not read
     (``budget.txt``, ``bom.xlsx``) is an error, or a warning beside the file that the
     table is read from; other files (a README, notes) are left alone.
@@ -1923,13 +1934,15 @@ def load_folder(folder: str | Path) -> Dataset:
         entries = sorted(folder.iterdir())
     except OSError as exc:
         raise SopError(_cannot_read(f"data folder {folder}", exc)) from exc
-    paths = [p for p in entries if p.suffix.lower() in _TABLE_FILES]
+    paths = [p for p in entries if p.suffix.lower() in _TABLE_FILES and not _hidden(p)]
     tables, origins, unreadable = {}, {}, []
     for path in paths:
-        if path.stem in origins:
-            unreadable.append(f"{origins[path.stem]} and {path.name} hold the same table: keep one")
+        stem = _normalise(path.stem).lower()  # Budget.csv is the budget table
+        stem = stem if stem in CONTRACT else path.stem
+        if stem in origins:
+            unreadable.append(f"{origins[stem]} and {path.name} hold the same table: keep one")
             continue
-        origins[path.stem] = path.name
+        origins[stem] = path.name
         if path.suffix.lower() == ".csv":
             table = _read_csv(path)
         else:
@@ -1945,7 +1958,7 @@ def load_folder(folder: str | Path) -> Dataset:
         if isinstance(table, str):
             unreadable.append(table)
         else:
-            tables[path.stem] = table
+            tables[stem] = table
     skipped, notes = _other_files([p for p in entries if p not in paths], origins)
     unreadable += skipped
     if unreadable:
@@ -1969,6 +1982,11 @@ def load_folder(folder: str | Path) -> Dataset:
 _TABLE_FILES = (".csv", ".parquet")
 
 
+def _hidden(path: Path) -> bool:
+    """A hidden file (``.x.csv``, macOS's ``._x.csv``) or an office lock file (``~$x.csv``)."""
+    return path.name.startswith((".", "~"))
+
+
 def _other_files(paths: list[Path], read: Mapping[str, str]) -> tuple[list[str], list[Problem]]:
     """The files of a data folder that are not read but are named after a table.
 
@@ -1980,7 +1998,7 @@ def _other_files(paths: list[Path], read: Mapping[str, str]) -> tuple[list[str],
     errors, notes = [], []
     for path in paths:
         name = path.name
-        if name.startswith((".", "~")) or not path.is_file():
+        if _hidden(path) or not path.is_file():
             continue
         table = _normalise(name.split(".", 1)[0]).lower()
         if table not in CONTRACT:

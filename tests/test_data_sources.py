@@ -387,3 +387,35 @@ def test_unreadable_keys_are_not_also_duplicates(raw):
         "sales_history row 2, column month: got '2026/08'; expected a month written YYYY-MM",
         "sales_history row 3, column month: got '2026/09'; expected a month written YYYY-MM",
     ]
+
+
+def test_hidden_and_lock_files_are_not_read_and_capitalised_names_are_the_table(raw, tmp_path):
+    """macOS's ._products.csv, an office lock file and a .hidden copy are not tables; an
+    ERP's Products.csv is the products table, named as such in messages."""
+    for name, df in raw.items():
+        df.to_csv(tmp_path / f"{name}.csv", index=False)
+    (tmp_path / "products.csv").rename(tmp_path / "Products.CSV")
+    (tmp_path / "._products.csv").write_bytes(b"\x00\x05\x16\x07Mac OS X")
+    (tmp_path / "~$bom.csv").write_bytes(b"\x00lock")
+    (tmp_path / ".sales_history.csv").write_text("not,a,table\n")
+    ds = load_folder(tmp_path)
+    assert ds.products["sku"].tolist() == raw["products"]["sku"].tolist()
+    assert ds.origins["products"] == "Products.CSV"
+    assert ds.warnings == ()
+    # both spellings of one table: keep one, and nothing is read
+    (tmp_path / "products.csv").write_text((tmp_path / "Products.CSV").read_text())
+    with pytest.raises(SopError, match=r"Products.CSV and products.csv hold the same table"):
+        load_folder(tmp_path)
+
+
+@pytest.mark.parametrize("true", [True, "True"])
+def test_a_boolean_is_not_a_number(raw, true):
+    """Excel's TRUE in a quantity column is no quantity of 1."""
+    raw["sales_history"].loc[0, "qty"] = true
+    with pytest.raises(DataValidationError) as info:
+        validate_tables(raw)
+    assert [str(p) for p in info.value.problems] == [
+        f"sales_history row 2, column qty: got {true!r}; expected a number"
+        if isinstance(true, str)
+        else "sales_history row 2, column qty: got True; expected a number"
+    ]
