@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from .errors import SopError
+from .errors import DataValidationError, SopError
 
 _HERE = Path(__file__).parent
 
@@ -145,8 +145,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     rows = [("table", "rows", "from", "to")]
     rows += [(r["table"], f"{r['rows']:,}", r["from"], r["to"]) for r in summary.to_dict("records")]
     _print_table(rows)
-    for w in ds.warnings:
-        print(f"warning: {w}")
+    if ds.warnings:
+        n = len(ds.warnings)
+        print(f"{n} warning{'s' if n != 1 else ''} (these alone would not stop a run):")
+        print("\n".join(DataValidationError.listed(ds.warnings)))
     return 0
 
 

@@ -267,3 +267,26 @@ def test_the_cycle_is_given_once(capsys, monkeypatch):
     monkeypatch.chdir(Path(__file__).resolve().parents[1])
     assert main(["run", "--cycle", "2026-10", "-p", "cycle", "2026-11"]) == 1
     assert "--cycle 2026-10 and -p cycle 2026-11 disagree" in capsys.readouterr().err
+
+
+def test_validate_lists_warnings_grouped_and_capped(tiny_demo, tmp_path, capsys):
+    """Twelve warnings of one kind: the first SHOW_PER_KIND, then a count, as for problems."""
+    from sopkit.errors import DataValidationError
+
+    write_csv_folder(tiny_demo, tmp_path)
+    (tmp_path / "budget.csv").unlink()  # it refers to the families renamed below
+    (tmp_path / "sales_inputs.csv").unlink(missing_ok=True)
+    products = pd.read_csv(tmp_path / "products.csv", dtype=str, keep_default_na=False)
+    products["family"] = [f"Fam{i // 2}" if i % 2 else f"FAM{i // 2}" for i in range(24)]
+    products.to_csv(tmp_path / "products.csv", index=False)
+    sales = pd.read_csv(tmp_path / "sales_history.csv", dtype=str, keep_default_na=False)
+    sales.rename(columns={"qty": "QTY"}).to_csv(tmp_path / "sales_history.csv", index=False)
+    assert main(["validate", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "13 warnings (these alone would not stop a run):\n" in out
+    assert out.count("differ only in case") == DataValidationError.SHOW_PER_KIND
+    assert "    ... and 2 more like the above\n" in out
+    assert (
+        "  - sales_history.csv has a header that differs from the data contract's column "
+        "names only in case or spacing, read as that column: 'QTY' as qty" in out
+    )
