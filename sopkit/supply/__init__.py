@@ -7,9 +7,14 @@ no overtime, no subcontracting and no backlog, and knows no shadow prices; those
 are in the artifacts already (0.0 or NaN here) because the cvxpy optimisation of a later
 issue fills them, and downstream stages must not change when it does. The artifacts
 (``supply_plan``, ``capacity``, ``materials``) are described in :mod:`sopkit.schemas`.
+
+:func:`~sopkit.supply.aggregate.aggregate_plan` is the classic aggregate planning model
+(Chopra & Meindl) on its own: one product family, workers, overtime, subcontracting and
+backlog, as an LP or MILP, with its shadow prices.
 """
 
 from sopkit.supply._common import TIGHT_ABOVE
+from sopkit.supply.aggregate import AggregatePlan, aggregate_plan
 from sopkit.supply.capacity import (
     bottlenecks,
     check_capacity,
@@ -20,6 +25,8 @@ from sopkit.supply.netting import plan_production
 
 __all__ = [
     "TIGHT_ABOVE",
+    "AggregatePlan",
+    "aggregate_plan",
     "bottlenecks",
     "check_capacity",
     "check_materials",
