@@ -1,0 +1,921 @@
+"""The demand forecasting engine: each series gets the model its own backtest finds best.
+
+:func:`forecast` works on any monthly panel in the long format of statsforecast
+(``unique_id``, ``ds``, ``y``). Candidate models are statsforecast's fast versions of the
+classic methods (seasonal naive, ETS, Theta, ARIMA, Croston SBA, TSB), pmdarima's
+``auto_arima`` by name, and mean combinations of any of them (``"ets+theta+arima"``).
+A rolling-origin backtest on each series' own history picks its model; where no
+backtest is possible, or the series is degenerate, a documented rule does. The optional
+selection table says, per series, which model won, by how much against seasonal naive,
+and why a rule was used instead.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from collections.abc import Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from sopkit._checks import month_number, require_columns, whole_number
+from sopkit.demand._common import FALLBACK_MONTHS, MEAN_FALLBACK, SEASONAL_NAIVE
+from sopkit.errors import SopError
+
+__all__ = [
+    "ADI_THRESHOLD",
+    "CV2_THRESHOLD",
+    "DEFAULT_MODELS",
+    "FORECAST_COLUMNS",
+    "INTERMITTENT_MODELS",
+    "LEVELS",
+    "MODELS",
+    "ForecastResult",
+    "forecast",
+]
+
+#: prediction-interval coverages of the output, in percent.
+LEVELS = (80, 95)
+FORECAST_COLUMNS = (
+    "unique_id",
+    "ds",
+    "yhat",
+    "yhat_lo_80",
+    "yhat_hi_80",
+    "yhat_lo_95",
+    "yhat_hi_95",
+    "model",
+)
+#: the single models a candidate may name; ``"a+b"`` names the mean combination of a and b.
+MODELS: dict[str, str] = {
+    SEASONAL_NAIVE: "seasonal naive: the same month of the last season (statsforecast)",
+    "ets": "exponential smoothing, ETS chosen by AICc (statsforecast AutoETS)",
+    "ets_nonseasonal": "exponential smoothing without season (AutoETS, season_length=1)",
+    "theta": "Theta method, variant chosen by MSE (statsforecast AutoTheta)",
+    "arima": "ARIMA chosen by AICc, stepwise (statsforecast AutoARIMA)",
+    "pmdarima": "ARIMA chosen by pmdarima's auto_arima (much slower: seconds a series)",
+    "croston": "Croston's method, classic (statsforecast CrostonClassic)",
+    "croston_sba": "Croston with the Syntetos-Boylan bias correction (statsforecast CrostonSBA)",
+    "tsb": "Teunter-Syntetos-Babai, alpha_d = alpha_p = 0.1 (statsforecast TSB)",
+    MEAN_FALLBACK: "mean of the last (at most 3) months",
+}
+#: candidates for smooth and erratic series, in order of preference on a tie.
+DEFAULT_MODELS = (SEASONAL_NAIVE, "ets", "theta", "arima", "ets+theta+arima")
+#: candidates for intermittent and lumpy series; the first is the rule without a backtest.
+INTERMITTENT_MODELS = ("croston_sba", "tsb")
+#: Syntetos-Boylan-Croston classification: average demand interval above this is
+#: intermittent (equivalently, more than 24.2 % of the months are 0).
+ADI_THRESHOLD = 1.32
+#: ... and a squared coefficient of variation of the non-zero sizes above this is erratic.
+CV2_THRESHOLD = 0.49
+
+# The rule for a series long enough to fit a season but too short for a backtest.
+_RULE_COMBINATION = "ets+theta+arima"
+# Non-seasonal ETS needs this many months (AutoETS refuses 6 or fewer as "tiny datasets").
+_MIN_ETS_MONTHS = 7
+# Smoothing weights of TSB (demand size, demand probability): statsforecast's TSB has no
+# optimiser, and 0.1 is the weight its Croston methods fix for both of theirs.
+_TSB_ALPHA = 0.1
+# Models whose own intervals are used; the others get the empirical spread (see forecast).
+_NATIVE_INTERVALS = frozenset(
+    {SEASONAL_NAIVE, "ets", "ets_nonseasonal", "theta", "arima", "pmdarima"}
+)
+# A spike is measured against the median of this many months centred on it.
+_SPIKE_WINDOW = 13
+# The progress bar appears by default from this many series on.
+_PROGRESS_MIN_SERIES = 100
+
+
+class ForecastResult(NamedTuple):
+    """What :func:`forecast` returns with ``return_selection=True``.
+
+    Attributes
+    ----------
+    forecast : pandas.DataFrame
+        The forecast frame, columns :data:`FORECAST_COLUMNS`.
+    selection : pandas.DataFrame
+        One row per series: the model, how it was chosen, its backtest scores and why.
+    """
+
+    forecast: pd.DataFrame
+    selection: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class _Config:
+    horizon: int
+    m: int
+    models: tuple[str, ...]
+    intermittent_models: tuple[str, ...]
+    n_windows: int
+    backtest_horizon: int
+    step: int
+    min_train: int
+    refit: bool
+    spike_factor: float | None
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def forecast(
+    history: pd.DataFrame,
+    horizon: int,
+    season_length: int = 12,
+    *,
+    models: Sequence[str] = DEFAULT_MODELS,
+    intermittent_models: Sequence[str] = INTERMITTENT_MODELS,
+    n_windows: int = 3,
+    backtest_horizon: int | None = None,
+    step_size: int | None = None,
+    refit: bool = False,
+    spike_factor: float | None = 5.0,
+    n_jobs: int | None = None,
+    executor: Executor | None = None,
+    progress: bool | None = None,
+    return_selection: bool = False,
+) -> pd.DataFrame | ForecastResult:
+    """Forecast every series of a monthly panel with the model its own backtest prefers.
+
+    **Preparation.** Months missing inside a series (between its first and last row)
+    are filled with 0 and counted (``gaps_filled``). Each series is classified as
+    Syntetos, Boylan & Croston (2005) do, by its average demand interval ADI = months /
+    non-zero months and the squared coefficient of variation CV² of its non-zero
+    sizes: ADI > 1.32 is *intermittent* (CV² <= 0.49) or *lumpy*, otherwise *smooth* or
+    *erratic*. In a smooth or erratic series, a month above ``spike_factor`` times the
+    median of the 13 months centred on it is a spike, unless the same calendar month
+    of another season is one too (a seasonal peak); a spike is replaced, for fitting
+    and scoring, by the mean of its neighbouring months (``spikes_replaced``).
+
+    **Selection by backtest.** Candidates are ``models`` for smooth and erratic series
+    and ``intermittent_models`` for intermittent and lumpy ones. The backtest has
+    ``n_windows`` (default 3) forecast origins ``step_size`` months apart (default a
+    quarter of the backtest horizon, at least 1), the last one ``backtest_horizon``
+    months before the end (default min(horizon, max(season_length, 6)), so 12 months
+    for a monthly plan of a year or more). Each origin forecasts ``backtest_horizon``
+    months; the first training window must hold ``min_train`` = max(2 x season_length,
+    12) months, so a series has as many windows (up to ``n_windows``) as its length
+    allows and none below min_train + backtest_horizon months (36 by default). With
+    ``refit=False`` each model is searched and fitted once, at the first origin, and
+    re-applied with the same parameters at the later ones (statsforecast's ``forward``,
+    as in its ``cross_validation(refit=False)``), and for the forecast the winner's
+    form (ETS components, ARIMA orders) is estimated again on the whole history; with
+    ``refit=True`` every origin and the forecast search anew (slower). The score is
+    the mean absolute error (MAE) of forecasts clipped at 0 over all windows and
+    months; the lowest wins, a tie goes to the earlier candidate. The selection
+    reports it as MASE (MAE over the in-sample seasonal naive MAE of the first
+    training window, or the lag-1 naive MAE where that is 0) and as ``relative_mae``,
+    the winner's MAE over seasonal naive's (below 1: better than seasonal naive; inf
+    when seasonal naive was exact and the winner was not). Seasonal naive is always
+    scored, as the benchmark, even where it is not a candidate.
+
+    **Rules without a backtest**, in this order:
+
+    - all months 0: model ``"zero"``, forecast and bounds 0;
+    - every month equal (two or more months): model ``"constant"``, that value;
+    - intermittent or lumpy, too short for a backtest: the first of
+      ``intermittent_models`` (Croston SBA by default);
+    - at least min_train months, too few for a backtest: ``"ets+theta+arima"``;
+    - 7 months up to min_train: ``"ets_nonseasonal"`` (too short for a season);
+    - fewer than 7 months: ``"mean_fallback"``, the mean of the last (at most) 3 months.
+
+    A model that fails (too little data for its search, a numerical error) is recorded
+    in ``reason`` and cannot win; if the winner fails on the whole history the next
+    best is used, and if every candidate or the rule's model fails, the mean fallback.
+
+    **Intervals.** ETS, Theta, ARIMA, pmdarima and seasonal naive give their own 80 %
+    and 95 % intervals. Croston, SBA, TSB and the mean fallback have none: their
+    bounds are the empirical quantiles of the series' history scaled to the forecast
+    (quantile(y, q) x yhat / mean(y)), which for intermittent demand is the observed
+    distribution of monthly demand with its mean moved to the forecast. A combination
+    takes the mean of its members' bounds (as it does of their forecasts). Finally
+    forecasts and bounds are clipped at 0 (demand is not negative) and widened where
+    needed so that 0 <= lo_95 <= lo_80 <= yhat <= hi_80 <= hi_95.
+
+    Parameters
+    ----------
+    history : pandas.DataFrame
+        Columns ``unique_id`` (the series), ``ds`` (first day of the month) and ``y``
+        (demand, finite and >= 0); one row per series and month.
+    horizon : int
+        Months to forecast, from the month after each series' last row.
+    season_length : int, default 12
+        Months in a season (1 for no season).
+    models : sequence of str, default :data:`DEFAULT_MODELS`
+        Candidates for smooth and erratic series: names of :data:`MODELS`, or
+        ``"+"``-joined names for their mean combination. Add ``"pmdarima"`` to try
+        pmdarima's auto_arima (several seconds a series).
+    intermittent_models : sequence of str, default :data:`INTERMITTENT_MODELS`
+        Candidates for intermittent and lumpy series.
+    n_windows : int, default 3
+        Backtest origins per series (fewer when the series is short).
+    backtest_horizon : int, optional
+        Months forecast at each backtest origin; default min(horizon,
+        max(season_length, 6)).
+    step_size : int, optional
+        Months between backtest origins; default max(1, backtest_horizon // 4).
+    refit : bool, default False
+        Search and fit every model again at every backtest origin (slower).
+    spike_factor : float or None, default 5.0
+        How many times the median makes a month a spike; None keeps spikes.
+    n_jobs : int, optional
+        Worker processes; default all cores (``os.cpu_count()``). 1 runs in this process.
+    executor : concurrent.futures.Executor, optional
+        Where to run the work instead of local processes, e.g. a Dask cluster's
+        ``Client(address).get_executor()``; ``n_jobs`` then only sets the chunking.
+    progress : bool, optional
+        Show a progress bar (tqdm, on stderr); default only from 100 series on.
+    return_selection : bool, default False
+        Also return the selection table (see Returns).
+
+    Returns
+    -------
+    pandas.DataFrame or ForecastResult
+        The forecast: columns :data:`FORECAST_COLUMNS`, ``horizon`` rows per series
+        sorted by unique_id and ds; ``model`` names the model or combination used.
+        With ``return_selection=True``, a :class:`ForecastResult` ``(forecast,
+        selection)``; ``selection`` has one row per series: unique_id, n_months,
+        demand_class (smooth, erratic, intermittent, lumpy, zero, constant), adi, cv2,
+        model, selected_by (``"backtest"`` or ``"rule"``), n_windows, mase,
+        mase_seasonal_naive, relative_mae, gaps_filled, spikes_replaced, reason, and
+        ``mase_<name>`` for every name in ``models`` and ``intermittent_models`` (NaN
+        where not scored). Results do not depend on ``n_jobs`` or ``executor``.
+
+    Raises
+    ------
+    SopError
+        If ``history`` lacks a column or has rows that are not valid demand (missing or
+        non-finite or negative y, ds that is not the first of a month, a series and
+        month given twice), all named at once; or if an option is out of range or names
+        an unknown model.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sopkit.demand.engine import forecast
+    >>> months = pd.date_range("2022-01-01", periods=36, freq="MS")
+    >>> history = pd.DataFrame(
+    ...     {"unique_id": "kettle|north", "ds": months, "y": [10.0, 12.0, 30.0] * 12}
+    ... )
+    >>> fc, selection = forecast(history, horizon=6, return_selection=True)
+    >>> fc["yhat"].round(1).tolist()
+    [10.0, 12.0, 30.0, 10.0, 12.0, 30.0]
+    >>> selection.loc[0, ["model", "selected_by"]].tolist()
+    ['seasonal_naive', 'backtest']
+    """
+    cfg = _config(
+        horizon,
+        season_length,
+        models,
+        intermittent_models,
+        n_windows,
+        backtest_horizon,
+        step_size,
+        refit,
+        spike_factor,
+    )
+    n_jobs = _check_jobs(n_jobs)
+    frame = _check_history(history)
+    keys, starts, series, gaps = _series(frame)
+    if progress is None:
+        progress = len(series) >= _PROGRESS_MIN_SERIES
+    results = _run(list(zip(starts, series, strict=True)), cfg, n_jobs, executor, progress)
+    fc, selection = _assemble(keys, starts, series, gaps, results, cfg)
+    return ForecastResult(fc, selection) if return_selection else fc
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _config(
+    horizon,
+    season_length,
+    models,
+    intermittent_models,
+    n_windows,
+    backtest_horizon,
+    step_size,
+    refit,
+    spike_factor,
+) -> _Config:
+    horizon = whole_number(horizon, "horizon", what="months")
+    m = whole_number(season_length, "season_length", what="months")
+    n_windows = whole_number(n_windows, "n_windows", what="backtest origins")
+    if backtest_horizon is None:
+        backtest_horizon = min(horizon, max(m, 6))
+    backtest_horizon = whole_number(backtest_horizon, "backtest_horizon", what="months")
+    if step_size is None:
+        step_size = max(1, backtest_horizon // 4)
+    step_size = whole_number(step_size, "step_size", what="months")
+    number = isinstance(spike_factor, (int, float)) and not isinstance(spike_factor, bool)
+    if spike_factor is not None and not (
+        number and math.isfinite(spike_factor) and spike_factor > 1
+    ):
+        raise SopError(
+            f"spike_factor must be a number above 1 (how many times the median makes a "
+            f"month a spike), or None to keep spikes; got {spike_factor!r}."
+        )
+    if not isinstance(refit, bool):
+        raise SopError(f"refit must be True or False; got {refit!r}.")
+    return _Config(
+        horizon=horizon,
+        m=m,
+        models=_check_models(models, "models"),
+        intermittent_models=_check_models(intermittent_models, "intermittent_models"),
+        n_windows=n_windows,
+        backtest_horizon=backtest_horizon,
+        step=step_size,
+        min_train=max(2 * m, 12),
+        refit=refit,
+        spike_factor=None if spike_factor is None else float(spike_factor),
+    )
+
+
+def _check_models(names: Sequence[str], option: str) -> tuple[str, ...]:
+    if isinstance(names, str):
+        names = [names]
+    names = list(names)
+    if not names:
+        raise SopError(f"{option} must name at least one model; choose from {', '.join(MODELS)}.")
+    bad = [n for n in names if not isinstance(n, str)]
+    bad += [n for n in names if isinstance(n, str) for p in n.split("+") if p not in MODELS]
+    if bad:
+        raise SopError(
+            f"{option}: unknown model(s) {', '.join(map(repr, bad))}. Name models from "
+            f"{', '.join(MODELS)}, or join names with '+' for their mean combination "
+            "(e.g. 'ets+theta+arima')."
+        )
+    repeated = sorted(
+        {n for n in names if names.count(n) > 1 or len(set(n.split("+"))) < n.count("+") + 1}
+    )
+    if repeated:
+        raise SopError(f"{option}: {', '.join(map(repr, repeated))} named twice; name it once.")
+    return tuple(names)
+
+
+def _check_jobs(n_jobs: int | None) -> int:
+    if n_jobs is None:
+        return os.cpu_count() or 1
+    return whole_number(n_jobs, "n_jobs", what="worker processes")
+
+
+def _check_history(history: pd.DataFrame) -> pd.DataFrame:
+    """``history`` with ds as first-of-month timestamps and y as floats, or a SopError."""
+    if not isinstance(history, pd.DataFrame):
+        raise SopError(
+            f"history must be a pandas DataFrame with columns unique_id, ds and y; "
+            f"got {type(history).__name__}."
+        )
+    require_columns(history, "history", ["unique_id", "ds", "y"])
+    if history.empty:
+        raise SopError("history has no rows, so there is nothing to forecast from.")
+    frame = history[["unique_id", "ds", "y"]].reset_index(drop=True)
+    # rows are named by the caller's index; by position when its labels repeat
+    labels = history.index if history.index.is_unique else pd.RangeIndex(len(history))
+    problems = []
+
+    def note(mask, what: str, show_y: bool = False) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        if mask.any():
+            problems.append(
+                f"{what} in {int(mask.sum())} row(s): {_rows(frame, labels, mask, show_y)}"
+            )
+
+    note(frame["unique_id"].isna(), "unique_id is missing")
+    ds = frame["ds"]
+    if isinstance(ds.dtype, pd.PeriodDtype):
+        ds = ds.dt.to_timestamp()
+    if pd.api.types.is_numeric_dtype(ds) or pd.api.types.is_bool_dtype(ds):
+        raise SopError(
+            "history: ds holds numbers, not dates; give the first day of each month "
+            "(e.g. pd.Timestamp('2026-11-01'))."
+        )
+    if isinstance(ds.dtype, pd.DatetimeTZDtype):
+        raise SopError("history: ds has a time zone; give months without one.")
+    if pd.api.types.is_datetime64_dtype(ds):
+        parsed = ds
+    else:  # each text parsed on its own: one format inferred for all would drop the rest
+        parsed = pd.to_datetime(ds, errors="coerce", format="mixed")
+    note(ds.isna(), "ds is missing")
+    note(parsed.isna() & ds.notna(), "ds is not a date")
+    ok = parsed.notna()
+    not_start = ok & ((parsed.dt.day != 1) | (parsed != parsed.dt.normalize()))
+    note(not_start, "ds is not the first day of a month (at midnight)")
+    y = pd.to_numeric(frame["y"], errors="coerce")
+    note(y.isna() & frame["y"].notna(), "y is not a number", True)
+    note(frame["y"].isna(), "y is missing")
+    note(np.isinf(y.fillna(0.0)), "y is infinite", True)
+    note(y < 0, "y is negative", True)
+    good_keys = frame["unique_id"].notna() & ok
+    dup = good_keys & pd.DataFrame({"u": frame["unique_id"], "d": parsed}).duplicated(keep=False)
+    note(dup, "the same unique_id and month appear more than once")
+    if problems:
+        lines = "\n".join(f"  - {p}" for p in problems)
+        raise SopError(
+            f"history has {len(problems)} kind(s) of problem; nothing was forecast:\n{lines}\n"
+            "Give one row per unique_id and month, ds the first day of the month, and y the "
+            "demand in units: a finite number, 0 or more (0 when nothing was sold)."
+        )
+    return pd.DataFrame(
+        {
+            "unique_id": frame["unique_id"],
+            "ds": parsed.astype("datetime64[ns]"),
+            "y": y.astype(float),
+        }
+    )
+
+
+def _rows(frame: pd.DataFrame, labels: pd.Index, mask: np.ndarray, show_y: bool) -> str:
+    """The first five rows under ``mask``, named by the caller's index label."""
+    where = np.flatnonzero(mask)
+    shown = []
+    for i in where[:5]:
+        r = frame.iloc[i]
+        text = f"row {_show(labels[i])} (unique_id {_show(r['unique_id'])}, ds {_show(r['ds'])}"
+        shown.append(text + (f", y {_show(r['y'])})" if show_y else ")"))
+    more = f" and {len(where) - 5} more" if len(where) > 5 else ""
+    return "; ".join(shown) + more
+
+
+def _show(value: object) -> str:
+    """A cell as a planner reads it: dates without a midnight time, numbers plainly."""
+    if isinstance(value, pd.Timestamp) and value == value.normalize():
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, np.generic):
+        value = value.item()
+    return repr(value)
+
+
+# --------------------------------------------------------------------------- preparation
+
+
+def _series(
+    frame: pd.DataFrame,
+) -> tuple[pd.Index, list[pd.Timestamp], list[np.ndarray], list[int]]:
+    """Each series as a gap-free array from its first to its last month (gaps = 0)."""
+    try:
+        codes, keys = pd.factorize(frame["unique_id"], sort=True)
+    except TypeError:  # unique_ids of mixed types do not sort: keep their first-seen order
+        codes, keys = pd.factorize(frame["unique_id"], sort=False)
+    month = np.asarray(month_number(frame["ds"]))
+    order = np.lexsort((month, codes))
+    codes, month, y = codes[order], month[order], frame["y"].to_numpy()[order]
+    cuts = np.flatnonzero(np.diff(codes)) + 1
+    starts, series, gaps = [], [], []
+    for mon, val in zip(np.split(month, cuts), np.split(y, cuts), strict=True):
+        filled = np.zeros(mon[-1] - mon[0] + 1)
+        filled[mon - mon[0]] = val
+        series.append(filled)
+        gaps.append(len(filled) - len(val))
+        starts.append(pd.Timestamp(_months_to_dates(mon[:1])[0]))
+    return pd.Index(keys), starts, series, gaps
+
+
+def _months_to_dates(months: np.ndarray) -> np.ndarray:
+    """First-of-month datetime64[ns] values of month numbers (``year * 12 + month - 1``)."""
+    return (np.asarray(months) - 1970 * 12).astype("datetime64[M]").astype("datetime64[ns]")
+
+
+def _classify(y: np.ndarray) -> tuple[str, float, float]:
+    """Syntetos-Boylan-Croston class, ADI and CV² of a series with some demand."""
+    sizes = y[y > 0]
+    adi = len(y) / len(sizes)
+    cv2 = float((sizes.std() / sizes.mean()) ** 2)
+    if adi > ADI_THRESHOLD:
+        kind = "lumpy" if cv2 > CV2_THRESHOLD else "intermittent"
+    else:
+        kind = "erratic" if cv2 > CV2_THRESHOLD else "smooth"
+    return kind, adi, cv2
+
+
+def _replace_spikes(y: np.ndarray, m: int, factor: float) -> tuple[np.ndarray, np.ndarray]:
+    """``y`` with one-off spikes replaced by their neighbours' mean, and where they were."""
+    # the median of the months around each month, so that a trend is not a spike
+    local = pd.Series(y).rolling(_SPIKE_WINDOW, center=True, min_periods=1).median().to_numpy()
+    high = (local > 0) & (y > factor * local)
+    n = len(y)
+    # a month high in two or more seasons is a seasonal peak, not a spike
+    spikes = [
+        i
+        for i in np.flatnonzero(high)
+        if m == 1 or not any(high[j] for j in range(i % m, n, m) if j != i)
+    ]
+    if not spikes:
+        return y, np.empty(0, dtype=int)
+    clean = y.copy()
+    for i in spikes:
+        near = [y[j] for j in (i - 1, i + 1) if 0 <= j < n and not high[j]]
+        clean[i] = np.mean(near) if near else local[i]
+    return clean, np.asarray(spikes)
+
+
+def _n_windows(n: int, cfg: _Config) -> int:
+    spare = n - cfg.min_train - cfg.backtest_horizon
+    return 0 if spare < 0 else min(cfg.n_windows, 1 + spare // cfg.step)
+
+
+# --------------------------------------------------------------------------- models
+
+
+class _Mean:
+    """Mean of the last (at most) three months."""
+
+    def fit(self, y: np.ndarray) -> _Mean:
+        self.level_ = float(np.mean(y[-FALLBACK_MONTHS:]))
+        return self
+
+    def predict(self, h: int) -> dict[str, np.ndarray]:
+        return {"mean": np.full(h, self.level_)}
+
+    def forward(self, y: np.ndarray, h: int) -> dict[str, np.ndarray]:
+        return self.fit(y).predict(h)
+
+
+class _PmdArima:
+    """pmdarima's auto_arima behind statsforecast's fit / predict / forward."""
+
+    def __init__(self, m: int, form=None) -> None:
+        self.m = m
+        self.form = form  # a fitted pmdarima ARIMA whose orders to keep, or None to search
+
+    def fit(self, y: np.ndarray) -> _PmdArima:
+        import pmdarima
+
+        if self.form is None:
+            self.model_ = pmdarima.auto_arima(
+                y, m=self.m, seasonal=self.m > 1, suppress_warnings=True, error_action="ignore"
+            )
+        else:
+            self.model_ = pmdarima.ARIMA(
+                order=self.form.order,
+                seasonal_order=self.form.seasonal_order,
+                with_intercept=self.form.with_intercept,
+                suppress_warnings=True,
+            ).fit(y)
+        self.result_ = self.model_.arima_res_  # statsmodels SARIMAX results
+        return self
+
+    def predict(self, h: int, level: list[int] | None = None) -> dict[str, np.ndarray]:
+        return self._forecast(self.result_, h, level)
+
+    def forward(self, y: np.ndarray, h: int, level: list[int] | None = None) -> dict:
+        return self._forecast(self.result_.apply(y), h, level)  # same orders and parameters
+
+    @staticmethod
+    def _forecast(result, h: int, level: list[int] | None) -> dict[str, np.ndarray]:
+        fc = result.get_forecast(h)
+        out = {"mean": np.asarray(fc.predicted_mean, dtype=float)}
+        for lv in level or []:
+            bounds = np.asarray(fc.conf_int(alpha=1 - lv / 100), dtype=float)
+            out[f"lo-{lv}"], out[f"hi-{lv}"] = bounds[:, 0], bounds[:, 1]
+        return out
+
+
+def _make(name: str, m: int):
+    """A fresh, unfitted model object for one single-model name of :data:`MODELS`."""
+    from statsforecast import models as sf
+
+    makers = {
+        SEASONAL_NAIVE: lambda: sf.SeasonalNaive(season_length=m),
+        "ets": lambda: sf.AutoETS(season_length=m),
+        "ets_nonseasonal": lambda: sf.AutoETS(season_length=1),
+        "theta": lambda: sf.AutoTheta(season_length=m),
+        "arima": lambda: sf.AutoARIMA(season_length=m),
+        "pmdarima": lambda: _PmdArima(m),
+        "croston": sf.CrostonClassic,
+        "croston_sba": sf.CrostonSBA,
+        "tsb": lambda: sf.TSB(alpha_d=_TSB_ALPHA, alpha_p=_TSB_ALPHA),
+        MEAN_FALLBACK: _Mean,
+    }
+    return makers[name]()
+
+
+def _finite(out: dict[str, np.ndarray], name: str) -> dict[str, np.ndarray]:
+    out = {k: np.asarray(v, dtype=float) for k, v in out.items()}
+    if not all(np.isfinite(v).all() for v in out.values()):
+        raise ValueError(f"{name} gave a forecast that is not a finite number")
+    return out
+
+
+def _same_form(name: str, fitted, m: int):
+    """An unfitted model of the form ``fitted`` chose (ETS components, ARIMA orders).
+
+    Re-estimating a known form on the whole history costs a fraction of a new search
+    (statsforecast's AutoARIMA searched about 50 times longer on the demo company).
+    """
+    from statsforecast import models as sf
+
+    if name == "ets":
+        form = fitted.model_["components"]  # e.g. "AAND": error, trend, season, damped
+        return sf.AutoETS(season_length=m, model=form[:3], damped=form[3] == "D")
+    if name == "arima":
+        p, q, P, Q, _, d, D = fitted.model_["arma"]
+        coef = fitted.model_["coef"]
+        return sf.ARIMA(
+            order=(p, d, q),
+            season_length=m,
+            seasonal_order=(P, D, Q),
+            include_mean="intercept" in coef,
+            include_drift="drift" in coef,
+        )
+    if name == "pmdarima":
+        return _PmdArima(m, form=fitted.model_)
+    return _make(name, m)
+
+
+def _backtest_single(name: str, y: np.ndarray, origins: list[int], cfg: _Config) -> tuple:
+    """Point forecasts of ``name`` at each origin, shape (windows, backtest_horizon).
+
+    Also the model fitted at the first origin (None with ``refit``), whose form the
+    forecast on the whole history keeps.
+    """
+    h = cfg.backtest_horizon
+    model = _make(name, cfg.m)
+    if cfg.refit or not hasattr(model, "forward"):
+        rows = [_make(name, cfg.m).fit(y[:o]).predict(h)["mean"] for o in origins]
+        model = None
+    else:
+        rows = [model.fit(y[: origins[0]]).predict(h)["mean"]]
+        rows += [model.forward(y[:o], h)["mean"] for o in origins[1:]]
+    return _finite({"mean": np.vstack(rows)}, name)["mean"], model
+
+
+def _final_single(name: str, y: np.ndarray, cfg: _Config, fitted=None) -> dict[str, np.ndarray]:
+    """Forecast and bounds of one model fitted on the whole series.
+
+    With ``fitted`` (the backtest's model), its form is re-estimated; if that fails, a
+    new search is made.
+    """
+    try:
+        model = _same_form(name, fitted, cfg.m).fit(y) if fitted is not None else None
+    except Exception:  # the form chosen on less data does not fit all of it: search again
+        model = None
+    if model is None:
+        model = _make(name, cfg.m).fit(y)
+    if name in _NATIVE_INTERVALS:
+        return _finite(model.predict(cfg.horizon, level=list(LEVELS)), name)
+    mean = _finite(model.predict(cfg.horizon), name)["mean"]
+    return {"mean": mean, **_spread_bounds(mean, y)}
+
+
+def _spread_bounds(mean: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+    """Bounds from the empirical quantiles of ``y``, rescaled so their mean is ``mean``."""
+    level = float(np.mean(y))
+    ratio = mean / level if level > 0 else np.zeros_like(mean)
+    out = {}
+    for lv in LEVELS:
+        tail = (100 - lv) / 200
+        lo, hi = np.quantile(y, [tail, 1 - tail])
+        out[f"lo-{lv}"], out[f"hi-{lv}"] = lo * ratio, hi * ratio
+    return out
+
+
+def _final(name: str, y: np.ndarray, cfg: _Config, fitted: dict) -> dict[str, np.ndarray]:
+    """Forecast and bounds of a model or a mean combination, on the whole series."""
+    parts = [_final_single(p, y, cfg, fitted.get(p)) for p in name.split("+")]
+    return {k: np.mean([p[k] for p in parts], axis=0) for k in parts[0]}
+
+
+def _tidy(out: dict[str, np.ndarray]) -> np.ndarray:
+    """Rows yhat, lo_80, hi_80, lo_95, hi_95, clipped at 0 and nested around yhat."""
+    yhat = np.maximum(out["mean"], 0.0)
+    lo80 = np.clip(out["lo-80"], 0.0, yhat)
+    hi80 = np.maximum(out["hi-80"], yhat)
+    lo95 = np.clip(out["lo-95"], 0.0, lo80)
+    hi95 = np.maximum(out["hi-95"], hi80)
+    return np.vstack([yhat, lo80, hi80, lo95, hi95])
+
+
+# --------------------------------------------------------------------------- one series
+
+
+def _flat(value: float, h: int) -> np.ndarray:
+    return np.vstack([np.full(h, value)] * 5)
+
+
+def _forecast_series(start: pd.Timestamp, y: np.ndarray, cfg: _Config) -> tuple[np.ndarray, dict]:
+    """Forecast rows (5, horizon) and the selection record of one series."""
+    n = len(y)
+    row: dict = {"n_months": n, "adi": np.nan, "cv2": np.nan, "n_windows": 0, "scores": {}}
+    if not (y > 0).any():
+        row.update(demand_class="zero", model="zero", selected_by="rule")
+        row["reason"] = f"all {n} month(s) are 0: forecast 0"
+        return _flat(0.0, cfg.horizon), row
+    kind, row["adi"], row["cv2"] = _classify(y)
+    if n >= 2 and (y == y[0]).all():
+        row.update(demand_class="constant", model="constant", selected_by="rule")
+        row["reason"] = f"all {n} months equal {y[0]:g}: forecast {y[0]:g}"
+        return _flat(float(y[0]), cfg.horizon), row
+    row["demand_class"] = kind
+    intermittent = kind in ("intermittent", "lumpy")
+    notes = []
+    if not intermittent and cfg.spike_factor is not None:
+        y, spikes = _replace_spikes(y, cfg.m, cfg.spike_factor)
+        row["spikes_replaced"] = len(spikes)
+        if len(spikes):
+            when = ", ".join(
+                (start + pd.DateOffset(months=int(i))).strftime("%Y-%m") for i in spikes
+            )
+            notes.append(
+                f"{len(spikes)} spike(s) above {cfg.spike_factor:g} x the local median ({when}) "
+                "replaced by the mean of the neighbouring months"
+            )
+    w = _n_windows(n, cfg)
+    if w:
+        candidates = cfg.intermittent_models if intermittent else cfg.models
+        ranked, reason, fitted = _select(y, candidates, w, cfg, row, notes)
+        row["selected_by"] = "backtest"
+    else:
+        (ranked, reason), fitted = _rule(n, kind, cfg), {}
+        row["selected_by"] = "rule"
+    for name in [*ranked, MEAN_FALLBACK]:
+        try:
+            out = _final(name, y, cfg, fitted)
+        except Exception as exc:  # recorded; the next model is used instead
+            notes.append(f"{name} failed on the whole history ({_why(exc)}); next in line used")
+            continue
+        row["model"] = name
+        break
+    if not ranked or row["model"] != ranked[0]:
+        reason = f"{reason}; fell back to {row['model']}"
+    row["reason"] = "; ".join([reason, *notes])
+    return _tidy(out), row
+
+
+def _select(y, candidates, w, cfg, row, notes) -> tuple[list[str], str, dict]:
+    """Candidates ranked by backtest MAE (failures left out), the reason, the fitted models.
+
+    Scores go to ``row``, failures to ``notes``.
+    """
+    h = cfg.backtest_horizon
+    origins = [len(y) - h - (w - 1 - k) * cfg.step for k in range(w)]
+    actual = np.vstack([y[o : o + h] for o in origins])
+    scored = list(dict.fromkeys([*candidates, SEASONAL_NAIVE]))
+    singles = list(dict.fromkeys(p for name in scored for p in name.split("+")))
+    preds, failed, fitted = {}, {}, {}
+    for name in singles:
+        try:
+            preds[name], fitted[name] = _backtest_single(name, y, origins, cfg)
+        except Exception as exc:  # recorded; the model cannot win
+            failed[name] = _why(exc)
+    notes += [f"{name} failed in the backtest ({why})" for name, why in failed.items()]
+    mae = {}
+    for name in scored:
+        parts = name.split("+")
+        if not any(p in failed for p in parts):
+            pred = np.mean([preds[p] for p in parts], axis=0)
+            mae[name] = float(np.mean(np.abs(actual - np.maximum(pred, 0.0))))
+    scale = _mase_scale(y[: origins[0]], cfg.m)
+    row["scores"] = {name: err / scale for name, err in mae.items()}
+    row["n_windows"] = w
+    ranked = sorted((c for c in candidates if c in mae), key=lambda c: mae[c])  # stable: ties
+    if not ranked:
+        return [], f"every candidate failed in the backtest of {w} window(s)", fitted
+    best = ranked[0]
+    row["mase"] = mae[best] / scale
+    bench = mae.get(SEASONAL_NAIVE, np.nan)
+    row["mase_seasonal_naive"] = bench / scale
+    row["relative_mae"] = _ratio(mae[best], bench)
+    versus = (
+        f"MASE {mae[best] / scale:.3g} against seasonal naive's {bench / scale:.3g}"
+        if np.isfinite(bench)
+        else f"MASE {mae[best] / scale:.3g} (seasonal naive failed)"
+    )
+    reason = (
+        f"lowest backtest MAE of {len(ranked)} candidate(s) over {w} window(s) of {h} "
+        f"months: {versus}"
+    )
+    return ranked, reason, fitted
+
+
+def _rule(n: int, kind: str, cfg: _Config) -> tuple[list[str], str]:
+    need = cfg.min_train + cfg.backtest_horizon
+    short = f"{n} months, fewer than the {need} a backtest needs"
+    if kind in ("intermittent", "lumpy"):
+        name = cfg.intermittent_models[0]
+        return [name], f"{kind} demand with {short}: {name} by rule"
+    if n >= cfg.min_train:
+        return [_RULE_COMBINATION], f"{short}: mean of ETS, Theta and ARIMA by rule"
+    if n >= _MIN_ETS_MONTHS:
+        return ["ets_nonseasonal"], (
+            f"{n} months, fewer than the {cfg.min_train} a seasonal model needs: "
+            "non-seasonal ETS by rule"
+        )
+    k = min(FALLBACK_MONTHS, n)
+    return [MEAN_FALLBACK], (
+        f"{n} month(s), fewer than the {_MIN_ETS_MONTHS} a model needs: "
+        f"mean of the last {k} month(s) by rule"
+    )
+
+
+def _mase_scale(train: np.ndarray, m: int) -> float:
+    """In-sample MAE of the seasonal naive (lag m), else lag-1 naive, else mean |y|, else 1."""
+    for lag in dict.fromkeys((m, 1)):
+        if len(train) > lag:
+            scale = float(np.mean(np.abs(train[lag:] - train[:-lag])))
+            if scale > 0:
+                return scale
+    level = float(np.mean(np.abs(train)))
+    return level if level > 0 else 1.0
+
+
+def _ratio(err: float, bench: float) -> float:
+    if not np.isfinite(bench):
+        return np.nan
+    if bench == 0:
+        return 1.0 if err == 0 else np.inf
+    return err / bench
+
+
+def _why(exc: Exception) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+# --------------------------------------------------------------------------- running
+
+
+def _run_chunk(chunk: list[tuple[pd.Timestamp, np.ndarray]], cfg: _Config) -> list:
+    """Forecast a list of series; runs in a worker process."""
+    from threadpoolctl import threadpool_limits  # a requirement of statsforecast
+
+    # One BLAS thread per worker: several threads per process over-subscribe the cores
+    # (pmdarima's auto_arima ran about 40 times slower here with the default).
+    with threadpool_limits(limits=1), warnings.catch_warnings():
+        # Model searches warn on short or flat data; what matters (a failure, the
+        # choice) is recorded in the selection table instead.
+        warnings.simplefilter("ignore")
+        return [_forecast_series(start, y, cfg) for start, y in chunk]
+
+
+def _run(items: list, cfg: _Config, n_jobs: int, executor: Executor | None, progress: bool) -> list:
+    """Results of every item, in order, from chunks run in parallel."""
+    from tqdm import tqdm
+
+    size = max(1, math.ceil(len(items) / (n_jobs * 8)))
+    chunks = [items[i : i + size] for i in range(0, len(items), size)]
+    results: list = [None] * len(chunks)
+    with tqdm(total=len(items), disable=not progress, desc="forecast", unit="series") as bar:
+        if executor is None and (n_jobs == 1 or len(chunks) == 1):
+            for i, chunk in enumerate(chunks):
+                results[i] = _run_chunk(chunk, cfg)
+                bar.update(len(chunk))
+        else:
+            pool = executor or ProcessPoolExecutor(max_workers=min(n_jobs, len(chunks)))
+            try:
+                futures = {pool.submit(_run_chunk, c, cfg): i for i, c in enumerate(chunks)}
+                for future in as_completed(futures):
+                    i = futures[future]
+                    results[i] = future.result()
+                    bar.update(len(chunks[i]))
+            finally:
+                if executor is None:
+                    pool.shutdown()
+    return [r for chunk in results for r in chunk]
+
+
+def _assemble(
+    keys, starts, series, gaps, results, cfg: _Config
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The forecast frame and the selection table from the per-series results."""
+    h = cfg.horizon
+    first = np.array([month_number(s) + len(y) for s, y in zip(starts, series, strict=True)])
+    ds = _months_to_dates((first[:, None] + np.arange(h)[None, :]).ravel())
+    values = np.stack([r[0] for r in results])  # (series, 5, h)
+    fc = pd.DataFrame({"unique_id": np.repeat(keys.to_numpy(), h), "ds": ds})
+    for i, col in enumerate(FORECAST_COLUMNS[2:7]):
+        fc[col] = values[:, i, :].ravel()
+    fc["model"] = np.repeat([r[1]["model"] for r in results], h).astype(object)
+
+    rows = [r[1] for r in results]
+    selection = pd.DataFrame(
+        {
+            "unique_id": keys.to_numpy(),
+            "n_months": [r["n_months"] for r in rows],
+            "demand_class": [r["demand_class"] for r in rows],
+            "adi": [r["adi"] for r in rows],
+            "cv2": [r["cv2"] for r in rows],
+            "model": [r["model"] for r in rows],
+            "selected_by": [r["selected_by"] for r in rows],
+            "n_windows": [r["n_windows"] for r in rows],
+            "mase": [r.get("mase", np.nan) for r in rows],
+            "mase_seasonal_naive": [r.get("mase_seasonal_naive", np.nan) for r in rows],
+            "relative_mae": [r.get("relative_mae", np.nan) for r in rows],
+            "gaps_filled": np.asarray(gaps, dtype=int),
+            "spikes_replaced": [r.get("spikes_replaced", 0) for r in rows],
+            "reason": [r["reason"] for r in rows],
+        }
+    )
+    gap_note = [
+        f"; {g} missing month(s) inside the history filled with 0" if g else "" for g in gaps
+    ]
+    selection["reason"] = selection["reason"] + gap_note
+    # one column per candidate, scored or not, so the table's shape never depends on the data
+    for name in dict.fromkeys([SEASONAL_NAIVE, *cfg.models, *cfg.intermittent_models]):
+        selection[f"mase_{name}"] = [r["scores"].get(name, np.nan) for r in rows]
+    return fc, selection

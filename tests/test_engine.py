@@ -1,0 +1,404 @@
+"""The demand forecasting engine: schema, model choice, degenerate series, bad input."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from statistics import NormalDist
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sopkit.demand.engine import (
+    DEFAULT_MODELS,
+    FORECAST_COLUMNS,
+    INTERMITTENT_MODELS,
+    ForecastResult,
+    forecast,
+)
+from sopkit.errors import SopError
+
+H = 18
+START = pd.Timestamp("2022-11-01")
+PATTERN = np.array([40, 35, 50, 60, 80, 120, 150, 140, 90, 70, 55, 45], dtype=float)
+
+
+def _months(n: int, start: pd.Timestamp = START) -> pd.DatetimeIndex:
+    return pd.date_range(start, periods=n, freq="MS")
+
+
+def _frame(uid: str, y, start: pd.Timestamp = START) -> pd.DataFrame:
+    y = np.asarray(y, dtype=float)
+    return pd.DataFrame({"unique_id": uid, "ds": _months(len(y), start), "y": y})
+
+
+def make_panel(seed: int = 7) -> pd.DataFrame:
+    """One series of every kind the engine must handle, in contract format."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(48)
+    season = 30 * np.sin(2 * np.pi * t / 12)
+    intermittent = np.where(rng.random(48) < 0.3, rng.integers(1, 9, 48), 0)
+    gappy = _frame("gappy", 100 + season + rng.normal(0, 3, 48))
+    spiky = 100 + rng.normal(0, 3, 48)
+    spiky[30] = 5000
+    parts = [
+        _frame("seasonal", np.tile(PATTERN, 4)),
+        _frame("trend", 50 + 3 * t),
+        _frame("trend_season", 200 + 4 * t + season + rng.normal(0, 2, 48)),
+        _frame("short5", [10, 12, 11, 13, 12]),
+        _frame("short15", 50 + rng.normal(0, 4, 15)),
+        _frame("medium30", 100 + season[:30] + rng.normal(0, 3, 30)),
+        _frame("constant", np.full(24, 7.0)),
+        _frame("zero", np.zeros(24)),
+        gappy.drop(index=[20, 21, 25]),  # three months without a row
+        _frame("spiky", spiky),
+        _frame("intermittent", intermittent),
+        _frame("intermittent_short", intermittent[:20]),
+    ]
+    return pd.concat(parts, ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def panel() -> pd.DataFrame:
+    return make_panel()
+
+
+@pytest.fixture(scope="module")
+def result(panel) -> ForecastResult:
+    return forecast(panel, H, n_jobs=1, return_selection=True)
+
+
+def _row(result: ForecastResult, uid: str) -> pd.Series:
+    sel = result.selection.set_index("unique_id")
+    return sel.loc[uid]
+
+
+def _yhat(result: ForecastResult, uid: str) -> np.ndarray:
+    fc = result.forecast
+    return fc.loc[fc["unique_id"] == uid, "yhat"].to_numpy()
+
+
+# --------------------------------------------------------------------------- schema
+
+
+def test_forecast_has_the_contract_columns_and_continues_each_series(panel, result):
+    fc = result.forecast
+    assert tuple(fc.columns) == FORECAST_COLUMNS
+    assert fc["ds"].dtype == "datetime64[ns]"
+    assert fc.groupby("unique_id").size().eq(H).all()
+    assert fc["unique_id"].is_monotonic_increasing
+    assert set(fc["unique_id"]) == set(panel["unique_id"])
+    last = panel.groupby("unique_id")["ds"].max()
+    for uid, group in fc.groupby("unique_id"):
+        expected = pd.date_range(last[uid] + pd.DateOffset(months=1), periods=H, freq="MS")
+        assert group["ds"].tolist() == expected.tolist(), uid
+    assert (fc.groupby("unique_id")["model"].nunique() == 1).all()
+
+
+def test_bounds_are_nested_around_the_forecast_and_never_negative(result):
+    fc = result.forecast
+    cols = ["yhat_lo_95", "yhat_lo_80", "yhat", "yhat_hi_80", "yhat_hi_95"]
+    values = fc[cols].to_numpy()
+    assert np.isfinite(values).all()
+    assert (values >= 0).all()
+    assert (np.diff(values, axis=1) >= 0).all()
+
+
+def test_default_return_is_the_forecast_frame_alone(panel):
+    small = panel[panel["unique_id"].isin(["short5", "constant"])]
+    fc = forecast(small, 3, n_jobs=1)
+    assert isinstance(fc, pd.DataFrame)
+    assert tuple(fc.columns) == FORECAST_COLUMNS
+
+
+def test_selection_has_one_row_per_series_with_a_reason(panel, result):
+    sel = result.selection
+    assert sorted(sel["unique_id"]) == sorted(panel["unique_id"].unique())
+    assert sel["reason"].str.len().gt(0).all()
+    assert set(sel["selected_by"]) <= {"backtest", "rule"}
+    models = result.forecast.groupby("unique_id")["model"].first()
+    assert (sel.set_index("unique_id")["model"] == models).all()
+
+
+# --------------------------------------------------------------------------- known answers
+
+
+def test_a_pure_seasonal_pattern_is_repeated_exactly(result):
+    assert np.allclose(_yhat(result, "seasonal"), np.tile(PATTERN, 2)[:H])
+    row = _row(result, "seasonal")
+    assert row["model"] == "seasonal_naive" or row["mase"] == row["mase_seasonal_naive"]
+    assert row["selected_by"] == "backtest"
+
+
+def test_a_linear_trend_is_continued(result):
+    expected = 50 + 3 * np.arange(48, 48 + H)
+    assert np.allclose(_yhat(result, "trend"), expected, rtol=0.01)
+    row = _row(result, "trend")
+    assert row["mase"] < row["mase_seasonal_naive"]
+
+
+def test_trend_and_season_make_seasonal_naive_lose_the_backtest(result):
+    row = _row(result, "trend_season")
+    assert row["selected_by"] == "backtest"
+    assert row["model"] != "seasonal_naive"
+    assert row["mase"] < row["mase_seasonal_naive"]
+    assert row["relative_mae"] < 1
+    assert "against seasonal naive's" in row["reason"]
+
+
+def test_the_winner_has_the_lowest_backtest_score_of_its_candidates(result):
+    sel = result.selection
+    scored = sel[sel["selected_by"] == "backtest"]
+    assert len(scored) >= 5
+    for _, row in scored.iterrows():
+        sparse = row["demand_class"] in ("intermittent", "lumpy")
+        candidates = INTERMITTENT_MODELS if sparse else DEFAULT_MODELS
+        scores = row[[f"mase_{c}" for c in candidates]]
+        assert row["mase"] == pytest.approx(scores.min()), row["unique_id"]
+        assert row[f"mase_{row['model']}"] == pytest.approx(row["mase"])
+
+
+# --------------------------------------------------------------------------- degenerate
+
+
+@pytest.mark.parametrize(
+    ("uid", "model", "reason"),
+    [
+        ("short5", "mean_fallback", "5 month(s), fewer than the 7 a model needs"),
+        ("short15", "ets_nonseasonal", "15 months, fewer than the 24 a seasonal model needs"),
+        ("medium30", "ets+theta+arima", "30 months, fewer than the 36 a backtest needs"),
+        ("constant", "constant", "all 24 months equal 7"),
+        ("zero", "zero", "all 24 month(s) are 0"),
+        ("intermittent_short", "croston_sba", "demand with 20 months, fewer than the 36"),
+    ],
+)
+def test_a_series_without_a_backtest_gets_the_rule_and_says_why(result, uid, model, reason):
+    row = _row(result, uid)
+    assert row["model"] == model
+    assert row["selected_by"] == "rule"
+    assert reason in row["reason"]
+    assert np.isnan(row["mase"])
+    assert len(_yhat(result, uid)) == H
+
+
+def test_constant_and_zero_series_forecast_their_value(result):
+    assert (_yhat(result, "constant") == 7).all()
+    fc = result.forecast[result.forecast["unique_id"] == "zero"]
+    assert (fc[list(FORECAST_COLUMNS[2:7])] == 0).all().all()
+
+
+def test_short_series_forecast_the_mean_of_their_last_three_months(result):
+    assert np.allclose(_yhat(result, "short5"), (11 + 13 + 12) / 3)
+
+
+def test_missing_months_are_filled_with_zero_and_noted(result):
+    row = _row(result, "gappy")
+    assert row["gaps_filled"] == 3
+    assert row["n_months"] == 48
+    assert "3 missing month(s) inside the history filled with 0" in row["reason"]
+
+
+def test_a_spike_is_replaced_and_noted(result):
+    row = _row(result, "spiky")
+    assert row["spikes_replaced"] == 1
+    assert "1 spike(s) above 5 x the local median (2025-05)" in row["reason"]
+    assert _yhat(result, "spiky").max() < 130  # the spike (5000) does not come back
+
+
+def test_intermittent_demand_gets_a_croston_method(result):
+    row = _row(result, "intermittent")
+    assert row["demand_class"] in ("intermittent", "lumpy")
+    assert row["adi"] > 1.32
+    assert row["model"] in ("croston_sba", "tsb")
+    assert row["selected_by"] == "backtest"
+    assert np.isfinite(row["mase_croston_sba"])
+    assert np.isfinite(row["mase_tsb"])
+
+
+def test_a_seasonal_peak_is_not_a_spike():
+    y = np.tile([10.0] * 11 + [200.0], 4)  # December twenty times the median, every year
+    fc, sel = forecast(_frame("peak", y), 12, n_jobs=1, return_selection=True)
+    assert sel.loc[0, "spikes_replaced"] == 0
+    assert fc["yhat"].max() == pytest.approx(200)
+
+
+def test_a_steep_trend_is_not_a_spike():
+    y = 10 * 1.12 ** np.arange(48)  # grows 200-fold: late months are far above the median
+    sel = forecast(_frame("growth", y), 6, n_jobs=1, return_selection=True).selection
+    assert sel.loc[0, "spikes_replaced"] == 0
+
+
+def test_a_failing_model_is_recorded_and_cannot_win(monkeypatch):
+    """A candidate that raises is named in the reason; the others still compete."""
+    import sopkit.demand.engine as engine
+
+    real = engine._make
+
+    def broken(name, m):
+        if name == "theta":
+            raise RuntimeError("boom")
+        return real(name, m)
+
+    monkeypatch.setattr(engine, "_make", broken)
+    y = 100 + 30 * np.sin(2 * np.pi * np.arange(40) / 12)
+    sel = forecast(_frame("x", y), 6, n_jobs=1, return_selection=True).selection
+    assert "theta failed in the backtest (boom)" in sel.loc[0, "reason"]
+    assert "theta" not in sel.loc[0, "model"]
+    assert np.isnan(sel.loc[0, "mase_theta"])
+
+
+# --------------------------------------------------------------------------- references
+
+
+def test_seasonal_naive_matches_the_hand_computed_fpp3_forecast():
+    """Hyndman & Athanasopoulos, FPP3 section 5.5: yhat = same month last year; sigma the
+    root mean square of the seasonal differences, sigma_h = sigma * sqrt(k + 1) with
+    k = floor((h - 1) / 12); bounds yhat -/+ z sigma_h."""
+    rng = np.random.default_rng(3)
+    y = np.round(100 + 20 * np.sin(np.arange(40) * 2 * np.pi / 12) + rng.normal(0, 5, 40))
+    fc = forecast(_frame("a", y), 15, models=["seasonal_naive"], n_jobs=1)
+    expected = np.r_[y[-12:], y[-12:-9]]
+    resid = y[12:] - y[:-12]
+    sigma_h = np.sqrt(np.mean(resid**2)) * np.sqrt(np.arange(15) // 12 + 1)
+    assert np.allclose(fc["yhat"], expected)
+    for level in (80, 95):
+        z = NormalDist().inv_cdf(0.5 + level / 200)
+        assert np.allclose(fc[f"yhat_lo_{level}"], expected - z * sigma_h)
+        assert np.allclose(fc[f"yhat_hi_{level}"], expected + z * sigma_h)
+
+
+def test_croston_sba_matches_the_hand_computed_forecast():
+    """Croston (1972) with the Syntetos & Boylan (2005) correction: SES (alpha 0.1, started
+    at the first value) of the demand sizes over SES of the intervals between demands,
+    times 1 - alpha / 2. Sizes 6, 4, 8, 5; intervals 3, 4, 2, 5 (months since the previous
+    demand, the first counted from the start)."""
+
+    def ses(x, alpha=0.1):
+        level = x[0]
+        for value in x[1:]:
+            level = alpha * value + (1 - alpha) * level
+        return level
+
+    y = np.array([0, 0, 6, 0, 0, 0, 4, 0, 8, 0, 0, 0, 0, 5, 0, 0], dtype=float)
+    fc, sel = forecast(_frame("a", y), 4, n_jobs=1, return_selection=True)
+    expected = 0.95 * ses([6, 4, 8, 5]) / ses([3, 4, 2, 5])
+    assert expected == pytest.approx(1.7618614854)
+    assert sel.loc[0, "model"] == "croston_sba"
+    assert np.allclose(fc["yhat"], expected)
+    # no interval of its own: history's quantiles scaled to the forecast
+    q = np.quantile(y, [0.1, 0.9]) * expected / y.mean()
+    assert np.allclose(fc["yhat_lo_80"], q[0])
+    assert np.allclose(fc["yhat_hi_80"], q[1])
+
+
+def test_a_combination_is_the_mean_of_its_members():
+    rng = np.random.default_rng(5)
+    y = 80 + 2 * np.arange(40) + 15 * np.sin(2 * np.pi * np.arange(40) / 12) + rng.normal(0, 3, 40)
+    history = _frame("a", y)
+    members = [forecast(history, 6, models=[m], n_jobs=1) for m in ("ets", "theta", "arima")]
+    combo = forecast(history, 6, models=["ets+theta+arima"], n_jobs=1)
+    assert (combo["model"] == "ets+theta+arima").all()
+    for col in FORECAST_COLUMNS[2:7]:
+        mean = np.mean([m[col].to_numpy() for m in members], axis=0)
+        assert np.allclose(combo[col], np.maximum(mean, 0), rtol=1e-6), col
+
+
+# --------------------------------------------------------------------------- running
+
+
+def test_two_processes_give_the_same_result_as_one(panel, result):
+    two = forecast(panel, H, n_jobs=2, return_selection=True)
+    pd.testing.assert_frame_equal(two.forecast, result.forecast)
+    pd.testing.assert_frame_equal(two.selection, result.selection)
+
+
+def test_an_executor_can_run_the_work(panel, result):
+    small = panel[panel["unique_id"].isin(["seasonal", "short15", "zero"])]
+    with ThreadPoolExecutor(2) as pool:
+        fc = forecast(small, H, executor=pool, n_jobs=2)
+    expected = result.forecast[result.forecast["unique_id"].isin(small["unique_id"])]
+    pd.testing.assert_frame_equal(fc, expected.reset_index(drop=True))
+
+
+def test_the_progress_bar_goes_to_stderr(panel, capsys):
+    forecast(panel[panel["unique_id"] == "short5"], 3, n_jobs=1, progress=True)
+    assert "forecast" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_pmdarima_auto_arima_can_be_a_candidate():
+    """pmdarima is slow (seconds a series): one series, one backtest window."""
+    rng = np.random.default_rng(11)
+    t = np.arange(60)
+    y = 100 + t + 20 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 3, 60)
+    fc, sel = forecast(
+        _frame("a", y), 6, models=["seasonal_naive", "pmdarima"], n_windows=1, n_jobs=1,
+        return_selection=True,
+    )  # fmt: skip
+    assert np.isfinite(sel.loc[0, "mase_pmdarima"])
+    assert "failed" not in sel.loc[0, "reason"]
+    assert sel.loc[0, "model"] in ("seasonal_naive", "pmdarima")
+    assert np.isfinite(fc[list(FORECAST_COLUMNS[2:7])].to_numpy()).all()
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def _good() -> pd.DataFrame:
+    return pd.concat([_frame("a", [5, 6, 7, 8]), _frame("b", [1, 2, 3])], ignore_index=True)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.assign(y=d["y"].where(d.index != 2, -4.0)), r"y is negative in 1 row\(s\): row 2 \(unique_id 'a', ds 2023-01-01, y -4.0\)"),
+        (lambda d: d.assign(y=d["y"].where(d.index != 1)), r"y is missing in 1 row\(s\): row 1"),
+        (lambda d: d.assign(y=d["y"].where(d.index != 5, np.inf)), r"y is infinite in 1 row\(s\): row 5"),
+        (lambda d: d.assign(y=d["y"].astype(object).where(d.index != 0, "many")), "y is not a number in 1 row"),
+        (lambda d: pd.concat([d, d.iloc[[4]]], ignore_index=True), r"the same unique_id and month appear more than once in 2 row\(s\): row 4 .*; row 7"),
+        (lambda d: d.assign(ds=d["ds"].where(d.index != 3, pd.Timestamp("2023-02-15"))), r"ds is not the first day of a month \(at midnight\) in 1 row\(s\): row 3"),
+        (lambda d: d.assign(ds=d["ds"].astype(object).where(d.index != 3, "soon")), "ds is not a date in 1 row"),
+        (lambda d: d.assign(unique_id=d["unique_id"].where(d.index != 0)), "unique_id is missing in 1 row"),
+        (lambda d: d.drop(columns="y"), "table history is missing column"),
+        (lambda d: d.iloc[:0], "history has no rows"),
+        (lambda d: d.assign(ds=np.arange(len(d))), "ds holds numbers, not dates"),
+    ],
+)  # fmt: skip
+def test_bad_history_is_refused_with_the_rows_named(change, message):
+    with pytest.raises(SopError, match=message):
+        forecast(change(_good()), 3, n_jobs=1)
+
+
+def test_every_problem_is_reported_at_once():
+    bad = _good()
+    bad.loc[0, "y"] = -1.0
+    bad.loc[5, "y"] = np.nan
+    bad.loc[3, "ds"] = pd.Timestamp("2023-02-15")
+    with pytest.raises(SopError) as info:
+        forecast(bad, 3, n_jobs=1)
+    text = str(info.value)
+    assert "3 kind(s) of problem" in text
+    for part in ("y is negative", "y is missing", "not the first day of a month"):
+        assert part in text
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"horizon": 0}, "horizon must be a whole number of months, 1 or more"),
+        ({"season_length": 1.5}, "season_length must be a whole number"),
+        ({"models": ["prophet"]}, r"models: unknown model\(s\) 'prophet'"),
+        ({"models": ["ets+magic"]}, r"unknown model\(s\) 'ets\+magic'"),
+        ({"models": []}, "models must name at least one model"),
+        ({"models": ["ets", "ets"]}, "'ets' named twice"),
+        ({"intermittent_models": ["tsb", "nope"]}, "intermittent_models: unknown"),
+        ({"n_windows": 0}, "n_windows must be a whole number"),
+        ({"spike_factor": 0.5}, "spike_factor must be a number above 1"),
+        ({"n_jobs": 0}, "n_jobs must be a whole number"),
+        ({"refit": "yes"}, "refit must be True or False"),
+    ],
+)
+def test_bad_options_are_refused(options, message):
+    kwargs = {"horizon": 3, **options}
+    with pytest.raises(SopError, match=message):
+        forecast(_good(), **kwargs)
