@@ -31,7 +31,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .errors import ConfigError
+from .errors import ConfigError, SopError
 
 #: a month as written in files and parameters: YYYY-MM
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -94,11 +94,28 @@ class PortfolioParams(_Model):
         return v
 
 
+def _engine():
+    """The forecasting engine's module, for its one list of models (imported when needed)."""
+    from sopkit.demand import engine
+
+    return engine
+
+
 class DemandParams(_Model):
-    """Stage 2, demand planning."""
+    """Stage 2, demand planning (the engine's options: ``sopkit.demand.engine.forecast``)."""
 
     season_length: int = Field(12, ge=1, le=24)
     backtest_months: int = Field(12, ge=1, le=36)
+    models: list[str] = Field(default_factory=lambda: list(_engine().DEFAULT_MODELS), min_length=1)
+    n_jobs: int | None = Field(None, ge=1, le=256)
+
+    @field_validator("models")
+    @classmethod
+    def _known_models(cls, v: list[str]) -> list[str]:
+        try:
+            return list(_engine()._check_models(v, "demand.models"))
+        except SopError as exc:
+            raise ValueError(str(exc).removeprefix("demand.models: ")) from None
 
 
 class SupplyParams(_Model):

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from sopkit._checks import month_number, month_start, reject_duplicates, require_columns
-from sopkit.demand import pooled_wape
+from sopkit.demand import STATISTICAL, pooled_wape
 from sopkit.errors import SopError
 from sopkit.schemas import columns
 
@@ -397,7 +397,8 @@ def headline_kpis(
         plan is made); the description names it.
     accuracy : pandas.DataFrame, optional
         The ``accuracy`` artifact: the WAPE is pooled from it at ``forecast_level``, so
-        the figure and the words describing it cannot disagree.
+        the figure and the words describing it cannot disagree; from the rows of the
+        engine's statistical forecast where it was measured, else of the one model there.
 
     Returns
     -------
@@ -454,7 +455,10 @@ def headline_kpis(
     if accuracy is not None:
         if forecast_wape is not None:
             raise SopError("give forecast_wape or accuracy, not both")
-        forecast_wape = pooled_wape(accuracy, level=forecast_level)
+        # the statistical forecast the plan is made from, where the engine was measured
+        measured = set(accuracy["model"]) if "model" in accuracy.columns else set()
+        model = STATISTICAL if STATISTICAL in measured else None
+        forecast_wape = pooled_wape(accuracy, level=forecast_level, model=model)
     require_columns(inventory, "inventory", ["sku", "on_hand"])
     require_columns(products, "products", ["sku", "unit_cost"])
     reject_duplicates(products, "products", ["sku"])  # the one rule: a SKU listed twice is an error

@@ -417,3 +417,28 @@ def test_accuracy_pooled_from_the_artifact_at_the_level_it_names():
     assert "all products together" in total.loc["forecast_accuracy", "description"]
     with pytest.raises(SopError, match="give forecast_wape or accuracy, not both"):
         headline_kpis(**base, accuracy=acc, forecast_wape=0.1)
+
+
+def test_accuracy_card_reads_the_engine_rows_where_the_benchmark_is_beside_them():
+    """The accuracy artifact holds the engine (statistical) and seasonal naive: the card
+    is the engine's figure, the forecast the plan is made from."""
+    acc = pd.DataFrame(
+        {
+            "model": ["statistical", "statistical", "seasonal_naive"],
+            "level": ["sku_region"] * 3,
+            "abs_error": [2.0, 3.0, 20.0],
+            "actual": [10.0, 40.0, 50.0],
+        }
+    )
+    base = {
+        "service": SERVICE,
+        "plan": _plan(),
+        "inventory": INVENTORY,
+        "products": PRODUCTS,
+        "service_level_target": 0.95,
+    }
+    kpis = headline_kpis(**base, accuracy=acc).set_index("kpi")
+    assert kpis.loc["forecast_accuracy", "value"] == pytest.approx(1 - 5 / 50)
+    # seasonal naive alone (an artifact of the first release) is its own figure
+    naive = headline_kpis(**base, accuracy=acc[acc["model"] == "seasonal_naive"])
+    assert naive.set_index("kpi").loc["forecast_accuracy", "value"] == pytest.approx(1 - 20 / 50)

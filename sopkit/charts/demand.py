@@ -19,6 +19,7 @@ from sopkit.charts._common import (
     _records,
     _without_infinity,
 )
+from sopkit.demand.statistical import STATISTICAL
 from sopkit.errors import SopError
 
 PART_DASHES = ([1, 0], [6, 4])
@@ -185,6 +186,7 @@ def accuracy_chart(accuracy: pd.DataFrame) -> alt.Chart:
         subtitle=[
             "WAPE of the backtest. Bold: each SKU in each region, the level the plan is made.",
             "Thinner: all SKUs summed (Total) and each family summed, where errors cancel.",
+            "Where several methods were measured, each has its own dash (see Method).",
         ],
     )
     fine = accuracy.loc[accuracy["level"] == "sku_region"]
@@ -203,10 +205,25 @@ def accuracy_chart(accuracy: pd.DataFrame) -> alt.Chart:
     data = _without_infinity(data)
     levels = [lv for lv in _LEVEL_WIDTHS if lv in set(data["level"])]
     keys = [k for lv in levels for k in sorted(data.loc[data["level"] == lv, "key"].unique())]
+    # several methods measured (the engine and its benchmark): one dash pattern each
+    models = sorted(set(data["model"]), key=lambda m: (m != STATISTICAL, m))
+    dash = (
+        {
+            "strokeDash": alt.StrokeDash(
+                "model:N",
+                title="Method",
+                sort=models,
+                scale=alt.Scale(domain=models, range=[[1, 0], [6, 4], [2, 2]][: len(models)]),
+            )
+        }
+        if 1 < len(models) <= 3
+        else {}
+    )
     return (
         alt.Chart(alt.Data(values=_records(data)))
         .mark_line(point=True)
         .encode(
+            **dash,
             x=alt.X("lag:O", title="Lag (months ahead)", axis=alt.Axis(labelAngle=0)),
             y=alt.Y("wape:Q", title="WAPE", axis=alt.Axis(format="%")),
             color=alt.Color("key:N", title="Series", sort=keys, scale=alt.Scale(domain=keys)),

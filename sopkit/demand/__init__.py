@@ -1,24 +1,32 @@
 """Stage 2, demand planning: statistical forecast, its accuracy, and the consensus plan.
 
-This first engine is the seasonal naive benchmark of Hyndman & Athanasopoulos,
-*Forecasting: Principles and Practice* (3rd ed., FPP3), sections 5.2 and 5.5. It is
-honest and hard to beat on monthly demand with a strong yearly pattern, and it fixes
-the artifact contract that richer engines will fill later.
+The forecasting engine (:func:`forecast`, in :mod:`~sopkit.demand.engine`) gives each
+monthly series the model that a rolling-origin backtest on its own history finds best
+(seasonal naive, ETS, Theta, ARIMA, Croston SBA, TSB, or a mean combination), or a
+documented rule where no backtest is possible; it works on any panel in the long format
+``unique_id``, ``ds``, ``y``. Stage 2 runs it on every SKU x region series
+(:func:`statistical_forecast`). The seasonal naive method of Hyndman & Athanasopoulos,
+*Forecasting: Principles and Practice* (3rd ed., FPP3), sections 5.2 and 5.5
+(:mod:`~sopkit.demand.naive`), stays as the benchmark every accuracy figure is set
+against.
 
-Modules: :mod:`~sopkit.demand.forecast` (statistical models),
+Modules: :mod:`~sopkit.demand.engine` and :mod:`~sopkit.demand.statistical` (the
+engine, and stage 2's use of it), :mod:`~sopkit.demand.naive` (the benchmark),
 :mod:`~sopkit.demand.accuracy` (backtests by lag and their summaries; the accuracy of
 earlier plans of record and the value their adjustments added, by author) and
 :mod:`~sopkit.demand.consensus` (sales and marketing inputs, end of life, each
-adjustment kept with its author). The artifacts (``forecast``, ``accuracy``,
-``demand_plan``, ``adjustments``) are described in :mod:`sopkit.schemas`. Ratios (wape,
-bias, mape, accuracy) are fractions: 0.12 means 12 %.
+adjustment kept with its author). The artifacts (``forecast``, ``forecast_models``,
+``accuracy``, ``demand_plan``, ``adjustments``) are described in :mod:`sopkit.schemas`.
+Ratios (wape, bias, mape, accuracy) are fractions: 0.12 means 12 %.
 """
 
 from sopkit.demand._common import ACCURACY_LEVELS, MEAN_FALLBACK, SEASONAL_NAIVE
 from sopkit.demand.accuracy import (
     PLAN_ACCURACY_LEVELS,
     accuracy_by_family,
+    backtest,
     backtest_seasonal_naive,
+    backtest_statistical,
     plan_accuracy,
     pooled_wape,
     summarise_accuracy,
@@ -33,7 +41,14 @@ from sopkit.demand.consensus import (
     make_consensus,
     unmatched_inputs,
 )
-from sopkit.demand.forecast import seasonal_naive_forecast
+from sopkit.demand.engine import ForecastResult, forecast
+from sopkit.demand.naive import seasonal_naive_forecast
+from sopkit.demand.statistical import (
+    STATISTICAL,
+    StatisticalForecast,
+    model_choice,
+    statistical_forecast,
+)
 
 __all__ = [
     "ACCURACY_LEVELS",
@@ -41,15 +56,23 @@ __all__ = [
     "PLAN_ACCURACY_LEVELS",
     "RULE_AUTHOR",
     "SEASONAL_NAIVE",
+    "STATISTICAL",
     "Consensus",
+    "ForecastResult",
+    "StatisticalForecast",
     "accuracy_by_family",
+    "backtest",
     "backtest_seasonal_naive",
+    "backtest_statistical",
     "build_demand_plan",
+    "forecast",
     "list_adjustments",
     "make_consensus",
+    "model_choice",
     "plan_accuracy",
     "pooled_wape",
     "seasonal_naive_forecast",
+    "statistical_forecast",
     "summarise_accuracy",
     "summarise_plan_accuracy",
     "unmatched_inputs",

@@ -23,7 +23,8 @@ from sopkit.demand._common import (
     SEASONAL_NAIVE,
     _ym,
 )
-from sopkit.demand.forecast import seasonal_naive_forecast
+from sopkit.demand.naive import seasonal_naive_forecast
+from sopkit.demand.statistical import STATISTICAL, statistical_forecast
 from sopkit.errors import SopError
 
 # --------------------------------------------------------------------------- accuracy
@@ -93,6 +94,86 @@ def backtest_seasonal_naive(
     >>> pooled_wape(acc, level="sku_region")  # doctest: +SKIP
     0.23
     """
+    cycle, origin = _backtest_origin(sales_history, cycle, holdout)
+    fc = seasonal_naive_forecast(
+        sales_history, origin, holdout, season_length=season_length, levels=()
+    )
+    return score_backtest(fc, sales_history, products, origin, cycle, SEASONAL_NAIVE)
+
+
+def backtest_statistical(
+    sales_history: pd.DataFrame,
+    products: pd.DataFrame,
+    cycle: pd.Timestamp,
+    *,
+    holdout: int = 12,
+    season_length: int = 12,
+    **options,
+) -> pd.DataFrame:
+    """Measure the forecasting engine on the last ``holdout`` months.
+
+    As :func:`backtest_seasonal_naive` measures seasonal naive: the engine
+    (:func:`sopkit.demand.statistical.statistical_forecast`) is run at origin ``cycle -
+    holdout`` months on the history before it only, choosing each series' model on that
+    history: an honest out-of-sample test of the whole process, model choice included.
+    Rows have ``model = "statistical"``.
+
+    Parameters
+    ----------
+    sales_history, products, cycle, holdout, season_length
+        As for :func:`backtest_seasonal_naive`.
+    **options
+        Passed to :func:`~sopkit.demand.statistical.statistical_forecast` (``models``,
+        ``n_jobs``, ``executor``, ``progress``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``accuracy`` artifact's rows for the engine.
+    """
+    cycle, origin = _backtest_origin(sales_history, cycle, holdout)
+    fc = statistical_forecast(
+        sales_history, origin, holdout, season_length=season_length, **options
+    ).forecast
+    return score_backtest(fc, sales_history, products, origin, cycle, STATISTICAL)
+
+
+def backtest(
+    sales_history: pd.DataFrame,
+    products: pd.DataFrame,
+    cycle: pd.Timestamp,
+    *,
+    holdout: int = 12,
+    season_length: int = 12,
+    **options,
+) -> pd.DataFrame:
+    """The engine and its benchmark measured on the same holdout: the ``accuracy`` artifact.
+
+    The rows of :func:`backtest_statistical` (``model = "statistical"``), then those of
+    :func:`backtest_seasonal_naive`; same parameters.
+    """
+    return pd.concat(
+        [
+            backtest_statistical(
+                sales_history,
+                products,
+                cycle,
+                holdout=holdout,
+                season_length=season_length,
+                **options,
+            ),
+            backtest_seasonal_naive(
+                sales_history, products, cycle, holdout=holdout, season_length=season_length
+            ),
+        ],
+        ignore_index=True,
+    )
+
+
+def _backtest_origin(
+    sales_history: pd.DataFrame, cycle: pd.Timestamp, holdout: int
+) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The cycle and the backtest origin ``holdout`` months before it, or a SopError."""
     cycle = month_start(cycle)
     holdout = whole_number(holdout, "holdout", what="months")
     origin = cycle - pd.DateOffset(months=holdout)
@@ -102,9 +183,36 @@ def backtest_seasonal_naive(
             f"The backtest starts at {_ym(origin)} ({holdout} months before {_ym(cycle)}) but "
             "sales_history has no month before it; give more history or a smaller holdout."
         )
-    fc = seasonal_naive_forecast(
-        sales_history, origin, holdout, season_length=season_length, levels=()
-    )
+    return cycle, origin
+
+
+def score_backtest(
+    fc: pd.DataFrame,
+    sales_history: pd.DataFrame,
+    products: pd.DataFrame,
+    origin: pd.Timestamp,
+    cycle: pd.Timestamp,
+    model: str,
+) -> pd.DataFrame:
+    """Score a forecast made at ``origin`` against the sales from ``origin`` to ``cycle``.
+
+    Parameters
+    ----------
+    fc : pandas.DataFrame
+        sku, region, month, yhat: the forecast from ``origin`` on.
+    sales_history, products : pandas.DataFrame
+        What was sold, and each SKU's family.
+    origin, cycle : pandas.Timestamp
+        The first month forecast, and the month after the last one scored.
+    model : str
+        The ``model`` of the rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``accuracy`` artifact's rows (see :func:`backtest_seasonal_naive`).
+    """
+    fc = fc.loc[fc["month"] < cycle]
     window = sales_history.loc[
         (sales_history["month"] >= origin) & (sales_history["month"] < cycle),
         ["sku", "region", "month", "qty"],
@@ -135,7 +243,7 @@ def backtest_seasonal_naive(
         g.insert(0, "level", level)
         parts.append(g)
     acc = pd.concat(parts, ignore_index=True)
-    acc.insert(0, "model", SEASONAL_NAIVE)
+    acc.insert(0, "model", model)
     acc["family"] = acc["family"].astype(object)
     acc["abs_error"] = (acc["forecast"] - acc["actual"]).abs()
     acc = _add_ratios(acc)
@@ -253,8 +361,10 @@ def accuracy_by_family(accuracy: pd.DataFrame) -> pd.DataFrame:
         ignore_index=True,
     ).rename(columns={"abs_error": "sku_region_error"})
     out = pooled.merge(fine, on=["model", "level", "family"], how="left")
+    # the engine first, then its benchmark; each model's families, then its total
+    order = {"model": lambda c: c.ne(STATISTICAL).astype(str) + c, "level": lambda c: c.eq("total")}
     out = out.sort_values(
-        ["model", "level", "family"], key=lambda c: c.eq("total") if c.name == "level" else c
+        ["model", "level", "family"], key=lambda c: order.get(c.name, lambda x: x)(c)
     )
     out = _add_ratios(out.reset_index(drop=True))
     actual = out["actual"].where(out["actual"] != 0)
@@ -268,7 +378,9 @@ def accuracy_by_family(accuracy: pd.DataFrame) -> pd.DataFrame:
     ]  # fmt: skip
 
 
-def pooled_wape(accuracy: pd.DataFrame, level: str = "sku_region") -> float:
+def pooled_wape(
+    accuracy: pd.DataFrame, level: str = "sku_region", model: str | None = None
+) -> float:
     """WAPE pooled over every key and lag of one level: sum |error| / sum actual.
 
     At ``level="sku_region"`` (the default) this is the error of the plan as it is
@@ -282,6 +394,8 @@ def pooled_wape(accuracy: pd.DataFrame, level: str = "sku_region") -> float:
     accuracy : pd.DataFrame
         The ``accuracy`` artifact (level, abs_error, actual).
     level : {"sku_region", "sku", "family", "total"}, default "sku_region"
+    model : str, optional
+        The model whose rows to pool; needed when ``accuracy`` holds several.
 
     Returns
     -------
@@ -291,7 +405,8 @@ def pooled_wape(accuracy: pd.DataFrame, level: str = "sku_region") -> float:
     Raises
     ------
     SopError
-        If ``level`` is not one of the levels.
+        If ``level`` is not one of the levels, or ``model`` is not given and
+        ``accuracy`` holds the rows of several models (or names none of them).
 
     Examples
     --------
@@ -304,6 +419,19 @@ def pooled_wape(accuracy: pd.DataFrame, level: str = "sku_region") -> float:
     _check_level(level)
     require_columns(accuracy, "accuracy", ["level", "abs_error", "actual"])
     rows = accuracy.loc[accuracy["level"] == level]
+    if "model" in rows.columns:
+        found = sorted(rows["model"].dropna().unique())
+        if model is None and len(found) > 1:
+            raise SopError(
+                f"accuracy holds the rows of {len(found)} models ({', '.join(found)}); "
+                "name the one to pool with model="
+            )
+        if model is not None:
+            if model not in found and found:
+                raise SopError(
+                    f"accuracy has no rows of model {model!r}; it has {', '.join(found)}"
+                )
+            rows = rows.loc[rows["model"] == model]
     actual = rows["actual"].sum()
     return float(rows["abs_error"].sum() / actual) if actual > 0 else float("nan")
 

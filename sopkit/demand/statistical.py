@@ -1,0 +1,192 @@
+"""Stage 2's statistical forecast: the engine run on every SKU x region series of a cycle.
+
+:func:`statistical_forecast` turns the sales history into the engine's panel (one series
+per SKU x region, living from its first row to the month before the cycle, months
+without a row counted as 0 sold) and gives back the ``forecast`` artifact and the
+``forecast_models`` artifact (which model each series got, and why).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import Executor
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from sopkit._checks import month_number, month_start, require_columns, whole_number
+from sopkit.demand._common import _ym
+from sopkit.demand.engine import DEFAULT_MODELS, forecast
+from sopkit.errors import SopError
+from sopkit.schemas import columns
+
+#: the ``model`` of the accuracy rows that measure the engine's forecast
+STATISTICAL = "statistical"
+FORECAST_COLUMNS = columns("forecast")
+FORECAST_MODELS_COLUMNS = columns("forecast_models")
+
+
+class StatisticalForecast(NamedTuple):
+    """What :func:`statistical_forecast` returns.
+
+    Attributes
+    ----------
+    forecast : pandas.DataFrame
+        The ``forecast`` artifact.
+    models : pandas.DataFrame
+        The ``forecast_models`` artifact: one row per SKU x region.
+    """
+
+    forecast: pd.DataFrame
+    models: pd.DataFrame
+
+
+def _panel(sales_history: pd.DataFrame, cycle: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The engine's panel (unique_id = series number) and the series' sku and region."""
+    require_columns(sales_history, "sales_history", ["sku", "region", "month", "qty"])
+    hist = sales_history.loc[sales_history["month"] < cycle, ["sku", "region", "month", "qty"]]
+    if hist.empty:
+        raise SopError(
+            f"sales_history has no rows before {_ym(cycle)}, so there is nothing to forecast "
+            "from; load the sales history, or check the cycle month."
+        )
+    hist = hist.groupby(["sku", "region", "month"], as_index=False, sort=True)["qty"].sum()
+    uid = hist.groupby(["sku", "region"], sort=True).ngroup().to_numpy()
+    keys = hist.drop_duplicates(["sku", "region"])[["sku", "region"]].reset_index(drop=True)
+    panel = pd.DataFrame({"unique_id": uid, "ds": hist["month"].to_numpy(), "y": hist["qty"]})
+    # every series lives up to the month before the cycle: 0 in the months after its last row
+    last = np.asarray(month_number(hist.groupby(uid)["month"].max()))
+    end = month_number(cycle) - 1
+    keys["_silent"] = end - last  # months without a row at the end of the series
+    ids = np.repeat(np.arange(len(keys)), keys["_silent"].to_numpy())
+    months = np.concatenate([np.arange(a + 1, end + 1) for a in last]) if len(ids) else ids
+    tail = pd.DataFrame({"unique_id": ids, "ds": _month_dates(months), "y": np.zeros(len(ids))})
+    return pd.concat([panel, tail], ignore_index=True), keys
+
+
+def _month_dates(months: np.ndarray) -> pd.DatetimeIndex:
+    """First-of-month dates of month numbers (``year * 12 + month - 1``)."""
+    months = np.asarray(months, dtype=np.int64)
+    return pd.to_datetime({"year": months // 12, "month": months % 12 + 1, "day": 1})
+
+
+def statistical_forecast(
+    sales_history: pd.DataFrame,
+    cycle: pd.Timestamp | str,
+    horizon: int = 18,
+    *,
+    season_length: int = 12,
+    models: Sequence[str] = DEFAULT_MODELS,
+    n_jobs: int | None = None,
+    executor: Executor | None = None,
+    progress: bool | None = None,
+) -> StatisticalForecast:
+    """Forecast every SKU x region series from the history before ``cycle``.
+
+    Each series is one of the engine's (:func:`sopkit.demand.engine.forecast`): it lives
+    from its first row to the month before the cycle, and months without a row count
+    as 0 sold (a series that stopped selling is forecast from its zeros). Rows on or
+    after ``cycle`` are ignored, so the same table serves backtests at earlier origins.
+
+    Parameters
+    ----------
+    sales_history : pandas.DataFrame
+        Columns sku, region, month (first of month), qty.
+    cycle : pandas.Timestamp or str
+        The planning month; the forecast starts there.
+    horizon : int, default 18
+        Months to forecast.
+    season_length : int, default 12
+        Months in a season.
+    models : sequence of str, default :data:`sopkit.demand.engine.DEFAULT_MODELS`
+        The engine's candidates for smooth and erratic series.
+    n_jobs : int, optional
+        Worker processes (default: all cores).
+    executor : concurrent.futures.Executor, optional
+        Where to run the work instead (a Dask cluster's executor, say).
+    progress : bool, optional
+        Show a progress bar (default: from 100 series on).
+
+    Returns
+    -------
+    StatisticalForecast
+        ``forecast``: the ``forecast`` artifact (sku, region, month, model, yhat and the
+        80 % and 95 % bounds), sorted by sku, region, month; ``models``: the
+        ``forecast_models`` artifact, one row per series.
+
+    Raises
+    ------
+    SopError
+        No history before the cycle, a missing column, or what the engine refuses.
+
+    Examples
+    --------
+    >>> fc, chosen = statistical_forecast(ds.sales_history, "2026-11", 18)  # doctest: +SKIP
+    >>> chosen["model"].value_counts()  # doctest: +SKIP
+    """
+    cycle = month_start(cycle)
+    horizon = whole_number(horizon, "horizon", what="months")
+    panel, keys = _panel(sales_history, cycle)
+    fc, selection = forecast(
+        panel,
+        horizon,
+        season_length,
+        models=models,
+        n_jobs=n_jobs,
+        executor=executor,
+        progress=progress,
+        return_selection=True,
+    )
+    # the engine sorts the series by unique_id, which is their number in ``keys``
+    fc_idx = fc["unique_id"].to_numpy()
+    out = keys.iloc[fc_idx, :2].reset_index(drop=True)
+    out["month"] = fc["ds"].to_numpy()
+    for col in FORECAST_COLUMNS[3:]:
+        out[col] = fc[col].to_numpy()
+    if (out["month"] < cycle).any():  # cannot happen: every series reaches the cycle
+        raise SopError("internal error: a series' forecast starts before the cycle")
+    chosen = keys.iloc[selection["unique_id"].to_numpy()].reset_index(drop=True)
+    for col in FORECAST_MODELS_COLUMNS[2:]:
+        chosen[col] = selection[col].to_numpy()
+    # the months after a series' last row, up to the cycle, are months without a row too
+    silent = keys["_silent"].to_numpy()[selection["unique_id"].to_numpy()]
+    chosen["gaps_filled"] += silent
+    note = [f"; no row in the last {n} month(s) before the cycle: 0 sold" for n in silent]
+    chosen["reason"] += np.where(silent > 0, note, "")
+    return StatisticalForecast(out[FORECAST_COLUMNS], chosen[FORECAST_MODELS_COLUMNS])
+
+
+def model_choice(models: pd.DataFrame) -> pd.DataFrame:
+    """How the series were forecast: per model, how many series and how they fared.
+
+    Parameters
+    ----------
+    models : pandas.DataFrame
+        The ``forecast_models`` artifact.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per model, most series first: model, series, share (fraction of the
+        series), by_backtest (series whose backtest chose it), by_rule (series a rule
+        gave it), and median_relative_mae: over the series its backtest chose it for,
+        the median of its backtest MAE over seasonal naive's (below 1: better than
+        seasonal naive; NaN for models given by rule only).
+    """
+    require_columns(models, "forecast_models", ["model", "selected_by", "relative_mae"])
+    tested = models["selected_by"] == "backtest"
+    g = models.assign(_tested=tested, _rel=models["relative_mae"].where(tested)).groupby(
+        "model", sort=False
+    )
+    out = pd.DataFrame(
+        {
+            "series": g.size(),
+            "by_backtest": g["_tested"].sum().astype(int),
+            "median_relative_mae": g["_rel"].median(),
+        }
+    )
+    out.insert(1, "share", out["series"] / len(models) if len(models) else np.nan)
+    out.insert(3, "by_rule", out["series"] - out["by_backtest"])
+    out = out.reset_index().sort_values(["series", "model"], ascending=[False, True])
+    return out.reset_index(drop=True)

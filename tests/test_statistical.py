@@ -1,0 +1,133 @@
+"""Stage 2's use of the engine: SKU x region series, the model table, the engine's backtest."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sopkit import demand
+from sopkit.config import ConfigError, resolve_parameters
+from sopkit.demand import (
+    STATISTICAL,
+    backtest,
+    backtest_statistical,
+    model_choice,
+    pooled_wape,
+    statistical_forecast,
+)
+from sopkit.errors import SopError
+from sopkit.schemas import columns
+
+CYCLE = pd.Timestamp("2026-11-01")
+PATTERN = [10.0, 12.0, 30.0, 8.0, 5.0, 6.0, 9.0, 14.0, 20.0, 25.0, 40.0, 60.0]
+
+
+def _history() -> pd.DataFrame:
+    """Three series: a pure seasonal pattern (4 years), one that stopped selling in
+    2026-06, and one launched in 2026-08 (3 months)."""
+    months = pd.date_range("2022-11-01", "2026-10-01", freq="MS")
+    rows = [("A", "North", m, PATTERN[i % 12]) for i, m in enumerate(months)]
+    rows += [("B", "South", m, 5.0) for m in months if m <= pd.Timestamp("2026-06-01")]
+    rows += [("C", "North", m, q) for m, q in zip(months[-3:], [4.0, 6.0, 8.0], strict=True)]
+    rows += [("A", "North", pd.Timestamp("2026-11-01"), 999.0)]  # after the cycle: ignored
+    return pd.DataFrame(rows, columns=["sku", "region", "month", "qty"])
+
+
+PRODUCTS = pd.DataFrame({"sku": ["A", "B", "C"], "family": ["F", "F", "G"]})
+
+
+def test_every_series_is_forecast_from_the_cycle_with_its_model_and_reason():
+    fc, chosen = statistical_forecast(_history(), CYCLE, 6, n_jobs=1)
+    assert list(fc.columns) == columns("forecast")
+    assert list(chosen.columns) == columns("forecast_models")
+    assert len(fc) == 3 * 6
+    assert (fc.groupby(["sku", "region"])["month"].min() == CYCLE).all()
+    assert fc["month"].max() == pd.Timestamp("2027-04-01")
+    by = chosen.set_index("sku")
+    # A repeats its pattern exactly: the forecast is the pattern (the months after 2026-10)
+    a = fc[fc["sku"] == "A"]["yhat"].to_numpy()
+    assert a == pytest.approx(PATTERN[:6], abs=1e-6)
+    # B sold 5 a month to 2026-06, then nothing for four months: those months are zeros
+    # of its history, counted and said
+    assert by.loc["B", "gaps_filled"] == 4
+    assert by.loc["B", "n_months"] == 48
+    assert "no row in the last 4 month(s) before the cycle: 0 sold" in by.loc["B", "reason"]
+    assert by.loc["A", "gaps_filled"] == 0
+    assert "no row" not in by.loc["A", "reason"]
+    # C has three months: the documented rule, with its reason
+    assert by.loc["C", "model"] == "mean_fallback"
+    assert by.loc["C", "selected_by"] == "rule"
+    assert by.loc["C", "reason"].startswith("3 month(s), fewer than the 7 a model needs")
+    assert fc[fc["sku"] == "C"]["yhat"].to_numpy() == pytest.approx([6.0] * 6)
+    assert (fc[columns("forecast")[4:]] >= 0).all().all()
+
+
+def test_nothing_before_the_cycle_is_an_error():
+    with pytest.raises(SopError, match="sales_history has no rows before 2022-11"):
+        statistical_forecast(_history(), "2022-11", 6, n_jobs=1)
+
+
+def test_the_model_table_counts_series_and_their_margin_over_seasonal_naive():
+    chosen = pd.DataFrame(
+        {
+            "model": ["theta", "theta", "ets", "mean_fallback"],
+            "selected_by": ["backtest", "backtest", "backtest", "rule"],
+            "relative_mae": [0.5, 0.9, 0.8, np.nan],
+        }
+    )
+    table = model_choice(chosen)
+    assert table["model"].tolist() == ["theta", "ets", "mean_fallback"]
+    assert table["series"].tolist() == [2, 1, 1]
+    assert table["share"].tolist() == [0.5, 0.25, 0.25]
+    assert table["by_backtest"].tolist() == [2, 1, 0]
+    assert table["by_rule"].tolist() == [0, 0, 1]
+    assert table["median_relative_mae"].iloc[0] == pytest.approx(0.7)
+    assert np.isnan(table["median_relative_mae"].iloc[2])
+
+
+def test_the_engine_backtest_is_made_on_the_history_before_its_origin_only():
+    """The origin is 6 months before the cycle: the forecast of A is its pattern for
+    2026-05 to 2026-10 (all of it, by lag), C (born 2026-08) is left out, as seasonal
+    naive's backtest leaves it out."""
+    h = _history()
+    acc = backtest_statistical(h, PRODUCTS, CYCLE, holdout=6, n_jobs=1)
+    assert set(acc["model"]) == {STATISTICAL}
+    assert list(acc.columns) == columns("accuracy")
+    rows = acc[(acc["level"] == "sku_region") & (acc["key"] == "A / North")]
+    assert rows["lag"].tolist() == [1, 2, 3, 4, 5, 6]
+    assert rows["abs_error"].to_numpy() == pytest.approx(np.zeros(6), abs=1e-6)
+    assert rows["actual"].tolist() == PATTERN[6:12]
+    assert "C / North" not in set(acc["key"])
+    naive = demand.backtest_seasonal_naive(h, PRODUCTS, CYCLE, holdout=6)
+    assert set(acc["key"]) == set(naive["key"])
+
+
+def test_both_methods_in_one_accuracy_table_are_pooled_one_at_a_time():
+    acc = backtest(_history(), PRODUCTS, CYCLE, holdout=6, n_jobs=1)
+    assert acc["model"].unique().tolist() == [STATISTICAL, "seasonal_naive"]
+    with pytest.raises(SopError, match="accuracy holds the rows of 2 models"):
+        pooled_wape(acc)
+    with pytest.raises(SopError, match="no rows of model 'ets'"):
+        pooled_wape(acc, model="ets")
+    for model in (STATISTICAL, "seasonal_naive"):
+        rows = acc[(acc["model"] == model) & (acc["level"] == "sku_region")]
+        assert pooled_wape(acc, model=model) == pytest.approx(
+            rows["abs_error"].sum() / rows["actual"].sum()
+        )
+    # the family table puts the engine first, each model's total last
+    table = demand.accuracy_by_family(acc)
+    assert table["model"].tolist() == [STATISTICAL] * 2 + ["seasonal_naive"] * 2
+    assert table["level"].tolist() == ["family", "total"] * 2
+
+
+def test_demand_models_are_checked_when_the_parameters_load(tmp_path):
+    (tmp_path / "p.yaml").write_text(
+        "data: {source: demo}\ndemand: {models: [ets, prophet, theta+foo]}\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        resolve_parameters(tmp_path / "p.yaml")
+    message = str(info.value)
+    assert "demand.models" in message
+    assert "'prophet'" in message
+    assert "'theta+foo'" in message
