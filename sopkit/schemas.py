@@ -140,7 +140,11 @@ ARTIFACTS: dict[str, Artifact] = {
             workbook=False,
         ),
         _a(
-            "forecast_models", "demand_planning", "one row per SKU x region series",
+            "forecast_models", "demand_planning", "one row per run x SKU x region series",
+            (
+                "run", TEXT,
+                "forecast (the plan's) or backtest (the accuracy test's, made at its origin)",
+            ),
             _SKU, _REGION,
             ("n_months", INTEGER, "months of history, first row to the month before the cycle"),
             (
@@ -150,7 +154,12 @@ ARTIFACTS: dict[str, Artifact] = {
             ("adi", NUMBER, "average demand interval: months / months with sales"),
             ("cv2", NUMBER, "squared coefficient of variation of the non-zero months"),
             ("model", TEXT, "the model or combination (a+b: their mean) that made the forecast"),
-            ("selected_by", TEXT, "backtest (the best of the candidates) or rule (see reason)"),
+            (
+                "selected_by", TEXT,
+                "backtest (the best of the candidates), warm start (an earlier cycle's choice, "
+                "still as good) or rule (see reason)",
+            ),
+            ("age", INTEGER, "cycles since the model was chosen from all candidates (0: now)"),
             ("n_windows", INTEGER, "backtest origins scored (0 for a rule)"),
             ("mase", NUMBER, "the model's backtest error, scaled (MASE)"),
             ("mase_seasonal_naive", NUMBER, "seasonal naive's backtest error, scaled (MASE)"),
@@ -161,6 +170,7 @@ ARTIFACTS: dict[str, Artifact] = {
             ("gaps_filled", INTEGER, "months without a row counted as 0 sold"),
             ("spikes_replaced", INTEGER, "months replaced as spikes before fitting"),
             ("reason", TEXT, "why this model: the rule, failures, notes"),
+            workbook=False,
         ),
         _a(
             "accuracy", "demand_planning", "one row per model x level x key x lag",

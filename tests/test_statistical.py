@@ -91,8 +91,11 @@ def test_the_engine_backtest_is_made_on_the_history_before_its_origin_only():
     2026-05 to 2026-10 (all of it, by lag), C (born 2026-08) is left out, as seasonal
     naive's backtest leaves it out."""
     h = _history()
-    acc = backtest_statistical(h, PRODUCTS, CYCLE, holdout=6, n_jobs=1)
+    acc, chosen = backtest_statistical(h, PRODUCTS, CYCLE, holdout=6, n_jobs=1)
     assert set(acc["model"]) == {STATISTICAL}
+    # the models the backtest chose, at its origin: C did not exist yet
+    assert set(chosen["run"]) == {"backtest"}
+    assert sorted(chosen["sku"]) == ["A", "B"]
     assert list(acc.columns) == columns("accuracy")
     rows = acc[(acc["level"] == "sku_region") & (acc["key"] == "A / North")]
     assert rows["lag"].tolist() == [1, 2, 3, 4, 5, 6]
@@ -104,7 +107,7 @@ def test_the_engine_backtest_is_made_on_the_history_before_its_origin_only():
 
 
 def test_both_methods_in_one_accuracy_table_are_pooled_one_at_a_time():
-    acc = backtest(_history(), PRODUCTS, CYCLE, holdout=6, n_jobs=1)
+    acc = backtest(_history(), PRODUCTS, CYCLE, holdout=6, n_jobs=1).accuracy
     assert acc["model"].unique().tolist() == [STATISTICAL, "seasonal_naive"]
     with pytest.raises(SopError, match="accuracy holds the rows of 2 models"):
         pooled_wape(acc)
@@ -131,3 +134,82 @@ def test_demand_models_are_checked_when_the_parameters_load(tmp_path):
     assert "demand.models" in message
     assert "'prophet'" in message
     assert "'theta+foo'" in message
+
+
+# --------------------------------------------------------------------------- warm start
+
+
+def _panel() -> pd.DataFrame:
+    """One seasonal series with trend and noise: a backtest has several real candidates."""
+    rng = np.random.default_rng(4)
+    months = pd.date_range("2021-01-01", periods=60, freq="MS")
+    y = 100 + 2 * np.arange(60) + 30 * np.sin(np.arange(60) * 2 * np.pi / 12)
+    return pd.DataFrame({"unique_id": "s", "ds": months, "y": y + rng.normal(0, 5, 60)})
+
+
+def _warm(model: str, rel: float, age: int = 0) -> pd.DataFrame:
+    return pd.DataFrame({"unique_id": ["s"], "model": [model], "relative_mae": [rel], "age": [age]})
+
+
+def test_a_warm_start_keeps_a_choice_that_still_holds_and_skips_the_other_candidates():
+    cold = demand.forecast(_panel(), 6, n_jobs=1, return_selection=True)
+    won = cold.selection.loc[0, "model"]
+    rel = cold.selection.loc[0, "relative_mae"]
+    assert cold.selection.loc[0, "selected_by"] == "backtest"
+    warm = demand.forecast(_panel(), 6, n_jobs=1, return_selection=True, warm_start=_warm(won, rel))
+    row = warm.selection.loc[0]
+    assert (row["model"], row["selected_by"], row["age"]) == (won, "warm start", 1)
+    assert row["relative_mae"] == pytest.approx(rel)
+    assert "kept from an earlier run" in row["reason"]
+    # only the kept model (and the benchmark) were backtested
+    scored = [
+        c for c in warm.selection.columns if c.startswith("mase_") and c != "mase_seasonal_naive"
+    ]
+    assert warm.selection.loc[0, scored].notna().sum() == 1 + ("+" not in won) * 0
+    pd.testing.assert_frame_equal(warm.forecast, cold.forecast)
+
+
+def test_a_warm_start_selects_again_when_accuracy_degraded_or_the_choice_is_old():
+    cold = demand.forecast(_panel(), 6, n_jobs=1, return_selection=True).selection.loc[0]
+    # the earlier run says this model was far better than it now is: select again
+    loser = "seasonal_naive" if cold["model"] != "seasonal_naive" else "theta"
+    degraded = demand.forecast(
+        _panel(), 6, n_jobs=1, return_selection=True, warm_start=_warm(loser, 0.1)
+    ).selection.loc[0]
+    assert degraded["selected_by"] == "backtest"
+    assert degraded["model"] == cold["model"]
+    assert f"selected again: {loser}'s relative MAE went from 0.1 to" in degraded["reason"]
+    # a choice reselect_after runs old is made again, whatever its accuracy
+    old = demand.forecast(
+        _panel(), 6, n_jobs=1, return_selection=True, reselect_after=3,
+        warm_start=_warm(cold["model"], cold["relative_mae"], age=2),
+    ).selection.loc[0]  # fmt: skip
+    assert (old["selected_by"], old["age"]) == ("backtest", 0)
+    assert f"the choice of {cold['model']} was 3 runs old" in old["reason"]
+    # a model that is no longer a candidate is not kept
+    gone = demand.forecast(
+        _panel(), 6, n_jobs=1, return_selection=True, models=["seasonal_naive", "ets"],
+        warm_start=_warm("theta", 0.5),
+    ).selection.loc[0]  # fmt: skip
+    assert gone["selected_by"] == "backtest"
+    assert gone["model"] in ("seasonal_naive", "ets")
+
+
+def test_stage_2_warm_starts_from_the_latest_earlier_cycle_of_the_same_run():
+    h = _history()
+    first = statistical_forecast(h, "2026-10", 6, n_jobs=1).models.assign(cycle="2026-10")
+    older = first.assign(cycle="2026-09", model="theta")  # not the latest: not read
+    backtest_rows = first.assign(run="backtest", model="ets")
+    earlier = pd.concat([older, first, backtest_rows], ignore_index=True)
+    warm = demand.warm_start(earlier, "forecast")
+    assert warm.equals(first[["sku", "region", "model", "relative_mae", "age"]])
+    assert demand.warm_start(earlier, "backtest")["model"].eq("ets").all()
+    assert demand.warm_start(earlier.iloc[0:0]) is None
+    second = statistical_forecast(h, CYCLE, 6, n_jobs=1, warm_start=warm).models
+    a = second.set_index("sku").loc["A"]
+    assert a["selected_by"] in ("warm start", "backtest")
+    if a["selected_by"] == "warm start":
+        assert a["model"] == first.set_index("sku").loc["A", "model"]
+        assert a["age"] == 1
+    # C has too short a history for a backtest: its rule stands, warm start or not
+    assert second.set_index("sku").loc["C", "selected_by"] == "rule"

@@ -23,6 +23,7 @@ Ratios (wape, bias, mape, accuracy) are fractions: 0.12 means 12 %.
 from sopkit.demand._common import ACCURACY_LEVELS, MEAN_FALLBACK, SEASONAL_NAIVE
 from sopkit.demand.accuracy import (
     PLAN_ACCURACY_LEVELS,
+    Backtest,
     accuracy_by_family,
     backtest,
     backtest_seasonal_naive,
@@ -47,7 +48,9 @@ from sopkit.demand.statistical import (
     STATISTICAL,
     StatisticalForecast,
     model_choice,
+    stack_models,
     statistical_forecast,
+    warm_start,
 )
 
 __all__ = [
@@ -57,6 +60,7 @@ __all__ = [
     "RULE_AUTHOR",
     "SEASONAL_NAIVE",
     "STATISTICAL",
+    "Backtest",
     "Consensus",
     "ForecastResult",
     "StatisticalForecast",
@@ -72,9 +76,11 @@ __all__ = [
     "plan_accuracy",
     "pooled_wape",
     "seasonal_naive_forecast",
+    "stack_models",
     "statistical_forecast",
     "summarise_accuracy",
     "summarise_plan_accuracy",
     "unmatched_inputs",
     "value_added_by_author",
+    "warm_start",
 ]

@@ -6,6 +6,8 @@ with the value their adjustments added (FVA).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 
@@ -101,6 +103,13 @@ def backtest_seasonal_naive(
     return score_backtest(fc, sales_history, products, origin, cycle, SEASONAL_NAIVE)
 
 
+class Backtest(NamedTuple):
+    """A backtest of the engine: its ``accuracy`` rows and the ``models`` it chose."""
+
+    accuracy: pd.DataFrame
+    models: pd.DataFrame
+
+
 def backtest_statistical(
     sales_history: pd.DataFrame,
     products: pd.DataFrame,
@@ -109,7 +118,7 @@ def backtest_statistical(
     holdout: int = 12,
     season_length: int = 12,
     **options,
-) -> pd.DataFrame:
+) -> Backtest:
     """Measure the forecasting engine on the last ``holdout`` months.
 
     As :func:`backtest_seasonal_naive` measures seasonal naive: the engine
@@ -124,18 +133,21 @@ def backtest_statistical(
         As for :func:`backtest_seasonal_naive`.
     **options
         Passed to :func:`~sopkit.demand.statistical.statistical_forecast` (``models``,
-        ``n_jobs``, ``executor``, ``progress``).
+        ``n_jobs``, ``executor``, ``progress``, ``warm_start``: the earlier cycle's
+        backtest choices, made at its own origin, before this one).
 
     Returns
     -------
-    pandas.DataFrame
-        The ``accuracy`` artifact's rows for the engine.
+    Backtest
+        ``accuracy``: the ``accuracy`` artifact's rows for the engine; ``models``: the
+        ``forecast_models`` rows of the backtest (``run = "backtest"``).
     """
     cycle, origin = _backtest_origin(sales_history, cycle, holdout)
-    fc = statistical_forecast(
-        sales_history, origin, holdout, season_length=season_length, **options
-    ).forecast
-    return score_backtest(fc, sales_history, products, origin, cycle, STATISTICAL)
+    fc, models = statistical_forecast(
+        sales_history, origin, holdout, season_length=season_length, run="backtest", **options
+    )
+    accuracy = score_backtest(fc, sales_history, products, origin, cycle, STATISTICAL)
+    return Backtest(accuracy, models)
 
 
 def backtest(
@@ -146,28 +158,23 @@ def backtest(
     holdout: int = 12,
     season_length: int = 12,
     **options,
-) -> pd.DataFrame:
-    """The engine and its benchmark measured on the same holdout: the ``accuracy`` artifact.
+) -> Backtest:
+    """The engine and its benchmark measured on the same holdout.
 
-    The rows of :func:`backtest_statistical` (``model = "statistical"``), then those of
-    :func:`backtest_seasonal_naive`; same parameters.
+    Returns
+    -------
+    Backtest
+        ``accuracy``: the ``accuracy`` artifact, the rows of :func:`backtest_statistical`
+        (``model = "statistical"``), then those of :func:`backtest_seasonal_naive` (same
+        parameters); ``models``: the engine's choices at the backtest origin.
     """
-    return pd.concat(
-        [
-            backtest_statistical(
-                sales_history,
-                products,
-                cycle,
-                holdout=holdout,
-                season_length=season_length,
-                **options,
-            ),
-            backtest_seasonal_naive(
-                sales_history, products, cycle, holdout=holdout, season_length=season_length
-            ),
-        ],
-        ignore_index=True,
+    engine = backtest_statistical(
+        sales_history, products, cycle, holdout=holdout, season_length=season_length, **options
     )
+    naive = backtest_seasonal_naive(
+        sales_history, products, cycle, holdout=holdout, season_length=season_length
+    )
+    return Backtest(pd.concat([engine.accuracy, naive], ignore_index=True), engine.models)
 
 
 def _backtest_origin(

@@ -118,6 +118,8 @@ class _Config:
     min_train: int
     refit: bool
     spike_factor: float | None
+    reselect_after: int = 6
+    tolerance: float = 0.10
 
 
 # --------------------------------------------------------------------------- public API
@@ -139,6 +141,9 @@ def forecast(
     executor: Executor | None = None,
     progress: bool | None = None,
     return_selection: bool = False,
+    warm_start: pd.DataFrame | None = None,
+    reselect_after: int = 6,
+    tolerance: float = 0.10,
 ) -> pd.DataFrame | ForecastResult:
     """Forecast every series of a monthly panel with the model its own backtest prefers.
 
@@ -188,6 +193,17 @@ def forecast(
     in ``reason`` and cannot win; if the winner fails on the whole history the next
     best is used, and if every candidate or the rule's model fails, the mean fallback.
 
+    **Warm start.** With ``warm_start`` (an earlier run's selection table: unique_id,
+    model, relative_mae and, optionally, age), a series chosen by backtest before keeps
+    its model: only that model and seasonal naive are backtested, which skips the
+    other candidates' searches. It is selected again from all candidates when its
+    relative MAE now exceeds the earlier one by more than ``tolerance`` (0.10: ten
+    points of seasonal naive's error), or is above 1 (worse than seasonal naive), or the
+    choice is ``reselect_after`` runs old, or the model is no longer a candidate of the
+    series' demand class, or it failed. The selection's ``age`` counts the runs since
+    the choice was made (0: made in this run) and ``selected_by`` says
+    ``"warm start"`` for a kept choice.
+
     **Intervals.** ETS, Theta, ARIMA, pmdarima and seasonal naive give their own 80 %
     and 95 % intervals. Croston, SBA, TSB and the mean fallback have none: their
     bounds are the empirical quantiles of the series' history scaled to the forecast
@@ -232,6 +248,13 @@ def forecast(
         Show a progress bar (tqdm, on stderr); default only from 100 series on.
     return_selection : bool, default False
         Also return the selection table (see Returns).
+    warm_start : pandas.DataFrame, optional
+        An earlier run's selection table (unique_id, model, relative_mae, age): keep
+        each series' model unless its accuracy degraded (see Warm start).
+    reselect_after : int, default 6
+        Runs after which a kept choice is made again from all candidates.
+    tolerance : float, default 0.10
+        How much the relative MAE of a kept model may grow before a new selection.
 
     Returns
     -------
@@ -241,7 +264,8 @@ def forecast(
         With ``return_selection=True``, a :class:`ForecastResult` ``(forecast,
         selection)``; ``selection`` has one row per series: unique_id, n_months,
         demand_class (smooth, erratic, intermittent, lumpy, zero, constant), adi, cv2,
-        model, selected_by (``"backtest"`` or ``"rule"``), n_windows, mase,
+        model, selected_by (``"backtest"``, ``"warm start"`` or ``"rule"``), age,
+        n_windows, mase,
         mase_seasonal_naive, relative_mae, gaps_filled, spikes_replaced, reason, and
         ``mase_<name>`` for every name in ``models`` and ``intermittent_models`` (NaN
         where not scored). Results do not depend on ``n_jobs`` or ``executor``.
@@ -278,13 +302,17 @@ def forecast(
         step_size,
         refit,
         spike_factor,
+        reselect_after,
+        tolerance,
     )
     n_jobs = _check_jobs(n_jobs)
     frame = _check_history(history)
     keys, starts, series, gaps = _series(frame)
+    priors = _priors(warm_start, keys)
     if progress is None:
         progress = len(series) >= _PROGRESS_MIN_SERIES
-    results = _run(list(zip(starts, series, strict=True)), cfg, n_jobs, executor, progress)
+    items = list(zip(starts, series, priors, strict=True))
+    results = _run(items, cfg, n_jobs, executor, progress)
     fc, selection = _assemble(keys, starts, series, gaps, results, cfg)
     return ForecastResult(fc, selection) if return_selection else fc
 
@@ -302,6 +330,8 @@ def _config(
     step_size,
     refit,
     spike_factor,
+    reselect_after=6,
+    tolerance=0.10,
 ) -> _Config:
     horizon = whole_number(horizon, "horizon", what="months")
     m = whole_number(season_length, "season_length", what="months")
@@ -322,6 +352,9 @@ def _config(
         )
     if not isinstance(refit, bool):
         raise SopError(f"refit must be True or False; got {refit!r}.")
+    reselect_after = whole_number(reselect_after, "reselect_after", what="runs")
+    if not (isinstance(tolerance, (int, float)) and math.isfinite(tolerance) and tolerance >= 0):
+        raise SopError(f"tolerance must be a number of 0 or more; got {tolerance!r}.")
     return _Config(
         horizon=horizon,
         m=m,
@@ -333,7 +366,40 @@ def _config(
         min_train=max(2 * m, 12),
         refit=refit,
         spike_factor=None if spike_factor is None else float(spike_factor),
+        reselect_after=reselect_after,
+        tolerance=float(tolerance),
     )
+
+
+class _Prior(NamedTuple):
+    """An earlier run's choice for one series (warm start)."""
+
+    model: str
+    relative_mae: float
+    age: int
+
+
+def _priors(warm_start: pd.DataFrame | None, keys: pd.Index) -> list[_Prior | None]:
+    """Each series' earlier choice, in the order of ``keys`` (None where there is none)."""
+    if warm_start is None:
+        return [None] * len(keys)
+    require_columns(warm_start, "warm_start", ["unique_id", "model", "relative_mae"])
+    known = set(MODELS)
+    rows = warm_start.drop_duplicates("unique_id", keep="last").set_index("unique_id")
+    age = rows["age"] if "age" in rows.columns else pd.Series(0, index=rows.index)
+    out: list[_Prior | None] = []
+    for key in keys:
+        if key not in rows.index:
+            out.append(None)
+            continue
+        model = rows.at[key, "model"]
+        if not isinstance(model, str) or not set(model.split("+")) <= known:
+            out.append(None)  # a rule's "zero" or "constant", or a model unknown here
+            continue
+        rel = pd.to_numeric(rows.at[key, "relative_mae"], errors="coerce")
+        n = pd.to_numeric(age.get(key, 0), errors="coerce")
+        out.append(_Prior(model, float(rel), int(n) if np.isfinite(n) else 0))
+    return out
 
 
 def _check_models(names: Sequence[str], option: str) -> tuple[str, ...]:
@@ -698,10 +764,14 @@ def _flat(value: float, h: int) -> np.ndarray:
     return np.vstack([np.full(h, value)] * 5)
 
 
-def _forecast_series(start: pd.Timestamp, y: np.ndarray, cfg: _Config) -> tuple[np.ndarray, dict]:
+def _forecast_series(
+    start: pd.Timestamp, y: np.ndarray, prior: _Prior | None, cfg: _Config
+) -> tuple[np.ndarray, dict]:
     """Forecast rows (5, horizon) and the selection record of one series."""
     n = len(y)
-    row: dict = {"n_months": n, "adi": np.nan, "cv2": np.nan, "n_windows": 0, "scores": {}}
+    row: dict = {
+        "n_months": n, "adi": np.nan, "cv2": np.nan, "n_windows": 0, "scores": {}, "age": 0
+    }  # fmt: skip
     if not (y > 0).any():
         row.update(demand_class="zero", model="zero", selected_by="rule")
         row["reason"] = f"all {n} month(s) are 0: forecast 0"
@@ -728,8 +798,13 @@ def _forecast_series(start: pd.Timestamp, y: np.ndarray, cfg: _Config) -> tuple[
     w = _n_windows(n, cfg)
     if w:
         candidates = cfg.intermittent_models if intermittent else cfg.models
-        ranked, reason, fitted = _select(y, candidates, w, cfg, row, notes)
-        row["selected_by"] = "backtest"
+        kept = _keep(prior, candidates, y, w, cfg, row, notes)
+        if kept is not None:
+            ranked, reason, fitted = kept
+            row["selected_by"] = "warm start"
+        else:
+            ranked, reason, fitted = _select(y, candidates, w, cfg, row, notes)
+            row["selected_by"] = "backtest"
     else:
         (ranked, reason), fitted = _rule(n, kind, cfg), {}
         row["selected_by"] = "rule"
@@ -793,6 +868,38 @@ def _select(y, candidates, w, cfg, row, notes) -> tuple[list[str], str, dict]:
     return ranked, reason, fitted
 
 
+def _keep(prior, candidates, y, w, cfg, row, notes) -> tuple[list[str], str, dict] | None:
+    """The earlier choice, backtested alone against seasonal naive, if it still holds.
+
+    None (select again from all candidates) when there is no earlier choice, it is no
+    longer a candidate, it is ``reselect_after`` runs old, it failed, or its relative MAE
+    grew by more than ``tolerance`` or went above 1.
+    """
+    if prior is None or prior.model not in candidates:
+        return None
+    if prior.age + 1 >= cfg.reselect_after:
+        notes.append(f"selected again: the choice of {prior.model} was {prior.age + 1} runs old")
+        return None
+    trial: dict = {"scores": {}}
+    ranked, _, fitted = _select(y, [prior.model], w, cfg, trial, [])
+    rel = trial.get("relative_mae", np.nan)
+    limit = prior.relative_mae + cfg.tolerance if np.isfinite(prior.relative_mae) else 1.0
+    if not ranked or not np.isfinite(rel) or rel > limit or rel > 1.0:
+        notes.append(
+            f"selected again: {prior.model}'s relative MAE went from {prior.relative_mae:.3g} "
+            f"to {rel:.3g}"
+        )
+        return None
+    row.update({k: v for k, v in trial.items() if k != "scores"})
+    row["scores"] = trial["scores"]
+    row["age"] = prior.age + 1
+    reason = (
+        f"kept from an earlier run ({row['age']} run(s) ago): backtest MAE over {w} window(s) "
+        f"{rel:.3g} x seasonal naive's, earlier {prior.relative_mae:.3g}"
+    )
+    return ranked, reason, fitted
+
+
 def _rule(n: int, kind: str, cfg: _Config) -> tuple[list[str], str]:
     need = cfg.min_train + cfg.backtest_horizon
     short = f"{n} months, fewer than the {need} a backtest needs"
@@ -840,7 +947,7 @@ def _why(exc: Exception) -> str:
 # --------------------------------------------------------------------------- running
 
 
-def _run_chunk(chunk: list[tuple[pd.Timestamp, np.ndarray]], cfg: _Config) -> list:
+def _run_chunk(chunk: list[tuple], cfg: _Config) -> list:
     """Forecast a list of series; runs in a worker process."""
     from threadpoolctl import threadpool_limits  # a requirement of statsforecast
 
@@ -850,7 +957,7 @@ def _run_chunk(chunk: list[tuple[pd.Timestamp, np.ndarray]], cfg: _Config) -> li
         # Model searches warn on short or flat data; what matters (a failure, the
         # choice) is recorded in the selection table instead.
         warnings.simplefilter("ignore")
-        return [_forecast_series(start, y, cfg) for start, y in chunk]
+        return [_forecast_series(start, y, prior, cfg) for start, y, prior in chunk]
 
 
 def _run(items: list, cfg: _Config, n_jobs: int, executor: Executor | None, progress: bool) -> list:
@@ -902,6 +1009,7 @@ def _assemble(
             "cv2": [r["cv2"] for r in rows],
             "model": [r["model"] for r in rows],
             "selected_by": [r["selected_by"] for r in rows],
+            "age": [r.get("age", 0) for r in rows],
             "n_windows": [r["n_windows"] for r in rows],
             "mase": [r.get("mase", np.nan) for r in rows],
             "mase_seasonal_naive": [r.get("mase_seasonal_naive", np.nan) for r in rows],

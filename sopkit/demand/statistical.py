@@ -81,6 +81,8 @@ def statistical_forecast(
     n_jobs: int | None = None,
     executor: Executor | None = None,
     progress: bool | None = None,
+    warm_start: pd.DataFrame | None = None,
+    run: str = "forecast",
 ) -> StatisticalForecast:
     """Forecast every SKU x region series from the history before ``cycle``.
 
@@ -107,6 +109,12 @@ def statistical_forecast(
         Where to run the work instead (a Dask cluster's executor, say).
     progress : bool, optional
         Show a progress bar (default: from 100 series on).
+    warm_start : pandas.DataFrame, optional
+        An earlier cycle's choices (sku, region, model, relative_mae, age: rows of the
+        ``forecast_models`` artifact, see :func:`warm_start`): each series keeps its
+        model unless its accuracy degraded (the engine's warm start).
+    run : str, default "forecast"
+        The ``run`` column of the ``forecast_models`` rows.
 
     Returns
     -------
@@ -128,6 +136,11 @@ def statistical_forecast(
     cycle = month_start(cycle)
     horizon = whole_number(horizon, "horizon", what="months")
     panel, keys = _panel(sales_history, cycle)
+    warm = None
+    if warm_start is not None:
+        require_columns(warm_start, "warm_start", ["sku", "region", "model", "relative_mae"])
+        ids = keys[["sku", "region"]].reset_index(names="unique_id")
+        warm = warm_start.merge(ids, on=["sku", "region"], how="inner")
     fc, selection = forecast(
         panel,
         horizon,
@@ -137,6 +150,7 @@ def statistical_forecast(
         executor=executor,
         progress=progress,
         return_selection=True,
+        warm_start=warm,
     )
     # the engine sorts the series by unique_id, which is their number in ``keys``
     fc_idx = fc["unique_id"].to_numpy()
@@ -147,7 +161,8 @@ def statistical_forecast(
     if (out["month"] < cycle).any():  # cannot happen: every series reaches the cycle
         raise SopError("internal error: a series' forecast starts before the cycle")
     chosen = keys.iloc[selection["unique_id"].to_numpy()].reset_index(drop=True)
-    for col in FORECAST_MODELS_COLUMNS[2:]:
+    chosen["run"] = run
+    for col in FORECAST_MODELS_COLUMNS[3:]:
         chosen[col] = selection[col].to_numpy()
     # the months after a series' last row, up to the cycle, are months without a row too
     silent = keys["_silent"].to_numpy()[selection["unique_id"].to_numpy()]
@@ -155,6 +170,38 @@ def statistical_forecast(
     note = [f"; no row in the last {n} month(s) before the cycle: 0 sold" for n in silent]
     chosen["reason"] += np.where(silent > 0, note, "")
     return StatisticalForecast(out[FORECAST_COLUMNS], chosen[FORECAST_MODELS_COLUMNS])
+
+
+def warm_start(earlier_models: pd.DataFrame, run: str = "forecast") -> pd.DataFrame | None:
+    """The choices of the latest earlier cycle for a warm start, or None if there are none.
+
+    Parameters
+    ----------
+    earlier_models : pandas.DataFrame
+        The ``forecast_models`` artifact of earlier cycles, stacked with a ``cycle``
+        column (the plan archive's ``earlier("forecast_models")``).
+    run : str, default "forecast"
+        Which run's choices: the forecast's, or the backtest's (made at the earlier
+        cycle's backtest origin, before this cycle's, so a warm backtest sees no data
+        after its own origin).
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        sku, region, model, relative_mae, age of the latest cycle's ``run`` rows.
+    """
+    if earlier_models is None or earlier_models.empty or "run" not in earlier_models.columns:
+        return None
+    rows = earlier_models.loc[earlier_models["run"] == run]
+    if rows.empty:
+        return None
+    latest = rows.loc[rows["cycle"] == rows["cycle"].max()]
+    return latest[["sku", "region", "model", "relative_mae", "age"]].reset_index(drop=True)
+
+
+def stack_models(*runs: pd.DataFrame) -> pd.DataFrame:
+    """The ``forecast_models`` artifact: the rows of each run (forecast, backtest) stacked."""
+    return pd.concat(runs, ignore_index=True)[FORECAST_MODELS_COLUMNS]
 
 
 def model_choice(models: pd.DataFrame) -> pd.DataFrame:
@@ -169,13 +216,14 @@ def model_choice(models: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         One row per model, most series first: model, series, share (fraction of the
-        series), by_backtest (series whose backtest chose it), by_rule (series a rule
-        gave it), and median_relative_mae: over the series its backtest chose it for,
+        series), by_backtest (series whose backtest chose it, now or in an earlier cycle
+        kept by the warm start), by_rule (series a rule gave it), and
+        median_relative_mae: over the series its backtest chose it for,
         the median of its backtest MAE over seasonal naive's (below 1: better than
         seasonal naive; NaN for models given by rule only).
     """
     require_columns(models, "forecast_models", ["model", "selected_by", "relative_mae"])
-    tested = models["selected_by"] == "backtest"
+    tested = models["selected_by"] != "rule"
     g = models.assign(_tested=tested, _rel=models["relative_mae"].where(tested)).groupby(
         "model", sort=False
     )
