@@ -149,7 +149,8 @@ ARTIFACTS: dict[str, Artifact] = {
             ("n_months", INTEGER, "months of history, first row to the month before the cycle"),
             (
                 "demand_class", TEXT,
-                "smooth, erratic, intermittent, lumpy (Syntetos-Boylan), zero or constant",
+                "smooth, erratic, intermittent, lumpy (Syntetos-Boylan), zero, constant, or "
+                "new (a new item planned from its like_sku or its family)",
             ),
             ("adi", NUMBER, "average demand interval: months / months with sales"),
             ("cv2", NUMBER, "squared coefficient of variation of the non-zero months"),

@@ -213,3 +213,79 @@ def test_stage_2_warm_starts_from_the_latest_earlier_cycle_of_the_same_run():
         assert a["age"] == 1
     # C has too short a history for a backtest: its rule stands, warm start or not
     assert second.set_index("sku").loc["C", "selected_by"] == "rule"
+
+
+# --------------------------------------------------------------------------- new items
+
+
+def _with_new_items() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A (4 years, pattern) and D (4 years, 2 x the pattern) in family F, North; N1 launched
+    2026-08 like A, selling 3, 6, 9; N2 launched 2026-09 without like_sku, selling 30, 90;
+    N3 launching 2027-01 like A, no sales yet."""
+    months = pd.date_range("2022-11-01", "2026-10-01", freq="MS")
+    rows = [("A", "North", m, PATTERN[i % 12]) for i, m in enumerate(months)]
+    rows += [("D", "North", m, 2 * PATTERN[i % 12]) for i, m in enumerate(months)]
+    rows += [("N1", "North", m, q) for m, q in zip(months[-3:], [3.0, 6.0, 9.0], strict=True)]
+    rows += [("N2", "North", m, q) for m, q in zip(months[-2:], [30.0, 90.0], strict=True)]
+    sales = pd.DataFrame(rows, columns=["sku", "region", "month", "qty"])
+    products = pd.DataFrame(
+        {
+            "sku": ["A", "D", "N1", "N2", "N3"],
+            "family": "F",
+            "status": ["active", "active", "new", "new", "new"],
+            "launch_month": pd.to_datetime(
+                ["2022-11-01", "2022-11-01", "2026-08-01", "2026-09-01", "2027-01-01"]
+            ),
+            "like_sku": [None, None, "A", None, "A"],
+        }
+    )
+    return sales, products
+
+
+def test_new_items_are_planned_from_their_like_sku_or_family_at_their_own_level():
+    """A's forecast is its pattern, from PATTERN[0] in November. N1 sold 18 in
+    Aug-Oct where A sold PATTERN[9:12] = 25 + 40 + 60 = 125: N1 = A x 18/125. N2 sold 120 in
+    Sep-Oct where the family's mean SKU sold 1.5 x (40 + 60) = 150: N2 = the family's mean
+    forecast (1.5 x A's) x 120/150. N3 launches in 2027-01: 0 before, A's forecast after."""
+    sales, products = _with_new_items()
+    fc, chosen = statistical_forecast(sales, CYCLE, 6, n_jobs=1, products=products)
+    a = np.array(PATTERN[:6])
+    yhat = fc.set_index(["sku", "month"])["yhat"]
+    assert yhat.loc["A"].to_numpy() == pytest.approx(a, abs=1e-6)
+    assert yhat.loc["N1"].to_numpy() == pytest.approx(a * 18 / 125, abs=1e-6)
+    assert yhat.loc["N2"].to_numpy() == pytest.approx(1.5 * a * 120 / 150, abs=1e-6)
+    n3 = yhat.loc["N3"].to_numpy()
+    assert n3[:2] == pytest.approx([0.0, 0.0])  # 2026-11, 2026-12: before its launch
+    assert n3[2:] == pytest.approx(a[2:], abs=1e-6)  # like A, at A's level (no sales yet)
+    by = chosen.set_index("sku")
+    assert by.loc[["N1", "N2", "N3"], "model"].tolist() == [
+        "like_sku",
+        "family_profile",
+        "like_sku",
+    ]
+    assert (by.loc[["N1", "N2", "N3"], "demand_class"] == "new").all()
+    assert by.loc["N1", "reason"] == (
+        "new item (launched 2026-08): like_sku A's forecast in North, scaled x0.14 to its own "
+        "sales in the last 3 month(s)"
+    )
+    assert "the mean forecast of the 2 F SKU(s) in North, scaled x0.80" in by.loc["N2", "reason"]
+    assert "no sales of its own to scale to yet" in by.loc["N3", "reason"]
+    assert (fc[columns("forecast")[4:]] >= 0).all().all()
+    assert list(fc.columns) == columns("forecast")
+    assert list(chosen.columns) == columns("forecast_models")
+
+
+def test_a_sales_input_for_an_item_not_yet_launched_now_applies():
+    sales, products = _with_new_items()
+    fc, _ = statistical_forecast(sales, CYCLE, 6, n_jobs=1, products=products)
+    inputs = pd.DataFrame(
+        {
+            "sku": ["N3"], "family": [None], "region": [None],
+            "month": [pd.Timestamp("2027-02-01")], "kind": ["abs"], "value": [50.0],
+            "reason": ["Launch campaign"], "author": ["p.novak"],
+        }
+    )  # fmt: skip
+    consensus = demand.make_consensus(fc, inputs, products.assign(eol_month=pd.NaT))
+    assert consensus.unmatched.empty
+    row = consensus.plan.set_index(["sku", "month"]).loc[("N3", pd.Timestamp("2027-02-01"))]
+    assert row["consensus"] == pytest.approx(row["statistical"] + 50.0)

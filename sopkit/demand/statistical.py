@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from sopkit._checks import month_number, month_start, require_columns, whole_number
-from sopkit.demand._common import _ym
+from sopkit.demand._common import FALLBACK_MONTHS, _ym
 from sopkit.demand.engine import DEFAULT_MODELS, forecast
 from sopkit.errors import SopError
 from sopkit.schemas import columns
@@ -83,6 +83,8 @@ def statistical_forecast(
     progress: bool | None = None,
     warm_start: pd.DataFrame | None = None,
     run: str = "forecast",
+    products: pd.DataFrame | None = None,
+    new_item_months: int = 12,
 ) -> StatisticalForecast:
     """Forecast every SKU x region series from the history before ``cycle``.
 
@@ -115,6 +117,15 @@ def statistical_forecast(
         model unless its accuracy degraded (the engine's warm start).
     run : str, default "forecast"
         The ``run`` column of the ``forecast_models`` rows.
+    products : pandas.DataFrame, optional
+        sku, family, launch_month, like_sku, status: with it, new items (launched less
+        than ``new_item_months`` before the cycle, or within the horizon) are planned
+        from their like_sku's forecast, else their family's profile, scaled to their own
+        sales so far (``model`` "like_sku" or "family_profile", the reason saying which
+        source and scale); items launching later in the horizon get rows from their
+        launch month on.
+    new_item_months : int, default 12
+        How recent a launch makes a new item.
 
     Returns
     -------
@@ -169,7 +180,141 @@ def statistical_forecast(
     chosen["gaps_filled"] += silent
     note = [f"; no row in the last {n} month(s) before the cycle: 0 sold" for n in silent]
     chosen["reason"] += np.where(silent > 0, note, "")
+    if products is not None:
+        out, chosen = _new_items(out, chosen, sales_history, products, cycle, horizon,
+                                 new_item_months, run)  # fmt: skip
     return StatisticalForecast(out[FORECAST_COLUMNS], chosen[FORECAST_MODELS_COLUMNS])
+
+
+#: the model of a new item's forecast: its like_sku's, or its family's profile, scaled
+LIKE_SKU, FAMILY_PROFILE = "like_sku", "family_profile"
+
+
+def _new_items(
+    fc: pd.DataFrame,
+    chosen: pd.DataFrame,
+    sales_history: pd.DataFrame,
+    products: pd.DataFrame,
+    cycle: pd.Timestamp,
+    horizon: int,
+    new_item_months: int,
+    run: str,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Forecasts of new items from their like_sku, else their family, at their own level.
+
+    A new item is a product launched less than ``new_item_months`` months before the
+    cycle (or later, within the horizon), not discontinued. Its regions are those it
+    has sold in, else its like_sku's, else its family's. Per region, the source is the
+    like_sku's forecast in that region if it has one, else the mean forecast of an
+    established SKU of the family there (the family's profile). The source is scaled to
+    the item's own level: the item's sales in the last (at most 3) months against the
+    source's actual sales in the same months (1 where the item has not sold yet, or the
+    source sold nothing then); months before the launch are 0.
+    """
+    require_columns(products, "products", ["sku", "family", "launch_month"])
+    pr = products.set_index("sku")
+    like = pr["like_sku"] if "like_sku" in pr.columns else pd.Series(None, index=pr.index)
+    status = pr["status"] if "status" in pr.columns else pd.Series("active", index=pr.index)
+    since = cycle - pd.DateOffset(months=new_item_months)
+    end = cycle + pd.DateOffset(months=horizon)
+    new = pr.index[
+        (pr["launch_month"] > since) & (pr["launch_month"] < end) & (status != "discontinued")
+    ]
+    if not len(new):
+        return fc, chosen
+    hist = sales_history.loc[sales_history["month"] < cycle]
+    sold = hist.groupby(["sku", "region", "month"])["qty"].sum()
+    established = fc.loc[~fc["sku"].isin(new)]
+    family_of_fc = established["sku"].map(pr["family"])
+    profile = (
+        established.assign(family=family_of_fc)
+        .groupby(["family", "region", "month"])[list(FORECAST_COLUMNS[4:])]
+        .mean()
+    )
+    family_regions = established.assign(family=family_of_fc).groupby("family")["region"].unique()
+    own_regions = hist.groupby("sku")["region"].unique()
+    fc_regions = established.groupby("sku")["region"].unique()
+    by_series = established.set_index(["sku", "region", "month"])[list(FORECAST_COLUMNS[4:])]
+    months = pd.date_range(cycle, periods=horizon, freq="MS")
+    rows, notes = [], []
+    for sku in new:
+        family, launch, proxy = pr.at[sku, "family"], pr.at[sku, "launch_month"], like.get(sku)
+        proxy = proxy if isinstance(proxy, str) and proxy in fc_regions.index else None
+        regions = (
+            own_regions.get(sku)
+            if sku in own_regions.index
+            else fc_regions.get(proxy)
+            if proxy
+            else family_regions.get(family, [])
+        )
+        for region in regions:
+            if proxy and (proxy, region, months[0]) in by_series.index:
+                source = by_series.loc[(proxy, region)]
+                model, source_sold = LIKE_SKU, _sold(sold, [proxy], region)
+                whence = f"like_sku {proxy}'s forecast in {region}"
+            elif (family, region, months[0]) in profile.index:
+                source = profile.loc[(family, region)]
+                peers = established.loc[
+                    (family_of_fc == family) & (established["region"] == region), "sku"
+                ].unique()
+                model = FAMILY_PROFILE
+                source_sold = _sold(sold, peers, region) / max(len(peers), 1)
+                whence = f"the mean forecast of the {len(peers)} {family} SKU(s) in {region}"
+            else:
+                continue  # no source in this region: the engine's own rule stands
+            own = sold.loc[sku, region] if (sku, region) in sold.index else pd.Series(dtype=float)
+            recent = cycle - pd.DateOffset(months=FALLBACK_MONTHS)
+            own = own.loc[pd.DatetimeIndex(own.index) >= recent]
+            base = source_sold.reindex(own.index).sum() if len(own) else 0.0
+            scale = float(own.sum() / base) if len(own) and base > 0 else 1.0
+            values = source.reindex(months).fillna(0.0).to_numpy() * scale
+            values[months < launch] = 0.0
+            block = pd.DataFrame(values, columns=list(FORECAST_COLUMNS[4:]))
+            block.insert(0, "model", model)
+            block.insert(0, "month", months)
+            block.insert(0, "region", region)
+            block.insert(0, "sku", sku)
+            rows.append(block)
+            level = (
+                f"scaled x{scale:.2f} to its own sales in the last {len(own)} month(s)"
+                if len(own) and base > 0
+                else "at that level (no sales of its own to scale to yet)"
+            )
+            notes.append(
+                {
+                    "sku": sku, "region": region, "model": model, "n_months": len(own),
+                    "reason": f"new item (launched {_ym(launch)}): {whence}, {level}",
+                }
+            )  # fmt: skip
+    if not rows:
+        return fc, chosen
+    planned = pd.concat(rows, ignore_index=True)
+    keys = planned[["sku", "region"]].drop_duplicates()
+    keep = ~fc.set_index(["sku", "region"]).index.isin(keys.set_index(["sku", "region"]).index)
+    fc = pd.concat([fc.loc[keep], planned], ignore_index=True)
+    fc = fc.sort_values(["sku", "region", "month"], ignore_index=True)
+    notes = pd.DataFrame(notes)
+    old = chosen.set_index(["sku", "region"])
+    new_rows = notes.assign(
+        run=run, demand_class="new", adi=np.nan, cv2=np.nan, selected_by="rule", age=0,
+        n_windows=0, mase=np.nan, mase_seasonal_naive=np.nan, relative_mae=np.nan,
+        spikes_replaced=0,
+        gaps_filled=[
+            int(old.at[(r.sku, r.region), "gaps_filled"]) if (r.sku, r.region) in old.index else 0
+            for r in notes.itertuples()
+        ],
+    )  # fmt: skip
+    keep = ~chosen.set_index(["sku", "region"]).index.isin(keys.set_index(["sku", "region"]).index)
+    chosen = pd.concat([chosen.loc[keep], new_rows], ignore_index=True)
+    chosen = chosen.sort_values(["sku", "region"], ignore_index=True)
+    return fc, chosen
+
+
+def _sold(sold: pd.Series, skus, region: str) -> pd.Series:
+    """Units the ``skus`` sold in ``region`` per month (summed)."""
+    rows = sold[sold.index.get_level_values("sku").isin(list(skus))]
+    rows = rows[rows.index.get_level_values("region") == region]
+    return rows.groupby(level="month").sum()
 
 
 def warm_start(earlier_models: pd.DataFrame, run: str = "forecast") -> pd.DataFrame | None:
