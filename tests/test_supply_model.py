@@ -524,3 +524,18 @@ def test_the_demo_re_solves_a_scenario_through_parameters(demo_model):
     assert again.objective >= base.objective - 1e-6
     demo_model.update(overtime_hours=demo_model._in.overtime_hours)
     assert demo_model.solve().objective == pytest.approx(base.objective, rel=1e-9)
+
+
+def test_a_company_without_resources_or_materials_makes_lot_for_lot():
+    """Only products and a demand plan: nothing limits production, holding costs 2 % of
+    unit_cost a month by default, so each month's demand is made that month at no cost."""
+    demand_plan = pd.DataFrame(
+        {"sku": "A", "region": "North", "month": M[:3], "consensus": [5.0, 6.0, 7.0]}
+    )
+    tables = {"products": pd.DataFrame({"sku": ["A"], "unit_price": [10.0], "unit_cost": [5.0]})}
+    r = SupplyModel.from_inputs(demand_plan, tables).solve()
+    assert col(r, "production") == pytest.approx([5, 6, 7], **EXACT)
+    assert r.objective == pytest.approx(0.0, **EXACT)
+    assert r.capacity.empty
+    assert r.materials.empty
+    assert [len(f) for f in r.artifacts().values()] == [3, 0, 0]
