@@ -539,3 +539,20 @@ def test_a_company_without_resources_or_materials_makes_lot_for_lot():
     assert r.capacity.empty
     assert r.materials.empty
     assert [len(f) for f in r.artifacts().values()] == [3, 0, 0]
+
+
+def test_the_benchmark_script_starts_and_its_synthetic_company_solves():
+    """benchmarks/supply.py is a script, not a test: this only checks that it can start."""
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "supply.py"
+    spec = importlib.util.spec_from_file_location("bench_supply", script)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    args = bench.parse_args(["--repeat", "1", "--skus", "40"])
+    assert (args.repeat, args.skus, args.hours_share) == (1, [40], 1.0)
+    demand_plan, tables = bench.make_company(40)
+    model = SupplyModel.from_inputs(demand_plan, tables)
+    assert (len(model.skus), len(model.resources), len(model.months)) == (40, 8, 18)
+    assert model.resolve(**bench.scenario(model)).status == "optimal"
