@@ -431,9 +431,11 @@ class SupplyModel:
         solver_options : mapping, optional
             Passed to ``Problem.solve`` (``warm_start`` is False unless given: handing
             HiGHS the last solution slows its re-solves). HiGHS's own choice, its dual
-            simplex, was the fastest on these models (5,000 SKUs: 18 s against 39 s for
-            its interior point method and 46 s for Clarabel); ``{"highs_options":
-            {"solver": "ipm"}}`` selects another of its methods.
+            simplex, is the default: on 5,000 synthetic SKUs (benchmarks/supply.py) it
+            plans in 18 s against 39 s for its interior point method, but an overloaded
+            scenario (demand +10 % on a full plant) takes it 132 s against 47 s; pass
+            ``{"highs_options": {"solver": "ipm"}}`` for plans where most resource-months
+            are overloaded.
 
         Returns
         -------
