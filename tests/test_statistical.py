@@ -289,3 +289,19 @@ def test_a_sales_input_for_an_item_not_yet_launched_now_applies():
     assert consensus.unmatched.empty
     row = consensus.plan.set_index(["sku", "month"]).loc[("N3", pd.Timestamp("2027-02-01"))]
     assert row["consensus"] == pytest.approx(row["statistical"] + 50.0)
+
+
+def test_a_warm_start_does_not_keep_a_choice_a_rule_made():
+    """A rule's choice (no backtest, relative_mae NaN) is selected again from all candidates;
+    an absurd age counts as a new choice."""
+    cold = demand.forecast(_panel(), 6, n_jobs=1, return_selection=True).selection.loc[0]
+    ruled = demand.forecast(
+        _panel(), 6, n_jobs=1, return_selection=True,
+        warm_start=_warm("ets+theta+arima", np.nan),
+    ).selection.loc[0]  # fmt: skip
+    assert (ruled["selected_by"], ruled["model"]) == ("backtest", cold["model"])
+    young = demand.forecast(
+        _panel(), 6, n_jobs=1, return_selection=True,
+        warm_start=_warm(cold["model"], cold["relative_mae"], age=-5),
+    ).selection.loc[0]  # fmt: skip
+    assert (young["selected_by"], young["age"]) == ("warm start", 1)

@@ -195,7 +195,8 @@ def forecast(
 
     **Warm start.** With ``warm_start`` (an earlier run's selection table: unique_id,
     model, relative_mae and, optionally, age), a series chosen by backtest before keeps
-    its model: only that model and seasonal naive are backtested, which skips the
+    its model (a choice without a finite relative_mae, such as a rule's, is not kept):
+    only that model and seasonal naive are backtested, which skips the
     other candidates' searches. It is selected again from all candidates when its
     relative MAE now exceeds the earlier one by more than ``tolerance`` (0.10: ten
     points of seasonal naive's error), or is above 1 (worse than seasonal naive), or the
@@ -396,9 +397,12 @@ def _priors(warm_start: pd.DataFrame | None, keys: pd.Index) -> list[_Prior | No
         if not isinstance(model, str) or not set(model.split("+")) <= known:
             out.append(None)  # a rule's "zero" or "constant", or a model unknown here
             continue
-        rel = pd.to_numeric(rows.at[key, "relative_mae"], errors="coerce")
-        n = pd.to_numeric(age.get(key, 0), errors="coerce")
-        out.append(_Prior(model, float(rel), int(n) if np.isfinite(n) else 0))
+        rel = float(pd.to_numeric(rows.at[key, "relative_mae"], errors="coerce"))
+        if not np.isfinite(rel):
+            out.append(None)  # chosen by a rule, never backtested: nothing to keep
+            continue
+        n = float(pd.to_numeric(age.get(key, 0), errors="coerce"))
+        out.append(_Prior(model, rel, int(n) if np.isfinite(n) and n > 0 else 0))
     return out
 
 
