@@ -14,9 +14,10 @@ from sopkit.demand import (
     backtest_statistical,
     model_choice,
     pooled_wape,
+    statistical,
     statistical_forecast,
 )
-from sopkit.errors import SopError
+from sopkit.errors import DataValidationError, SopError
 from sopkit.schemas import columns
 
 CYCLE = pd.Timestamp("2026-11-01")
@@ -305,3 +306,123 @@ def test_a_warm_start_does_not_keep_a_choice_a_rule_made():
         warm_start=_warm(cold["model"], cold["relative_mae"], age=-5),
     ).selection.loc[0]  # fmt: skip
     assert (young["selected_by"], young["age"]) == ("warm start", 1)
+
+
+# --------------------------------------------------------------------------- bad input
+# sopkit.data validates every table before a cycle runs (one SKU per products row, months,
+# quantities of 0 or more, no empty key): these are direct calls of the public function.
+
+
+def _bad_history(change) -> pd.DataFrame:
+    sales, _ = _with_new_items()
+    return change(sales.copy())
+
+
+def _set(frame: pd.DataFrame, row: int, column: str, value, dtype=None) -> pd.DataFrame:
+    if dtype is not None:
+        frame[column] = frame[column].astype(dtype)
+    frame.loc[row, column] = value
+    return frame
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda s: _set(s, 5, "qty", np.nan), r"sales_history row 5, column qty: expected"),
+        (
+            lambda s: _set(s, 7, "qty", pd.NA, "Int64"),
+            r"sales_history row 7, column qty: expected .*\(the cell is empty\)",
+        ),
+        (lambda s: _set(s, 3, "qty", "12 boxes", object), r"row 3, column qty: got '12 boxes'"),
+        (lambda s: _set(s, 4, "qty", -3.0), r"row 4, column qty: got -3.0; expected .*0 or more"),
+        (lambda s: _set(s, 2, "sku", None), r"sales_history row 2, column sku: expected"),
+        (lambda s: _set(s, 6, "region", np.nan), r"sales_history row 6, column region: expected"),
+        (
+            lambda s: _set(s, 1, "month", "2023-01", object),
+            r"sales_history row 1, column month: got '2023-01'; expected a first-of-month date",
+        ),
+        (
+            lambda s: _set(s, 0, "month", pd.Timestamp("2022-11-15")),
+            r"sales_history row 0, column month: got .*2022-11-15",
+        ),
+    ],
+    ids=["nan-qty", "Int64-NA-qty", "text-qty", "negative-qty", "no-sku", "no-region",
+         "text-month", "mid-month"],
+)  # fmt: skip
+def test_a_bad_history_cell_is_named_by_table_row_and_column(change, expected):
+    _, products = _with_new_items()
+    with pytest.raises(DataValidationError, match=expected) as info:
+        statistical_forecast(_bad_history(change), CYCLE, 6, n_jobs=1, products=products)
+    assert len(info.value.problems) == 1
+    assert info.value.problems[0].table == "sales_history"
+
+
+def test_every_bad_history_row_is_listed_not_summed_as_zero_or_dropped():
+    sales = _bad_history(lambda s: s)
+    sales.loc[[5, 9], "qty"] = np.nan
+    sales.loc[11, "sku"] = np.nan
+    with pytest.raises(DataValidationError) as info:
+        statistical_forecast(sales, CYCLE, 6, n_jobs=1)
+    where = [(p.row, p.column) for p in info.value.problems]
+    assert where == [(11, "sku"), (5, "qty"), (9, "qty")]
+
+
+def _bad_products(change) -> pd.DataFrame:
+    _, products = _with_new_items()
+    return change(products.copy())
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            lambda p: _set(p, 3, "launch_month", "soon", object),
+            r"products row 3, column launch_month: got 'soon'; expected a first-of-month date",
+        ),
+        (
+            lambda p: pd.concat([p, p.iloc[[2]]], ignore_index=True),
+            r"products row 5, column sku: got 'N1'; expected a SKU in one row only "
+            r"\(N1 is also in row 2\)",
+        ),
+        (lambda p: _set(p, 1, "sku", None), r"products row 1, column sku: expected"),
+        (lambda p: _set(p, 4, "family", None), r"products row 4, column family: expected"),
+        (
+            lambda p: _set(p, 2, "like_sku", "Z9"),
+            r"products row 2, column like_sku: got 'Z9'; expected the sku of another product",
+        ),
+        (
+            lambda p: _set(p, 0, "status", "retired"),
+            r"products row 0, column status: got 'retired'; expected one of active, new",
+        ),
+        (
+            lambda p: p.assign(eol_month=["2027-03", None, None, None, None]),
+            r"products row 0, column eol_month: got '2027-03'; expected a first-of-month date",
+        ),
+    ],
+    ids=["text-launch", "duplicate-sku", "no-sku", "no-family", "unknown-like-sku",
+         "unknown-status", "text-eol"],
+)  # fmt: skip
+def test_a_bad_products_cell_is_named_by_table_row_and_column(change, expected):
+    sales, _ = _with_new_items()
+    with pytest.raises(DataValidationError, match=expected) as info:
+        statistical_forecast(sales, CYCLE, 6, n_jobs=1, products=_bad_products(change))
+    assert {p.table for p in info.value.problems} == {"products"}
+
+
+def test_an_engine_error_names_the_sku_and_region_not_the_series_number(monkeypatch):
+    """The engine names series by their unique_id (here a series number); a history the
+    checks let through (simulated by spoiling the panel) is reported by SKU and region."""
+    real = statistical.forecast
+
+    def spoiled(panel, *args, **kwargs):
+        panel = panel.copy()
+        panel.loc[panel["unique_id"] == panel["unique_id"].max(), "y"] = -1.0
+        return real(panel, *args, **kwargs)
+
+    monkeypatch.setattr(statistical, "forecast", spoiled)
+    with pytest.raises(SopError) as info:
+        statistical_forecast(_history(), CYCLE, 6, n_jobs=1)
+    message = str(info.value)
+    assert "unique_id" not in message
+    assert "sku 'C', region 'North', month 2026-08" in message
+    assert "qty is negative" in message

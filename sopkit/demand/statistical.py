@@ -8,6 +8,8 @@ without a row counted as 0 sold) and gives back the ``forecast`` artifact and th
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from typing import NamedTuple
@@ -18,7 +20,7 @@ import pandas as pd
 from sopkit._checks import month_number, month_start, require_columns, whole_number
 from sopkit.demand._common import FALLBACK_MONTHS, _ym
 from sopkit.demand.engine import DEFAULT_MODELS, forecast
-from sopkit.errors import SopError
+from sopkit.errors import DataValidationError, Problem, SopError
 from sopkit.schemas import columns
 
 #: the ``model`` of the accuracy rows that measure the engine's forecast
@@ -42,10 +44,207 @@ class StatisticalForecast(NamedTuple):
     models: pd.DataFrame
 
 
-def _panel(sales_history: pd.DataFrame, cycle: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The engine's panel (unique_id = series number) and the series' sku and region."""
+# --------------------------------------------------------------------------- input checks
+# sopkit.data validates the tables before a cycle runs; these checks are for direct calls,
+# so that a bad cell is named (table, row, column) instead of summed as 0, dropped, or
+# failing deep inside pandas.
+
+#: the statuses of the data contract (sopkit.data's products table)
+STATUSES = ("active", "new", "phase_out", "discontinued")
+_MONTH = "a first-of-month date (e.g. pd.Timestamp('2026-11-01'), no time of day or time zone)"
+
+
+def _problems(
+    frame: pd.DataFrame, table: str, column: str, mask, expected: str, values=None
+) -> list[Problem]:
+    """One problem per row under ``mask``, named by the frame's index label."""
+    rows = np.flatnonzero(np.asarray(mask, dtype=bool))
+    labels = frame.index if frame.index.is_unique else pd.RangeIndex(len(frame))
+    cells = frame[column] if values is None else values
+    return [
+        Problem(table, _plain(labels[i]), column, _plain(cells.iloc[i]), expected) for i in rows
+    ]
+
+
+def _plain(value: object) -> object:
+    """A cell as a planner reads it: no numpy scalar types, dates without midnight, no NA."""
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp) and value == value.normalize() and value.tzinfo is None:
+        return value.strftime("%Y-%m-%d")
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _blank(s: pd.Series) -> pd.Series:
+    """Empty cells: missing, or text of spaces only."""
+    return s.isna() | s.map(lambda v: isinstance(v, str) and not v.strip())
+
+
+def _code(value: object) -> str | None:
+    """A code (SKU, region) as text, as sopkit.data reads it.
+
+    1001, 1001.0 and "1001" are the same code: a code typed as a number arrives as an int,
+    or as a float when its column has empty cells.
+    """
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return None
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        value = int(value)
+    elif isinstance(value, np.generic):
+        value = value.item()
+    return str(value).strip() or None
+
+
+def _codes(s: pd.Series) -> pd.Series:
+    """:func:`_code` of every cell (computed once per distinct value)."""
+    codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
+    lookup = np.array([*(_code(u) for u in uniques), None], dtype=object)
+    return pd.Series(lookup[codes], index=s.index, dtype=object)
+
+
+def _months(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """The cells as datetime64[ns] and the mask of filled cells that are no month start."""
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    elif pd.api.types.is_datetime64_dtype(s):
+        out = s.astype("datetime64[ns]")
+    else:  # dates only: text such as "2026/11" is ambiguous, and sopkit.data types it
+        dated = s.map(
+            lambda v: isinstance(v, (dt.date, np.datetime64)) and getattr(v, "tzinfo", None) is None
+        ).astype(bool)
+        out = pd.to_datetime(s.where(dated, None), errors="coerce").astype("datetime64[ns]")
+    start = out.notna() & (out.dt.day == 1) & (out == out.dt.normalize())
+    return out, (s.notna() & ~start).to_numpy()
+
+
+def _quantities(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """The cells as floats (NaN where empty or not a number) and the mask of non-numbers."""
+    if pd.api.types.is_bool_dtype(s):
+        return pd.Series(np.nan, index=s.index), s.notna().to_numpy()
+    if pd.api.types.is_numeric_dtype(s):  # Int64 and Float64 too, their NA as NaN
+        out = pd.Series(s.to_numpy(dtype=float, na_value=np.nan), index=s.index)
+        return out, np.zeros(len(s), dtype=bool)
+    flag = s.map(lambda v: isinstance(v, (bool, np.bool_))).astype(bool)
+    out = pd.to_numeric(s.where(~flag, None), errors="coerce").astype(float)
+    return out, (s.notna() & (flag | out.isna())).to_numpy()
+
+
+def _check_sales_history(sales_history: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
+    """The history with text codes, datetime64 months and float qty; its bad cells."""
     require_columns(sales_history, "sales_history", ["sku", "region", "month", "qty"])
-    hist = sales_history.loc[sales_history["month"] < cycle, ["sku", "region", "month", "qty"]]
+    sh = sales_history
+    table, problems = "sales_history", []
+    codes = {key: _codes(sh[key]) for key in ("sku", "region")}
+    for key, code in codes.items():
+        problems += _problems(sh, table, key, code.isna(), f"a {key} code (the cell is empty)")
+    month, bad = _months(sh["month"])
+    problems += _problems(sh, table, "month", sh["month"].isna(), f"{_MONTH} (the cell is empty)")
+    problems += _problems(sh, table, "month", bad, _MONTH)
+    qty, bad = _quantities(sh["qty"])
+    units = "a number of units, 0 or more"
+    problems += _problems(sh, table, "qty", sh["qty"].isna(), f"{units} (the cell is empty)")
+    problems += _problems(sh, table, "qty", bad, units)
+    problems += _problems(sh, table, "qty", np.isinf(qty), f"{units}, finite")
+    problems += _problems(sh, table, "qty", qty < 0, units)
+    clean = pd.DataFrame(
+        {"sku": codes["sku"], "region": codes["region"], "month": month, "qty": qty}
+    )
+    return clean, problems
+
+
+def _check_products(products: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
+    """The products by sku (text codes), and their bad cells.
+
+    Columns family, launch_month, like_sku (a text code or None), status ("active" where
+    not given) and eol_month (NaT where not given).
+    """
+    require_columns(products, "products", ["sku", "family", "launch_month"])
+    pr, table, problems = products, "products", []
+    sku = _codes(pr["sku"])
+    problems += _problems(pr, table, "sku", sku.isna(), "a sku code (the cell is empty)")
+    first = pd.Series(np.arange(len(pr)), index=sku.index).groupby(sku).transform("min")
+    labels = pr.index if pr.index.is_unique else pd.RangeIndex(len(pr))
+    for i in np.flatnonzero((sku.notna() & sku.duplicated()).to_numpy()):
+        again = f"a SKU in one row only ({sku.iloc[i]} is also in row {labels[first.iloc[i]]})"
+        problems += _problems(pr.iloc[[i]], table, "sku", [True], again)
+    family = pr["family"]
+    problems += _problems(pr, table, "family", _blank(family), "a family (the cell is empty)")
+    launch, bad = _months(pr["launch_month"])
+    empty = pr["launch_month"].isna()
+    problems += _problems(pr, table, "launch_month", empty, f"{_MONTH} (the cell is empty)")
+    problems += _problems(pr, table, "launch_month", bad, _MONTH)
+    eol = pd.Series(pd.NaT, index=pr.index, dtype="datetime64[ns]")
+    if "eol_month" in pr.columns:
+        eol, bad = _months(pr["eol_month"])
+        problems += _problems(pr, table, "eol_month", bad, f"{_MONTH}, or empty")
+    status = pd.Series("active", index=pr.index, dtype=object)
+    if "status" in pr.columns:
+        status = pr["status"]
+        problems += _problems(
+            pr, table, "status", ~status.isin(STATUSES), "one of " + ", ".join(STATUSES)
+        )
+    like = pd.Series(None, index=pr.index, dtype=object)
+    if "like_sku" in pr.columns:
+        like = _codes(pr["like_sku"])
+        unknown = like.notna() & (~like.isin(set(sku.dropna())) | (like == sku))
+        another = "the sku of another product in products (or empty)"
+        problems += _problems(pr, table, "like_sku", unknown, another)
+    clean = pd.DataFrame(
+        {
+            "family": family.to_numpy(),
+            "launch_month": launch.to_numpy(),
+            "like_sku": like.to_numpy(),
+            "status": status.to_numpy(),
+            "eol_month": eol.to_numpy(),
+        },
+        index=pd.Index(sku.to_numpy(), name="sku"),
+    )
+    return clean, problems
+
+
+def _raise_problems(problems: list[Problem]) -> None:
+    if problems:
+        raise DataValidationError(
+            problems, "as passed to statistical_forecast; a row is the table's index label"
+        )
+
+
+_ENGINE_ROW = re.compile(r"row \S+ \(unique_id (\d+), ds (\d{4}-\d{2})(?:-\d{2})?")
+_ENGINE_WORDS = (("unique_id", "SKU x region"), ("ds", "month"), ("y", "qty"))
+
+
+def _in_planner_words(message: str, keys: pd.DataFrame) -> str:
+    """An engine message about its panel, in the words of the sales history.
+
+    The panel's series are numbered (``unique_id``) and its rows have no meaning to a
+    planner: each such row becomes its sku, region and month.
+    """
+    named: list[str] = []  # filled in last, so that the words below leave codes alone
+
+    def series(match: re.Match) -> str:
+        i = int(match.group(1))
+        if i >= len(keys):
+            return match.group(0)
+        sku, region = keys.at[i, "sku"], keys.at[i, "region"]
+        named.append(f"(sku {sku!r}, region {region!r}, month {match.group(2)}")
+        return f"\0{len(named) - 1}\0"
+
+    message = _ENGINE_ROW.sub(series, message)
+    for engine, ours in _ENGINE_WORDS:
+        message = re.sub(rf"\b{engine}\b", ours, message)
+    message = re.sub("\0(\\d+)\0", lambda m: named[int(m.group(1))], message)
+    return message.replace("history has", "sales_history (summed per SKU x region x month) has", 1)
+
+
+# --------------------------------------------------------------------------- the panel
+
+
+def _panel(hist: pd.DataFrame, cycle: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The engine's panel (unique_id = series number) and the series' sku and region.
+
+    ``hist`` is the checked sales history (:func:`_check_sales_history`).
+    """
+    hist = hist.loc[hist["month"] < cycle]
     if hist.empty:
         raise SopError(
             f"sales_history has no rows before {_ym(cycle)}, so there is nothing to forecast "
@@ -62,6 +261,8 @@ def _panel(sales_history: pd.DataFrame, cycle: pd.Timestamp) -> tuple[pd.DataFra
     ids = np.repeat(np.arange(len(keys)), keys["_silent"].to_numpy())
     months = np.concatenate([np.arange(a + 1, end + 1) for a in last]) if len(ids) else ids
     tail = pd.DataFrame({"unique_id": ids, "ds": _month_dates(months), "y": np.zeros(len(ids))})
+    if tail.empty:  # every series sold in the month before the cycle
+        return panel, keys
     return pd.concat([panel, tail], ignore_index=True), keys
 
 
@@ -146,23 +347,33 @@ def statistical_forecast(
     """
     cycle = month_start(cycle)
     horizon = whole_number(horizon, "horizon", what="months")
-    panel, keys = _panel(sales_history, cycle)
+    hist, problems = _check_sales_history(sales_history)
+    if products is not None:
+        pr, more = _check_products(products)
+        problems += more
+    _raise_problems(problems)
+    panel, keys = _panel(hist, cycle)
     warm = None
     if warm_start is not None:
         require_columns(warm_start, "warm_start", ["sku", "region", "model", "relative_mae"])
         ids = keys[["sku", "region"]].reset_index(names="unique_id")
-        warm = warm_start.merge(ids, on=["sku", "region"], how="inner")
-    fc, selection = forecast(
-        panel,
-        horizon,
-        season_length,
-        models=models,
-        n_jobs=n_jobs,
-        executor=executor,
-        progress=progress,
-        return_selection=True,
-        warm_start=warm,
-    )
+        warm = warm_start.assign(
+            sku=_codes(warm_start["sku"]), region=_codes(warm_start["region"])
+        ).merge(ids, on=["sku", "region"], how="inner")
+    try:
+        fc, selection = forecast(
+            panel,
+            horizon,
+            season_length,
+            models=models,
+            n_jobs=n_jobs,
+            executor=executor,
+            progress=progress,
+            return_selection=True,
+            warm_start=warm,
+        )
+    except SopError as exc:
+        raise SopError(_in_planner_words(str(exc), keys)) from exc
     # the engine sorts the series by unique_id, which is their number in ``keys``
     fc_idx = fc["unique_id"].to_numpy()
     out = keys.iloc[fc_idx, :2].reset_index(drop=True)
@@ -181,8 +392,7 @@ def statistical_forecast(
     note = [f"; no row in the last {n} month(s) before the cycle: 0 sold" for n in silent]
     chosen["reason"] += np.where(silent > 0, note, "")
     if products is not None:
-        out, chosen = _new_items(out, chosen, sales_history, products, cycle, horizon,
-                                 new_item_months, run)  # fmt: skip
+        out, chosen = _new_items(out, chosen, hist, pr, cycle, horizon, new_item_months, run)
     return StatisticalForecast(out[FORECAST_COLUMNS], chosen[FORECAST_MODELS_COLUMNS])
 
 
@@ -193,7 +403,7 @@ LIKE_SKU, FAMILY_PROFILE = "like_sku", "family_profile"
 def _new_items(
     fc: pd.DataFrame,
     chosen: pd.DataFrame,
-    sales_history: pd.DataFrame,
+    hist: pd.DataFrame,
     products: pd.DataFrame,
     cycle: pd.Timestamp,
     horizon: int,
@@ -211,10 +421,7 @@ def _new_items(
     source's actual sales in the same months (1 where the item has not sold yet, or the
     source sold nothing then); months before the launch are 0.
     """
-    require_columns(products, "products", ["sku", "family", "launch_month"])
-    pr = products.set_index("sku")
-    like = pr["like_sku"] if "like_sku" in pr.columns else pd.Series(None, index=pr.index)
-    status = pr["status"] if "status" in pr.columns else pd.Series("active", index=pr.index)
+    pr, like, status = products, products["like_sku"], products["status"]
     since = cycle - pd.DateOffset(months=new_item_months)
     end = cycle + pd.DateOffset(months=horizon)
     new = pr.index[
@@ -222,7 +429,7 @@ def _new_items(
     ]
     if not len(new):
         return fc, chosen
-    hist = sales_history.loc[sales_history["month"] < cycle]
+    hist = hist.loc[hist["month"] < cycle]
     sold = hist.groupby(["sku", "region", "month"])["qty"].sum()
     established = fc.loc[~fc["sku"].isin(new)]
     family_of_fc = established["sku"].map(pr["family"])
