@@ -426,3 +426,37 @@ def test_an_engine_error_names_the_sku_and_region_not_the_series_number(monkeypa
     assert "unique_id" not in message
     assert "sku 'C', region 'North', month 2026-08" in message
     assert "qty is negative" in message
+
+
+def _numbered(sales: pd.DataFrame, products: pd.DataFrame):
+    """The data of :func:`_with_new_items` with numeric SKU codes."""
+    codes = {"A": 1001, "D": 1002, "N1": 2001, "N2": 2002, "N3": 2003}
+    return sales.assign(sku=sales["sku"].map(codes)), products.assign(
+        sku=products["sku"].map(codes), like_sku=products["like_sku"].map(codes)
+    )
+
+
+def test_sku_codes_typed_as_numbers_match_the_same_codes_written_as_text():
+    """products read from a CSV by pandas: sku 1001 an int, like_sku 1001.0 a float (the
+    column has empty cells); the history's codes are text. Matched as text, like_sku
+    counts; each row keeps the spelling of the table it came from."""
+    sales, products = _numbered(*_with_new_items())
+    sales["sku"] = sales["sku"].astype(str)
+    assert products["like_sku"].dtype == float
+    fc, chosen = statistical_forecast(sales, CYCLE, 6, n_jobs=1, products=products)
+    by = chosen.set_index("sku")
+    assert by.loc[["2001", "2002"], "model"].tolist() == ["like_sku", "family_profile"]
+    assert by.loc["2001", "reason"].startswith("new item (launched 2026-08): like_sku 1001's")
+    yhat = fc.set_index(["sku", "month"])["yhat"]
+    assert yhat.loc["2001"].to_numpy() == pytest.approx(np.array(PATTERN[:6]) * 18 / 125)
+    # 2003 has no sales yet: its rows are spelled as products spells it
+    expected = ["1001", "1002", "2001", "2002", 2003]
+    assert fc["sku"].tolist() == [sku for sku in expected for _ in range(6)]
+    assert by.index.tolist() == expected
+    assert by.loc[2003, "model"] == "like_sku"
+    # the history's own spelling (numbers) is kept, so its forecasts join back to it
+    numbers, _ = statistical_forecast(
+        sales.assign(sku=sales["sku"].astype(int)), CYCLE, 6, n_jobs=1, products=products
+    )
+    assert numbers["sku"].tolist() == fc["sku"].map(int).tolist()
+    pd.testing.assert_series_equal(numbers["yhat"], fc["yhat"])

@@ -102,6 +102,30 @@ def _codes(s: pd.Series) -> pd.Series:
     return pd.Series(lookup[codes], index=s.index, dtype=object)
 
 
+def _spellings(tables: Sequence[tuple[pd.Series, pd.Series]]) -> dict:
+    """How the caller writes each code not written as its text (1001 for "1001").
+
+    ``tables`` holds (as written, as text code) pairs; a code takes the spelling of the
+    first table that has it (the history, then products), so each row of the result
+    joins back to the table it came from.
+    """
+    out: dict = {}
+    seen: set = set()
+    for written, codes in tables:
+        first = (codes.notna() & ~codes.duplicated() & ~codes.isin(seen)).to_numpy()
+        code, raw = codes[first], written[first].astype(object)
+        differs = (raw != code).to_numpy()
+        out.update(zip(code[differs], raw[differs], strict=True))
+        seen.update(code)
+    return out
+
+
+def _respell(frame: pd.DataFrame, column: str, spelling: dict) -> None:
+    if spelling:
+        codes = frame[column]
+        frame[column] = codes.map(spelling).where(codes.isin(spelling.keys()), codes)
+
+
 def _months(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """The cells as datetime64[ns] and the mask of filled cells that are no month start."""
     if isinstance(s.dtype, pd.DatetimeTZDtype):
@@ -391,9 +415,19 @@ def statistical_forecast(
     chosen["gaps_filled"] += silent
     note = [f"; no row in the last {n} month(s) before the cycle: 0 sold" for n in silent]
     chosen["reason"] += np.where(silent > 0, note, "")
+    skus = [(sales_history["sku"], hist["sku"])]
     if products is not None:
         out, chosen = _new_items(out, chosen, hist, pr, cycle, horizon, new_item_months, run)
-    return StatisticalForecast(out[FORECAST_COLUMNS], chosen[FORECAST_MODELS_COLUMNS])
+        skus.append((products["sku"], pd.Series(pr.index, index=products.index)))
+    out, chosen = out[FORECAST_COLUMNS].copy(), chosen[FORECAST_MODELS_COLUMNS].copy()
+    # codes were compared as text; each row is written back as its table writes it
+    for column, spelling in (
+        ("sku", _spellings(skus)),
+        ("region", _spellings([(sales_history["region"], hist["region"])])),
+    ):
+        _respell(out, column, spelling)
+        _respell(chosen, column, spelling)
+    return StatisticalForecast(out, chosen)
 
 
 #: the model of a new item's forecast: its like_sku's, or its family's profile, scaled
