@@ -25,7 +25,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 import yaml
@@ -119,9 +119,30 @@ class DemandParams(_Model):
 
 
 class SupplyParams(_Model):
-    """Stage 3, supply planning."""
+    """Stage 3, supply planning (the options of ``sopkit.supply.SupplyModel``)."""
 
     top_bottlenecks: int = Field(10, ge=1)
+    #: demand not served: carried to later months at the backlog cost, or lost
+    unmet: Literal["backlog", "lost"] = "backlog"
+    #: safety-stock targets: from stage 2's forecast error and ``service_level``, or as
+    #: ``inventory.safety_stock`` gives them
+    safety_stock: Literal["forecast_error", "inventory"] = "forecast_error"
+    #: replenishment lead time in months, for safety stock from the forecast error
+    lead_time_months: float = Field(1.0, ge=0, le=24, allow_inf_nan=False)
+    #: a cvxpy solver name (HIGHS: LP and MILP, shipped with cvxpy)
+    solver: str = "HIGHS"
+
+    @field_validator("solver")
+    @classmethod
+    def _known_solver(cls, v: str) -> str:
+        import cvxpy as cp
+
+        names = cp.installed_solvers()
+        if v.upper() not in names:
+            raise ValueError(
+                f"{v!r} is not an installed cvxpy solver; installed: {', '.join(names)}"
+            )
+        return v.upper()
 
 
 class FinanceParams(_Model):
@@ -150,8 +171,10 @@ class Parameters(_Model):
 class Scenario(_Model):
     """One what-if scenario: the one definition of a scenario's keys and their bounds.
 
-    Every change is in percent (+10 = 10 % more), between -100 and +1000; the per-family
-    and per-resource changes replace the overall one for the names they give.
+    Every change is in percent (+10 = 10 % more), between -100 and +1000; the per-family,
+    per-resource and per-material changes replace the overall one for the names they
+    give. ``supplier_change_pct`` changes what suppliers can deliver of every limited
+    material (-30: a shortage of 30 %); ``overtime_allowed: false`` forbids overtime.
     ``sopkit.scenarios.apply_scenario`` and ``replan`` take it as it is.
     """
 
@@ -161,6 +184,9 @@ class Scenario(_Model):
     price_change_pct: Pct = 0.0
     capacity_change_pct: Pct = 0.0
     resource_capacity_change_pct: dict[str, Pct] = Field(default_factory=dict)
+    overtime_allowed: bool = True
+    supplier_change_pct: Pct = 0.0
+    material_supplier_change_pct: dict[str, Pct] = Field(default_factory=dict)
 
     def changes(self) -> dict[str, Any]:
         """The changes alone, without the description."""

@@ -49,19 +49,22 @@ Example
 from __future__ import annotations
 
 import difflib
+import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
 from sopkit._checks import family_of, require_columns, require_consensus
-from sopkit.config import Scenario
+from sopkit.config import Scenario, SupplyParams
 from sopkit.errors import ConfigError, SopError
 from sopkit.finance import financial_totals, project_financials, summary_window
 from sopkit.schemas import columns
-from sopkit.supply import check_capacity, check_materials, plan_production, summarise_capacity
+from sopkit.supply import summarise_capacity
+from sopkit.supply.model import COST_COMPONENTS, SupplyModel, SupplyResult
+from sopkit.supply.targets import forecast_error_safety_stock
 
 SCENARIO_COLUMNS = columns("scenarios")
 #: the input tables a re-plan reads, as the Dataset names them
@@ -73,11 +76,19 @@ INPUT_TABLES = (
     "bom",
     "material_supply",
     "budget",
+    "costs",
+    "workforce",
 )
+#: the tables a Dataset may lack (taken as empty)
+OPTIONAL_TABLES = ("costs", "workforce")
 #: the keys a scenario may set: the fields of :class:`sopkit.config.Scenario`.
 SCENARIO_KEYS = tuple(Scenario.model_fields)
 #: per-family and per-resource overrides: key -> what the names are
-_OVERRIDES = {"family_demand_change_pct": "family", "resource_capacity_change_pct": "resource"}
+_OVERRIDES = {
+    "family_demand_change_pct": "family",
+    "resource_capacity_change_pct": "resource",
+    "material_supplier_change_pct": "material",
+}
 
 
 def _where(loc: tuple) -> str:
@@ -202,9 +213,11 @@ def apply_scenario(
         The changes (see :func:`validate_scenario`): ``demand_change_pct`` (every
         consensus quantity), ``family_demand_change_pct`` (per family, replacing the
         overall change for it), ``price_change_pct`` (every unit price),
-        ``capacity_change_pct`` (regular and overtime hours of every resource) and
-        ``resource_capacity_change_pct`` (per resource, replacing the overall change).
-        ``None`` changes nothing.
+        ``capacity_change_pct`` (regular and overtime hours of every resource),
+        ``resource_capacity_change_pct`` (per resource, replacing the overall change)
+        and ``overtime_allowed`` (False: no overtime hours). The supplier changes
+        (``supplier_change_pct``, ``material_supplier_change_pct``) are applied by
+        :func:`replan` to the supply model. ``None`` changes nothing.
     name : str, optional
         The scenario's name, for messages.
 
@@ -262,6 +275,8 @@ def apply_scenario(
         pct = res["resource"].map(by_resource).fillna(changes.capacity_change_pct)
         for col in ("regular_hours", "max_overtime_hours"):
             res[col] = res[col] * (1.0 + pct / 100.0)
+    if not changes.overtime_allowed:
+        res["max_overtime_hours"] = 0.0
     return plan, prods, res
 
 
@@ -270,10 +285,13 @@ def apply_scenario(
 
 @dataclass(frozen=True)
 class PlanInputs:
-    """What a re-plan starts from: the stage 2 demand plan and the input tables it reads.
+    """What a re-plan starts from: the stage 2 demand plan, its accuracy and the input tables.
 
-    Build it once per cycle (:meth:`from_dataset`) and re-plan as many scenarios as
-    needed from it; nothing in it is changed by :func:`replan`.
+    Build it once per cycle (:meth:`from_context` in a stage, :meth:`from_dataset`
+    elsewhere) and re-plan as many scenarios as needed from it; nothing in it is changed
+    by :func:`replan`. The supply model is built from it once, at the first re-plan, and
+    re-solved with each scenario's numbers (its tables are not to be changed in place,
+    so the model stays valid).
 
     Attributes
     ----------
@@ -281,6 +299,16 @@ class PlanInputs:
         The stage 2 ``demand_plan`` artifact (sku, region, month, consensus, ...).
     products, inventory, resources, routings, bom, material_supply, budget : pandas.DataFrame
         The input tables of the data contract.
+    costs, workforce : pandas.DataFrame or None
+        The optional tables (None: none given).
+    accuracy : pandas.DataFrame or None
+        The stage 2 ``accuracy`` artifact: the forecast error that sets the safety-stock
+        targets (``supply.safety_stock: forecast_error``). None: the targets are
+        ``inventory.safety_stock``.
+    supply : sopkit.config.SupplyParams
+        The supply model's options (``supply`` of the parameters).
+    service_level : float
+        The cycle service level for safety stock (``service_level`` of the parameters).
     """
 
     demand_plan: pd.DataFrame
@@ -291,21 +319,39 @@ class PlanInputs:
     bom: pd.DataFrame
     material_supply: pd.DataFrame
     budget: pd.DataFrame
+    costs: pd.DataFrame | None = None
+    workforce: pd.DataFrame | None = None
+    accuracy: pd.DataFrame | None = None
+    supply: SupplyParams = field(default_factory=SupplyParams)
+    service_level: float = 0.95
+    _engine: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         require_consensus(self.demand_plan, "no plan to re-plan")
+        self._engine["lock"] = threading.Lock()
 
     @classmethod
-    def from_dataset(cls, dataset: object, demand_plan: pd.DataFrame) -> PlanInputs:
+    def from_dataset(
+        cls,
+        dataset: object,
+        demand_plan: pd.DataFrame,
+        *,
+        accuracy: pd.DataFrame | None = None,
+        params: object = None,
+    ) -> PlanInputs:
         """The inputs of a cycle: any object with the Dataset's table attributes.
 
         Parameters
         ----------
         dataset : sopkit.data.Dataset or alike
-            Read for ``products``, ``inventory``, ``resources``, ``routings``, ``bom``,
-            ``material_supply`` and ``budget``.
+            Read for the tables of :data:`INPUT_TABLES` (``costs`` and ``workforce``
+            may be missing).
         demand_plan : pandas.DataFrame
             The stage 2 ``demand_plan`` artifact.
+        accuracy : pandas.DataFrame, optional
+            The stage 2 ``accuracy`` artifact, for safety stock from the forecast error.
+        params : sopkit.config.Parameters, optional
+            The cycle's parameters: ``supply`` and ``service_level`` are read.
 
         Returns
         -------
@@ -320,7 +366,56 @@ class PlanInputs:
         --------
         >>> inputs = PlanInputs.from_dataset(ctx.dataset, ctx.read("demand_plan"))  # doctest: +SKIP
         """
-        return cls(demand_plan, **{name: getattr(dataset, name) for name in INPUT_TABLES})
+        tables = {
+            name: getattr(dataset, name, None)
+            if name in OPTIONAL_TABLES
+            else getattr(dataset, name)
+            for name in INPUT_TABLES
+        }
+        options = {}
+        if params is not None:
+            options = {"supply": params.supply, "service_level": params.service_level}
+        return cls(demand_plan, **tables, accuracy=accuracy, **options)
+
+    @classmethod
+    def from_context(cls, ctx: object) -> PlanInputs:
+        """The inputs of the cycle a stage is in: what stages 3 and 4 and the dashboard use.
+
+        ``ctx`` is a stage context (:func:`sopkit.cycle.open_stage`): its dataset, its
+        parameters and the stage 2 artifacts ``demand_plan`` and ``accuracy``. Every
+        place that re-plans the cycle builds its inputs here, so they plan alike.
+        """
+        return cls.from_dataset(
+            ctx.dataset, ctx.read("demand_plan"), accuracy=ctx.read("accuracy"), params=ctx.params
+        )
+
+    def supply_model(self) -> SupplyModel:
+        """The supply model of these inputs, built at the first call (the baseline numbers)."""
+        with self._engine["lock"]:
+            if "model" not in self._engine:
+                model = SupplyModel.from_inputs(
+                    self.demand_plan,
+                    self,
+                    unmet=self.supply.unmet,
+                    safety_stock=self._safety_stock(self.demand_plan),
+                    solver=self.supply.solver,
+                )
+                base = {name: model.value(name) for name in _SCENARIO_PARAMETERS}
+                self._engine.update(model=model, base=base)
+            return self._engine["model"]
+
+    def _safety_stock(self, demand_plan: pd.DataFrame) -> pd.Series | None:
+        """Targets on (sku, month) from the forecast error, or None for the inventory's."""
+        if self.supply.safety_stock != "forecast_error" or self.accuracy is None:
+            return None
+        targets = forecast_error_safety_stock(
+            demand_plan, self.accuracy, self.service_level, self.supply.lead_time_months
+        )
+        return targets.set_index(["sku", "month"])["safety_stock"]
+
+
+#: the supply model's numbers a scenario changes (their baseline is kept to scale from)
+_SCENARIO_PARAMETERS = ("demand", "regular_hours", "overtime_hours", "material_available")
 
 
 @dataclass(frozen=True)
@@ -339,10 +434,12 @@ class Plan:
         The products with the scenario's prices.
     resources : pandas.DataFrame
         The resources with the scenario's hours.
-    supply_plan, capacity, materials : pandas.DataFrame
+    supply_plan, capacity, materials, supply_costs : pandas.DataFrame
         The stage 3 artifacts of this plan.
     financials : pandas.DataFrame
         The stage 4 ``financials`` artifact: the shipments of ``supply_plan`` valued.
+    supply : sopkit.supply.model.SupplyResult
+        The supply model's full result: ending stock, costs by component, timings.
     """
 
     name: str
@@ -353,7 +450,9 @@ class Plan:
     supply_plan: pd.DataFrame
     capacity: pd.DataFrame
     materials: pd.DataFrame
+    supply_costs: pd.DataFrame
     financials: pd.DataFrame
+    supply: SupplyResult
 
     def summary(self, months: int = 12) -> dict[str, object]:
         """The plan's headline figures over the first ``months`` plan months.
@@ -363,7 +462,8 @@ class Plan:
         return summarise_plan(self.financials, self.capacity, months)
 
     def __repr__(self) -> str:  # the frames' reprs would fill a screen
-        rows = ", ".join(f"{f.name}={len(getattr(self, f.name))} rows" for f in fields(self)[2:])
+        frames = [f.name for f in fields(self) if isinstance(getattr(self, f.name), pd.DataFrame)]
+        rows = ", ".join(f"{name}={len(getattr(self, name))} rows" for name in frames)
         return f"Plan(name={self.name!r}, {rows})"
 
 
@@ -376,14 +476,64 @@ def _plan_demand(
     )
 
 
+def _pct(names: pd.Index, overall: float, by_name: Mapping[str, float]) -> np.ndarray:
+    """The factor (1 + pct / 100) per name: its own change, else the overall one."""
+    pct = pd.Series(overall, index=names, dtype=float)
+    pct.update(pd.Series(by_name, dtype=float))
+    return (1.0 + pct.to_numpy() / 100.0)[:, None]
+
+
 def _plan_supply(
-    inputs: PlanInputs, demand_plan: pd.DataFrame, resources: pd.DataFrame
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Step 2: production, then capacity and materials. The optimiser replaces netting here."""
-    supply_plan = plan_production(demand_plan, inputs.inventory)
-    capacity = check_capacity(supply_plan, inputs.routings, resources)
-    materials = check_materials(supply_plan, inputs.bom, inputs.material_supply)
-    return supply_plan, capacity, materials
+    inputs: PlanInputs, demand_plan: pd.DataFrame, scenario: Scenario, name: str
+) -> SupplyResult:
+    """Step 2: the supply model, re-solved with the scenario's numbers (never rebuilt).
+
+    Demand is the scenario's consensus; the hours of each resource and the supply of
+    each limited material scale by the scenario's change (an unlimited material stays
+    unlimited); overtime is 0 when not allowed. A price change re-values lost sales
+    (and the ending-stock penalty, half a lost sale); holding and backlog costs stay
+    as the cycle's data sets them.
+    """
+    label = f"scenario {name!r}" if name else "the scenario"
+    model = inputs.supply_model()
+    materials = pd.concat([inputs.bom["material"], inputs.material_supply["material"]])
+    by_material = _overrides(
+        scenario.material_supplier_change_pct, "material_supplier_change_pct", materials, label
+    )
+    base = inputs._engine["base"]
+    hours = _pct(model.resources, scenario.capacity_change_pct,
+                 scenario.resource_capacity_change_pct)  # fmt: skip
+    supply = _pct(model.materials, scenario.supplier_change_pct, by_material)
+    available = base["material_available"].to_numpy()
+    demand = demand_plan.groupby(["sku", "month"])["consensus"].sum()
+    grid = pd.MultiIndex.from_product([model.skus, model.months], names=["sku", "month"])
+    price = 1.0 + scenario.price_change_pct / 100.0
+    changes = {
+        "demand": demand.reindex(grid, fill_value=0.0).to_numpy().reshape(base["demand"].shape),
+        "regular_hours": base["regular_hours"].to_numpy() * hours,
+        "overtime_hours": base["overtime_hours"].to_numpy() * hours * scenario.overtime_allowed,
+        "material_available": np.where(np.isinf(available), np.inf, available * supply),
+    }
+    targets = inputs._safety_stock(demand_plan)
+    if targets is not None:
+        changes["safety_stock"] = targets
+        changes["ending_target"] = targets.unstack("month").iloc[:, -1]
+    multipliers = dict.fromkeys(COST_COMPONENTS, 1.0) | {"lost": price, "ending": price}
+    with inputs._engine["lock"]:
+        return model.resolve(cost_multipliers=multipliers, **changes)
+
+
+def _supply_costs(result: SupplyResult, products: pd.DataFrame) -> pd.DataFrame:
+    """The ``supply_costs`` artifact: the model's costs shared out, summed by family."""
+    detail = result.sku_costs
+    family = family_of(products, detail["sku"], "supply_plan")
+    cols = [*COST_COMPONENTS, "total"]
+    out = (
+        detail.assign(family=family.to_numpy())
+        .groupby(["family", "month"], as_index=False)[cols]
+        .sum()
+    )
+    return out[columns("supply_costs")]
 
 
 def _plan_finance(
@@ -435,18 +585,21 @@ def replan(
     """
     changes = validate_scenario(scenario, name)
     demand_plan, products, resources = _plan_demand(inputs, changes, name)
-    supply_plan, capacity, materials = _plan_supply(inputs, demand_plan, resources)
-    financials = _plan_finance(inputs, supply_plan, products)
+    result = _plan_supply(inputs, demand_plan, changes, name)
+    artifacts = result.artifacts()
+    financials = _plan_finance(inputs, artifacts["supply_plan"], products)
     return Plan(
         name=name,
         scenario=changes,
         demand_plan=demand_plan,
         products=products,
         resources=resources,
-        supply_plan=supply_plan,
-        capacity=capacity,
-        materials=materials,
+        supply_plan=artifacts["supply_plan"],
+        capacity=artifacts["capacity"],
+        materials=artifacts["materials"],
+        supply_costs=_supply_costs(result, products),
         financials=financials,
+        supply=result,
     )
 
 

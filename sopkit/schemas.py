@@ -13,7 +13,7 @@ Example
 -------
 >>> from sopkit.schemas import columns
 >>> columns("materials")
-['material', 'month', 'required', 'available', 'shortfall', 'unit_cost']
+['material', 'month', 'required', 'available', 'shortfall', 'unit_cost', 'shadow_price', 'binding']
 """
 
 from __future__ import annotations
@@ -222,6 +222,15 @@ ARTIFACTS: dict[str, Artifact] = {
             ("subcontract", NUMBER, "units bought from subcontractors"),
             ("inventory", NUMBER, "stock at the end of the month, units"),
             ("backlog", NUMBER, "demand not yet met at the end of the month, units"),
+            ("lost", NUMBER, "demand not met and lost this month (supply.unmet: lost), units"),
+            ("safety_stock", NUMBER, "the safety-stock target at the end of the month, units"),
+            ("safety_shortfall", NUMBER, "end-of-month stock below the safety-stock target"),
+            (
+                "unmet_reason", TEXT,
+                "why demand is backlogged or lost: the resource or material that binds "
+                "(largest value), or cost (serving it costs more than it earns); empty when "
+                "all is served",
+            ),
         ),
         _a(
             "capacity", "supply_planning", "one row per resource x plan month",
@@ -232,9 +241,20 @@ ARTIFACTS: dict[str, Artifact] = {
             ("required_hours", NUMBER, "hours the production plan needs"),
             ("utilisation", NUMBER, "required / available hours (fraction; NaN without hours)"),
             ("overload_hours", NUMBER, "required hours above the regular hours"),
-            ("shortfall_hours", NUMBER, "required hours above regular plus overtime hours"),
-            ("status", TEXT, "ok, tight (above 85 %), overtime or short"),
-            ("shadow_price", NUMBER, "value of one more hour (NaN until the optimiser prices it)"),
+            (
+                "shortfall_hours", NUMBER,
+                "hours the demand this resource held back would need (beyond regular plus "
+                "overtime)",
+            ),
+            ("status", TEXT, "ok, tight (above 85 %), overtime or short (it held demand back)"),
+            (
+                "shadow_price", NUMBER,
+                "what one more regular hour is worth, net of its cost, in money (0: not binding)",
+            ),
+            ("regular_used", NUMBER, "regular hours the plan uses"),
+            ("overtime_used", NUMBER, "overtime hours the plan uses"),
+            ("shadow_price_overtime", NUMBER, "what one more overtime hour is worth, net of cost"),
+            ("binding", BOOL, "regular hours used up and one more worth money (shadow_price > 0)"),
         ),
         _a(
             "materials", "supply_planning", "one row per material x plan month",
@@ -242,8 +262,28 @@ ARTIFACTS: dict[str, Artifact] = {
             _MONTH,
             ("required", NUMBER, "quantity the production plan consumes"),
             ("available", NUMBER, "what suppliers can deliver (NaN = no limit)"),
-            ("shortfall", NUMBER, "required above available"),
+            ("shortfall", NUMBER, "what the demand this material held back would need"),
             ("unit_cost", NUMBER, "price per unit of material"),
+            (
+                "shadow_price", NUMBER,
+                "what one more unit from suppliers is worth, net of its cost (0: not binding)",
+            ),
+            ("binding", BOOL, "supply used up and one more unit worth money"),
+        ),
+        _a(
+            "supply_costs", "supply_planning", "one row per family x plan month",
+            _FAMILY, _MONTH,
+            ("holding", NUMBER, "stock held, at the holding cost a unit-month"),
+            ("backlog", NUMBER, "backlog carried, at the backlog cost a unit-month"),
+            ("lost", NUMBER, "lost sales (and backlog left at the end) at the lost-sale cost"),
+            ("subcontract", NUMBER, "units subcontracted at their price"),
+            ("overtime", NUMBER, "overtime hours at their cost, shared over SKUs by hours"),
+            ("regular", NUMBER, "regular hours at their cost (0 unless supply costs them)"),
+            ("materials", NUMBER, "materials consumed at their unit cost"),
+            ("safety_stock", NUMBER, "penalty for stock below the safety-stock target"),
+            ("ending", NUMBER, "penalty for stock below the ending target (last month)"),
+            ("setup", NUMBER, "setup costs (minimum-run plans only)"),
+            ("total", NUMBER, "the sum: the supply model's objective, shared out"),
         ),
         _a(
             "financials", "reconciliation", "one row per family x plan month",

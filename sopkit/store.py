@@ -57,11 +57,11 @@ STAGES: tuple[Stage, ...] = (
     ),
     Stage(
         "supply_planning", "Supply planning", "03_supply_planning.ipynb",
-        ("demand_plan",), ("supply_plan", "capacity", "materials"),
+        ("demand_plan", "accuracy"), ("supply_plan", "capacity", "materials", "supply_costs"),
     ),
     Stage(
         "reconciliation", "Reconciliation", "04_reconciliation.ipynb",
-        ("demand_plan", "supply_plan"), ("financials", "scenarios"),
+        ("demand_plan", "accuracy", "supply_plan"), ("financials", "scenarios"),
     ),
     Stage(
         "executive_review", "Executive review", "05_executive_review.ipynb",

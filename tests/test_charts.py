@@ -30,6 +30,7 @@ from sopkit.charts import (
     service_chart,
     table,
 )
+from sopkit.charts.supply import BINDING_MARK
 from sopkit.errors import SopError
 from sopkit.scenarios import PlanInputs, compare_scenarios, replan
 
@@ -643,7 +644,12 @@ def test_capacity_heatmap_legend_lists_only_the_statuses_outlined(stages):
 
 
 def test_capacity_heatmap_one_cell_per_resource_month(stages):
-    cap = stages["capacity"]
+    """The plan's cells, the first two forced to overtime and short, the second binding:
+    its label carries the mark and the tooltip its worth."""
+    cap = stages["capacity"].copy()
+    cap.loc[cap.index[:2], "status"] = ["overtime", "short"]
+    cap["binding"] = False
+    cap.loc[cap.index[1], ["binding", "shadow_price"]] = [True, 41.2]
     spec = capacity_heatmap(cap).to_dict()
     rows = pd.DataFrame(_values(spec))
     assert len(rows) == cap["resource"].nunique() * cap["month"].nunique()
@@ -651,8 +657,12 @@ def test_capacity_heatmap_one_cell_per_resource_month(stages):
     assert rows["utilisation"].to_numpy() == pytest.approx(
         (rows["required_hours"] / rows["available_hours"]).to_numpy()
     )
-    first = rows.iloc[0]
+    first, second = rows.iloc[0], rows.iloc[1]
     assert first["label"] == f"{round(first['utilisation'] * 100):.0f} %"
+    assert second["label"] == f"{round(second['utilisation'] * 100):.0f} % {BINDING_MARK}"
+    assert second["shadow_price"] == 41.2
+    assert "binding: one more hour is worth money" in spec["title"]["subtitle"]
+    assert (rows["label"].str.endswith(BINDING_MARK)).sum() == 1
     cells, outlines, text = spec["layer"]
     scale = cells["encoding"]["color"]["scale"]
     assert scale["domainMid"] == 1.0
@@ -667,6 +677,8 @@ def test_capacity_heatmap_one_cell_per_resource_month(stages):
         "overload_hours",
         "shortfall_hours",
         "status",
+        "shadow_price",
+        "shadow_price_overtime",
     }
     assert outlines["mark"]["filled"] is False
     flagged = [st for st in ("overtime", "short") if (cap["status"] == st).any()]

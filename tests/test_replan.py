@@ -108,29 +108,43 @@ BASELINE = {
     "revenue_vs_budget_pct": 0.0,
     "required_hours": 440.0,
     "available_hours": 900.0,
-    "overload_hours": 20.0,
-    "shortfall_hours": 10.0,
-    "peak_utilisation": 1.2,
-    "overloaded_resource_months": 1.0,
+    "overload_hours": 0.0,
+    "shortfall_hours": 0.0,
+    "peak_utilisation": 1.0,
+    "overloaded_resource_months": 0.0,
 }
 
 
 def test_replan_baseline_hand_worked():
-    """Over 3 months: units 290 + 150 = 440; revenue 290 x 100 + 150 x 10 = 30,500;
-    margin 290 x 40 + 150 x 6 = 12,500. Budget (month 0 only): 8,500 against month-0
-    revenue 8,000 + 500, so 0 %. Hours: Press 80, 90, 120 on 100 regular + 10 overtime;
-    Lathe 50 a month on 200: required 440, available 900, overload 20, shortfall 10
-    (Press month 2), peak 1.2, one overloaded resource-month. Steel: 2 per A, 200 a
-    month: short 40 in month 2 only.
+    """The supply model's optimum, by hand. Steel (2 per A, 200 a month) makes at most
+    100 A a month, and Press (1 hour per A) has 100 regular hours: A's 120 in month 2
+    need 20 built ahead. Holding costs 2 % of unit_cost a month (1.20 per A), so the
+    cheapest is 10 in month 0 (held 2 months) and 10 in month 1: production 90, 100,
+    100, stock 10, 20, 0; holding (10 + 20) x 1.20 = 36, steel 290 x 2 = 580, total 616.
+    Overtime (30 an hour) and backlog (5 a month, then lost at 100) cost more.
+
+    Finance: units 290 + 150 = 440; revenue 290 x 100 + 150 x 10 = 30,500; margin
+    290 x 40 + 150 x 6 = 12,500. Budget (month 0 only): 8,500 against month-0 revenue
+    8,000 + 500, so 0 %. Hours: Press 90, 100, 100 on 100 regular; Lathe 50 a month on
+    200: required 440, available 900, no overload, peak 1.0.
     """
     plan = replan(_inputs(), name="baseline")
     assert isinstance(plan, Plan)
     assert plan.name == "baseline"
     assert plan.scenario == Scenario()
     assert _same(plan.summary(months=12), BASELINE)
+    a = plan.supply_plan[plan.supply_plan["sku"] == "A"]
+    assert a["production"].tolist() == pytest.approx([90.0, 100.0, 100.0])
+    assert a["inventory"].tolist() == pytest.approx([10.0, 20.0, 0.0])
     assert plan.supply_plan["shipments"].tolist() == plan.supply_plan["demand"].tolist()
-    assert plan.materials["shortfall"].tolist() == [0.0, 0.0, 40.0]
-    for name in ("supply_plan", "capacity", "materials", "financials"):
+    assert plan.supply_plan["backlog"].tolist() == [0.0] * 6
+    assert plan.materials["required"].tolist() == pytest.approx([180.0, 200.0, 200.0])
+    assert plan.materials["shortfall"].tolist() == [0.0, 0.0, 0.0]
+    costs = plan.supply.costs
+    assert (costs["holding"], costs["materials"], costs["total"]) == pytest.approx((36, 580, 616))
+    by_family = plan.supply_costs.groupby("family")["total"].sum()
+    assert by_family.to_dict() == pytest.approx({"Bikes": 616.0, "Parts": 0.0})
+    for name in ("supply_plan", "capacity", "materials", "supply_costs", "financials"):
         assert not ARTIFACTS[name].problems(getattr(plan, name)), name
     assert "supply_plan=6 rows" in repr(plan)
 
@@ -144,6 +158,12 @@ def test_replan_is_pure_and_repeatable():
     pd.testing.assert_frame_equal(inputs.resources, RESOURCES)
     pd.testing.assert_frame_equal(one.financials, two.financials)
     pd.testing.assert_frame_equal(one.capacity, two.capacity)
+    # the model is built once per inputs and re-solved; a fresh one plans alike
+    assert inputs.supply_model() is inputs.supply_model()
+    fresh = replan(_inputs(), {"demand_change_pct": 10, "price_change_pct": 5})
+    pd.testing.assert_frame_equal(one.supply_plan, fresh.supply_plan)
+    base = replan(inputs)
+    pd.testing.assert_frame_equal(base.supply_plan, replan(_inputs()).supply_plan)
 
 
 def test_plan_inputs_from_any_object_with_the_datasets_tables():
@@ -158,14 +178,23 @@ def test_plan_inputs_from_any_object_with_the_datasets_tables():
         sales_history=None,  # not read
     )
     inputs = PlanInputs.from_dataset(ds, _plan())
-    assert all(getattr(inputs, t) is getattr(ds, t) for t in INPUT_TABLES)
+    assert all(getattr(inputs, t) is getattr(ds, t, None) for t in INPUT_TABLES)
+    assert inputs.costs is None
+    assert inputs.workforce is None
     with pytest.raises(SopError, match="demand_plan is empty: there is no plan to re-plan"):
         PlanInputs.from_dataset(ds, _plan().iloc[:0])
 
 
 def test_scenario_changes_move_the_figures_as_they_should():
-    """+10 % demand: revenue and hours exactly +10 % (no stock to net). +5 % price:
-    revenue +5 %, hours unchanged. -50 % capacity: utilisation doubles. Order kept."""
+    """Worked by hand on the supply model's optimum.
+
+    - +10 % demand: A 88, 99, 132 (319) against 300 that Steel allows: A is made 100 a
+      month and 19 are backlogged at the end (lost); B 55 a month. Units 300 + 165.
+    - +5 % price: the same plan (nothing is lost), revenue +5 %.
+    - -50 % capacity: Press 50 regular + 5 overtime hours makes 55 A a month; 125 A
+      are not made (backlog 25, 60, 125), the hours they would need counted in the
+      month each was held back: 25 + 35 + 65 = 125. Overload 5 a month, peak 55 / 50.
+    """
     out = _compare(
         {
             "baseline": {},
@@ -178,22 +207,67 @@ def test_scenario_changes_move_the_figures_as_they_should():
     assert out.index.tolist() == ["baseline", "demand +10", "price +5", "half capacity"]
     base, demand, price, half = (out.loc[n] for n in out.index)
     assert _same(base.to_dict(), BASELINE)
-    assert demand["revenue"] == pytest.approx(base["revenue"] * 1.10)
-    assert demand["units"] == pytest.approx(base["units"] * 1.10)
-    assert demand["required_hours"] == pytest.approx(base["required_hours"] * 1.10)
-    assert demand["revenue_vs_budget_pct"] == pytest.approx(10.0)
+    assert demand["units"] == pytest.approx(300 + 165)
+    assert demand["revenue"] == pytest.approx(300 * 100 + 165 * 10)
+    assert demand["required_hours"] == pytest.approx(300 + 165)
     assert price["revenue"] == pytest.approx(base["revenue"] * 1.05)
     assert price["margin"] == pytest.approx(base["margin"] + 0.05 * base["revenue"])
     assert price["required_hours"] == base["required_hours"]
     assert price["units"] == base["units"]
-    assert half["peak_utilisation"] == pytest.approx(2 * base["peak_utilisation"])
+    assert half["units"] == pytest.approx(165 + 150)
     assert half["available_hours"] == pytest.approx(base["available_hours"] / 2)
-    assert half["revenue"] == base["revenue"]
+    assert half["overload_hours"] == pytest.approx(15.0)
+    assert half["shortfall_hours"] == pytest.approx(125.0)
+    assert half["peak_utilisation"] == pytest.approx(1.1)
+    assert half["overloaded_resource_months"] == 3.0
+
+
+def test_a_bottleneck_is_priced_and_named():
+    """Half capacity: one more regular Press hour in month 0 makes one more A, which
+    saves its backlog for 3 months (3 x 5) and its loss at the end (100), less its steel
+    (2): 113; in months 1 and 2, 108 and 103. An overtime hour saves the same less its
+    cost of 30. Every unmet A-month names Press."""
+    plan = replan(_inputs(), {"capacity_change_pct": -50})
+    press = plan.capacity[plan.capacity["resource"] == "Press"]
+    assert press["shadow_price"].tolist() == pytest.approx([113.0, 108.0, 103.0])
+    assert press["shadow_price_overtime"].tolist() == pytest.approx([83.0, 78.0, 73.0])
+    assert press["binding"].all()
+    assert (press["status"] == "short").all()
+    assert press["shortfall_hours"].tolist() == pytest.approx([25.0, 35.0, 65.0])
+    a = plan.supply_plan[plan.supply_plan["sku"] == "A"]
+    assert a["backlog"].tolist() == pytest.approx([25.0, 60.0, 125.0])
+    assert a["shipments"].tolist() == pytest.approx([55.0, 55.0, 55.0])
+    assert a["unmet_reason"].str.contains("resource Press: regular and overtime hours").all()
+    # backlog 5 x 210, lost 100 x 125, overtime 30 x 15, steel 2 x 165
+    assert plan.supply.costs["total"] == pytest.approx(1050 + 12_500 + 450 + 330)
+
+
+def test_supplier_and_overtime_scenarios():
+    """Steel -50 %: 50 A a month (steel binds), 140 of 290 unmet; no overtime: Press
+    makes at most 100 a month, which Steel allows already, so the plan is the baseline's."""
+    short = replan(_inputs(), {"supplier_change_pct": -50}, name="short")
+    steel = short.materials
+    assert steel["available"].tolist() == [100.0] * 3
+    assert short.supply_plan.loc[short.supply_plan["sku"] == "A", "production"].tolist() == (
+        pytest.approx([50.0] * 3)
+    )
+    assert steel["binding"].all()
+    same = replan(_inputs(), {"material_supplier_change_pct": {"Steel": -50}})
+    pd.testing.assert_frame_equal(short.supply_plan, same.supply_plan)
+    no_ot = replan(_inputs(), {"overtime_allowed": False})
+    assert (no_ot.capacity["max_overtime_hours"] == 0).all()
+    assert (no_ot.resources["max_overtime_hours"] == 0).all()
+    pd.testing.assert_frame_equal(no_ot.supply_plan, replan(_inputs()).supply_plan)
+    with pytest.raises(
+        ConfigError, match=r"names unknown material.*Copper.*Valid material names: Steel"
+    ):
+        replan(_inputs(), {"material_supplier_change_pct": {"Copper": -10}}, name="x")
 
 
 def test_every_figure_of_the_summary_shares_one_window():
-    """First 2 months: units 170 + 100 = 270, hours 270, no overload (Press 80 and 90),
-    so money and capacity both leave month 2 out."""
+    """First 2 months: units shipped 170 + 100 = 270, hours 290 (Press makes 90 and 100
+    A, building ahead for month 2), no overload, so money and capacity both leave
+    month 2 out."""
     out = compare_scenarios(_inputs(), {"b": {}}, months=2)
     assert list(out.columns) == SCENARIO_COLUMNS
     assert not ARTIFACTS["scenarios"].problems(out)
@@ -201,11 +275,11 @@ def test_every_figure_of_the_summary_shares_one_window():
     assert (row["first_month"], row["last_month"]) == (M[0], M[1])
     assert (row["units"], row["required_hours"], row["overloaded_resource_months"]) == (
         270.0,
-        270.0,
+        290.0,
         0.0,
     )
     assert row["revenue"] == 170 * 100 + 100 * 10
-    assert row["peak_utilisation"] == pytest.approx(0.9)
+    assert row["peak_utilisation"] == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize(
@@ -317,10 +391,9 @@ def test_on_the_demo_the_cards_and_the_table_agree_where_the_horizon_would_not(t
     windowed = scen.loc["tight", "overloaded_resource_months"]
     assert windowed < horizon, "the test needs overloads after the window"
     assert _cards(scen.loc["tight"]).loc["overloaded_resource_months", "value"] == windowed
-    # revenue follows shipments (equal to demand under lot-for-lot netting)
+    # revenue follows the shipments of the supply plan
     prices = tiny_demo.products.set_index("sku")["unit_price"]
-    in_window = inputs.demand_plan["month"] < cycle + pd.DateOffset(months=12)
-    window_plan = inputs.demand_plan[in_window]
-    expected = (window_plan["consensus"] * window_plan["sku"].map(prices)).sum()
+    shipped = record.supply_plan[record.supply_plan["month"] < cycle + pd.DateOffset(months=12)]
+    expected = (shipped["shipments"] * shipped["sku"].map(prices)).sum()
     assert row["revenue"] == pytest.approx(expected, rel=1e-9)
     assert np.isfinite(row["peak_utilisation"])

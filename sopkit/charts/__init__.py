@@ -25,7 +25,13 @@ from sopkit.charts.portfolio import (
     lifecycle_chart,
     pareto_chart,
 )
-from sopkit.charts.supply import capacity_heatmap, material_chart, production_chart
+from sopkit.charts.supply import (
+    capacity_heatmap,
+    material_chart,
+    production_chart,
+    stock_chart,
+    supply_cost_chart,
+)
 
 __all__ = [
     "abc_xyz_matrix",
@@ -43,5 +49,7 @@ __all__ = [
     "production_chart",
     "scenario_chart",
     "service_chart",
+    "stock_chart",
+    "supply_cost_chart",
     "table",
 ]

@@ -22,8 +22,31 @@ STATUS_WIDTHS = (1.5, 3.5)
 
 UTILISATION_DOMAIN = (0.0, 1.3)
 FLAGGED_STATUSES = ("overtime", "short")
-MATERIAL_STATES = ("covered", "short", "no limit")
-MATERIAL_COLOURS = ("#1f77b4", "#d62728", "#9ecae1")
+#: the mark after the utilisation of a binding resource-month
+BINDING_MARK = "●"
+MATERIAL_STATES = ("covered", "used up", "short", "no limit")
+MATERIAL_COLOURS = ("#1f77b4", "#ff7f0e", "#d62728", "#9ecae1")
+#: the lines of the stock chart: series -> (colour, dash)
+STOCK_LINES = {
+    "end inventory": ("#8c564b", [1, 0]),
+    "safety-stock target": ("#8c564b", [4, 3]),
+    "below target": ("#ff7f0e", [1, 0]),
+    "backlog": ("#d62728", [1, 0]),
+    "lost": ("#000000", [2, 2]),
+}
+#: the cost components in the order the cost chart stacks them, with their words
+COST_WORDS = {
+    "materials": "materials",
+    "regular": "regular hours",
+    "overtime": "overtime",
+    "subcontract": "subcontracting",
+    "holding": "holding stock",
+    "backlog": "backlog",
+    "lost": "lost sales",
+    "safety_stock": "below safety stock",
+    "ending": "below ending target",
+    "setup": "setups",
+}
 
 
 #: the total lines of the production chart: series -> (colour, dash)
@@ -132,7 +155,7 @@ def production_chart(supply_plan: pd.DataFrame, products: pd.DataFrame) -> alt.L
 
 
 def capacity_heatmap(capacity: pd.DataFrame) -> alt.LayerChart:
-    """Utilisation of each resource per month, with overtime and short months outlined.
+    """Utilisation of each resource per month; overtime and short outlined, binding marked.
 
     Parameters
     ----------
@@ -148,24 +171,36 @@ def capacity_heatmap(capacity: pd.DataFrame) -> alt.LayerChart:
         outline on "overtime" (thin) and "short" (thick) months. Work on a resource-month
         without regular hours reads "no hours" and takes the top colour. The outline
         layer, its legend and the subtitle's words for it cover only the statuses the
-        table has (no outline layer when no month needs overtime).
+        table has (no outline layer when no month needs overtime). A binding
+        resource-month (``binding``: its regular hours used up and one more worth money)
+        has :data:`BINDING_MARK` after its utilisation, and the tooltip gives the worth
+        of one more regular and overtime hour where the table has the shadow prices.
 
     Examples
     --------
     >>> capacity_heatmap(plan.capacity)  # doctest: +SKIP
     """
-    # All the artifact's columns but shadow_price, which this chart does not show.
-    keep = [c for c in columns("capacity") if c != "shadow_price"]
+    # The hours and the status; the prices and the binding flag when the plan has them.
+    priced = ["shadow_price", "shadow_price_overtime", "binding"]
+    keep = [c for c in columns("capacity") if c not in priced and not c.endswith("_used")]
     require_columns(capacity, "capacity", keep)
     if capacity.empty:
         return _no_data(alt.Title("Capacity utilisation"))
     flagged = [s for s in FLAGGED_STATUSES if (capacity["status"] == s).any()]
     outlined = {"overtime": "needs overtime (thin)", "short": "short (thick)"}
+    binding = (
+        capacity["binding"].fillna(False).astype(bool)
+        if "binding" in capacity
+        else pd.Series(False, capacity.index)
+    )
     subtitle = "Required over regular hours" + (
         f"; outlined: {' or '.join(outlined[s] for s in flagged)}" if flagged else ""
     )
+    if binding.any():
+        subtitle += f"; {BINDING_MARK} binding: one more hour is worth money (hover for how much)"
     title = alt.Title("Capacity utilisation", subtitle=subtitle)
-    data = _without_infinity(capacity.loc[:, keep])
+    shown = keep + [c for c in priced[:2] if c in capacity]
+    data = _without_infinity(capacity.loc[:, shown])
     data["month"] = _month_label(data["month"])
     no_hours = data["utilisation"].isna() & (data["required_hours"] > 0)
     data["shade"] = data["utilisation"].where(~no_hours, UTILISATION_DOMAIN[1])
@@ -174,6 +209,7 @@ def capacity_heatmap(capacity: pd.DataFrame) -> alt.LayerChart:
         [(data["utilisation"] * 100).round().map("{:.0f} %".format), "no hours"],
         NA_TEXT,
     )
+    data["label"] = np.where(binding.to_numpy(), data["label"] + f" {BINDING_MARK}", data["label"])
     base = alt.Chart().encode(
         x=alt.X("month:O", title="Plan month", axis=alt.Axis(labelAngle=-45)),
         y=alt.Y("resource:N", title="Resource", sort=sorted(data["resource"].unique())),
@@ -188,6 +224,14 @@ def capacity_heatmap(capacity: pd.DataFrame) -> alt.LayerChart:
         alt.Tooltip("max_overtime_hours:Q", title="overtime possible", format=",.0f"),
         alt.Tooltip("shortfall_hours:Q", title="shortfall hours", format=",.0f"),
         alt.Tooltip("status:N"),
+    ]
+    tooltip += [
+        alt.Tooltip(f"{col}:Q", title=title_, format=",.2f")
+        for col, title_ in (
+            ("shadow_price", "worth of one more regular hour"),
+            ("shadow_price_overtime", "worth of one more overtime hour"),
+        )
+        if col in data
     ]
     cells = base.mark_rect(stroke="white", strokeWidth=1).encode(
         color=alt.Color(
@@ -252,8 +296,9 @@ def material_chart(materials: pd.DataFrame) -> alt.FacetChart | alt.Chart:
     Returns
     -------
     alt.FacetChart
-        One small chart per material: bars of the quantity required (red in months short
-        of supply) and a dashed line of the quantity available. Materials without a
+        One small chart per material: bars of the quantity required (orange where the
+        supply is used up and binding, red where it held demand back) and a dashed line
+        of the quantity available. Materials without a
         supply limit (available NaN) show the bars only. The colour legend lists only
         the states (covered, short, no limit) the table has, and the subtitle only the
         marks drawn. An empty table gives a chart saying there are no material constraints.
@@ -269,14 +314,23 @@ def material_chart(materials: pd.DataFrame) -> alt.FacetChart | alt.Chart:
         return _no_data(alt.Title(name), "No material constraints in the data")
     data = materials.loc[:, columns].copy()
     data["month"] = _month_label(data["month"])
+    binding = (
+        materials["binding"].fillna(False).astype(bool).to_numpy()
+        if "binding" in materials
+        else np.zeros(len(data), dtype=bool)
+    )
     data["state"] = np.select(
-        [data["shortfall"] > 0, data["available"].isna()], ["short", "no limit"], "covered"
+        [data["shortfall"] > 0, data["available"].isna(), binding],
+        ["short", "no limit", "used up"],
+        "covered",
     )
     states = [s for s in MATERIAL_STATES if (data["state"] == s).any()]
     colours = dict(zip(MATERIAL_STATES, MATERIAL_COLOURS, strict=True))
     notes = ["Bars: quantity the plan needs"]
+    if "used up" in states:
+        notes.append("orange: all that suppliers deliver is used, and more would be worth money")
     if "short" in states:
-        notes.append("red: months it needs more than suppliers can deliver")
+        notes.append("red: demand held back for want of it")
     if data["available"].notna().any():
         notes.append("dashed: supply")
     title = alt.Title(name, subtitle="; ".join(notes))
@@ -319,4 +373,117 @@ def material_chart(materials: pd.DataFrame) -> alt.FacetChart | alt.Chart:
         )
         .resolve_scale(y="independent")
         .properties(title=title)
+    )
+
+
+def stock_chart(supply_plan: pd.DataFrame) -> alt.Chart:
+    """Stock, its safety-stock target, and demand not served, month by month (totals).
+
+    Parameters
+    ----------
+    supply_plan : pd.DataFrame
+        The ``supply_plan`` artifact (month, inventory, safety_stock, safety_shortfall,
+        backlog, lost).
+
+    Returns
+    -------
+    alt.Chart
+        Lines of the total end inventory and safety-stock target, and, where there is
+        any, the stock below target, the backlog and the lost sales (a series that is
+        not drawn is not in the legend).
+
+    Examples
+    --------
+    >>> stock_chart(plan.supply_plan)  # doctest: +SKIP
+    """
+    cols = ["inventory", "safety_stock", "safety_shortfall", "backlog", "lost"]
+    require_columns(supply_plan, "supply_plan", ["month", *cols])
+    title = "Stock and unmet demand"
+    if supply_plan.empty:
+        return _no_data(alt.Title(title))
+    totals = supply_plan.groupby("month")[cols].sum()
+    totals.columns = list(STOCK_LINES)
+    shown = ["end inventory", "safety-stock target"] + [
+        s for s in list(STOCK_LINES)[2:] if (totals[s] > 1e-6).any()
+    ]
+    data = totals[shown].reset_index().melt(id_vars="month", var_name="series", value_name="units")
+    data["month"] = _month_label(data["month"])
+    subtitle = "Totals over all SKUs at the end of each month: " + ", ".join(shown)
+    return (
+        alt.Chart(alt.Data(values=_records(data)))
+        .mark_line(point=True, strokeWidth=2)
+        .encode(
+            x=alt.X("month:O", title="Plan month", axis=alt.Axis(labelAngle=-45)),
+            y=alt.Y("units:Q", title="Units"),
+            color=alt.Color(
+                "series:N",
+                title=None,
+                scale=alt.Scale(domain=shown, range=[STOCK_LINES[s][0] for s in shown]),
+            ),
+            strokeDash=alt.StrokeDash(
+                "series:N",
+                title=None,
+                scale=alt.Scale(domain=shown, range=[STOCK_LINES[s][1] for s in shown]),
+            ),
+            tooltip=[
+                alt.Tooltip("series:N"),
+                alt.Tooltip("month:O"),
+                alt.Tooltip("units:Q", format=",.0f"),
+            ],
+        )
+        .properties(width=WIDTH, height=260, title=alt.Title(title, subtitle=subtitle))
+    )
+
+
+def supply_cost_chart(supply_costs: pd.DataFrame) -> alt.Chart:
+    """What the supply plan costs each month, stacked by component.
+
+    Parameters
+    ----------
+    supply_costs : pd.DataFrame
+        The ``supply_costs`` artifact (family, month, one column per cost component).
+
+    Returns
+    -------
+    alt.Chart
+        Stacked bars (x month, y money) of the components that cost anything over the
+        horizon, in :data:`COST_WORDS` order; the subtitle gives the horizon's total.
+
+    Examples
+    --------
+    >>> supply_cost_chart(plan.supply_costs)  # doctest: +SKIP
+    """
+    require_columns(supply_costs, "supply_costs", ["family", "month", *COST_WORDS])
+    title = "Supply cost by month"
+    if supply_costs.empty:
+        return _no_data(alt.Title(title))
+    by_month = supply_costs.groupby("month")[list(COST_WORDS)].sum()
+    used = [c for c in COST_WORDS if abs(by_month[c].sum()) > 1e-6]
+    if not used:
+        return _no_data(alt.Title(title), "The plan costs nothing")
+    data = by_month[used].rename(columns=COST_WORDS).reset_index()
+    data = data.melt(id_vars="month", var_name="component", value_name="cost")
+    data["month"] = _month_label(data["month"])
+    words = [COST_WORDS[c] for c in used]
+    total = by_month[used].to_numpy().sum()
+    return (
+        alt.Chart(alt.Data(values=_records(data)))
+        .mark_bar()
+        .encode(
+            x=alt.X("month:O", title="Plan month", axis=alt.Axis(labelAngle=-45)),
+            y=alt.Y("cost:Q", title="Cost", stack=True),
+            color=alt.Color("component:N", title="Component", scale=alt.Scale(domain=words)),
+            order=alt.Order("order:Q"),
+            tooltip=[
+                alt.Tooltip("component:N"),
+                alt.Tooltip("month:O"),
+                alt.Tooltip("cost:Q", format=",.2f"),
+            ],
+        )
+        .transform_calculate(order=f"indexof({words!r}, datum.component)")
+        .properties(
+            width=WIDTH,
+            height=280,
+            title=alt.Title(title, subtitle=f"Total over the horizon: {total:,.0f}"),
+        )
     )

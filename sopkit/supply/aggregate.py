@@ -32,6 +32,7 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
+from sopkit._solver import quiet_highs
 from sopkit.errors import SopError
 
 __all__ = ["AggregatePlan", "aggregate_plan"]
@@ -358,6 +359,7 @@ class _Model:
             # the optimum of a plan of this size; an aggregate plan is small enough to
             # prove optimal.
             options["mip_rel_gap"] = 0.0
+        quiet_highs()
         try:
             self.problem.solve(solver=solver, **options)
         except cp.error.SolverError as exc:

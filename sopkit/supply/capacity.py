@@ -100,6 +100,10 @@ def check_capacity(
         default="ok",
     ).astype(object)
     cap["shadow_price"] = np.nan
+    cap["regular_used"] = np.minimum(cap["required_hours"], available.fillna(0.0))
+    cap["overtime_used"] = np.minimum(cap["overload_hours"], cap["max_overtime_hours"])
+    cap["shadow_price_overtime"] = np.nan
+    cap["binding"] = False
     return cap[CAPACITY_COLUMNS]
 
 
@@ -152,6 +156,8 @@ def check_materials(
     mats["required"] = mats["required"].fillna(0.0)
     mats[["available", "unit_cost"]] = mats[["available", "unit_cost"]].astype(float)
     mats["shortfall"] = (mats["required"] - mats["available"]).clip(lower=0.0).fillna(0.0)
+    mats["shadow_price"] = np.nan
+    mats["binding"] = False
     return mats[MATERIALS_COLUMNS]
 
 

@@ -94,6 +94,7 @@ import scipy.sparse as sp
 from scipy.special import ndtri
 
 from sopkit._checks import reject_duplicates, require_columns, require_consensus
+from sopkit._solver import quiet_highs
 from sopkit.errors import SopError
 from sopkit.schemas import columns
 from sopkit.supply._common import TIGHT_ABOVE, _plan_months, _resolve_by_month
@@ -268,6 +269,11 @@ class SupplyResult:
         Seconds: ``build`` (the model, once), ``solve`` (this solve: compile, solver and
         report), ``solver`` (inside the solver), ``compile`` (cvxpy), ``prices`` (the
         LP with the setups fixed; MILP only).
+    sku_costs : pandas.DataFrame
+        The costs shared out per SKU x month: sku, month, one column per component
+        (hours shared by the hours each SKU takes of a resource-month, materials by
+        its bill of materials, the ending penalty in the last month) and ``total``;
+        they add up to ``costs``.
     """
 
     plan: pd.DataFrame
@@ -277,6 +283,7 @@ class SupplyResult:
     costs: pd.Series
     status: str
     timings: dict[str, float] = field(default_factory=dict)
+    sku_costs: pd.DataFrame | None = None
 
     @property
     def objective(self) -> float:
@@ -290,12 +297,14 @@ class SupplyResult:
         -------
         dict of str to pandas.DataFrame
             Columns as :mod:`sopkit.schemas` lists them. ``capacity.overload_hours`` is
-            the overtime used, ``capacity.shadow_price`` the regular-hour price,
-            ``materials.required`` the quantity used. What the artifacts have no column
-            for (lost sales, targets, reasons, overtime prices) stays in this result.
+            the hours required above the regular hours, ``capacity.shadow_price`` the
+            regular-hour price, ``materials.required`` the quantity used. The ending
+            stock and the costs stay in this result (``supply_costs`` is
+            :attr:`sku_costs` summed by family, which needs the products).
         """
         cap = self.capacity.rename(columns={"shadow_price_regular": "shadow_price"})
-        cap["overload_hours"] = cap["overtime_used"]
+        over = cap["required_hours"] - cap["available_hours"]
+        cap["overload_hours"] = over.where(over > _TOL, 0.0)
         mats = self.materials.rename(columns={"used": "required"})
         return {
             "supply_plan": self.plan[columns("supply_plan")],
@@ -749,6 +758,7 @@ class SupplyModel:
         return result
 
     def _run(self, problem: cp.Problem) -> None:
+        quiet_highs()
         problem.solve(solver=self.solver, **self.solver_options)
         if problem.status not in _STATUS_OK:
             raise SopError(
@@ -787,9 +797,11 @@ class SupplyModel:
         limit_hours = p["overtime_hours"].value
         ot_full = overtime >= limit_hours - _TOL
         holds = (price_reg > _TOL) & (ot_full | (overtime <= _TOL))
+        # demand held back in the month itself (backlog carried in was counted before)
+        new_unmet = np.maximum(np.diff(backlog, axis=1, prepend=0.0), 0.0) + lost
         reason, short_hours, short_mat = _unmet_reasons(
-            unmet, inp.R, inp.B, price_reg * holds, price_mat, ot_full, self.resources,
-            self.materials,
+            unmet, new_unmet, inp.R, inp.B, price_reg * holds, price_mat, ot_full,
+            self.resources, self.materials,
         )  # fmt: skip
 
         months = np.tile(self.months.to_numpy(), n)
@@ -863,6 +875,34 @@ class SupplyModel:
 
         c = inp.unit_costs
         mult = {comp: float(p[f"cost_{comp}"].value) for comp in COST_COMPONENTS}
+        last = np.zeros((n, t))
+        last[:, -1] = 1.0
+
+        def by_hours(rate: np.ndarray, hours: np.ndarray) -> np.ndarray:
+            """Money of resource hours shared over SKUs by the hours each one takes."""
+            if not len(self.resources):
+                return np.zeros((n, t))
+            per_hour = np.divide(rate * hours, required, out=np.zeros_like(required),
+                                 where=required > _TOL)  # fmt: skip
+            return x * (inp.R @ per_hour)
+
+        detail = {
+            "holding": c["holding"] * inv,
+            "backlog": c["backlog"] * backlog,
+            "lost": c["lost"] * lost + c["lost"] * backlog * last,
+            "subcontract": c["subcontract"] * s,
+            "overtime": by_hours(c["overtime"], v["ot"]),
+            "regular": by_hours(c["regular"], v["reg"]),
+            "materials": x * (inp.B @ inp.material_cost) if len(self.materials) else 0.0 * x,
+            "safety_stock": c["safety_stock"] * shortfall,
+            "ending": (c["ending"] * v["e"])[:, None] * last,
+            "setup": c["setup"] * v["y"] if "y" in v else np.zeros((n, t)),
+        }
+        sku_costs = pd.DataFrame(
+            {"sku": plan["sku"], "month": plan["month"]}
+            | {comp: (mult[comp] * detail[comp]).ravel() for comp in COST_COMPONENTS}
+        )
+        sku_costs["total"] = sku_costs[list(COST_COMPONENTS)].sum(axis=1)
         raw = {
             "holding": (c["holding"] * inv).sum(),
             "backlog": (c["backlog"] * backlog).sum(),
@@ -878,7 +918,7 @@ class SupplyModel:
         costs = pd.Series({comp: mult[comp] * raw[comp] for comp in COST_COMPONENTS})
         costs["total"] = costs.sum()
         costs.name = "cost"
-        return SupplyResult(plan, capacity, materials, ending, costs, status)
+        return SupplyResult(plan, capacity, materials, ending, costs, status, sku_costs=sku_costs)
 
 
 # ---------------------------------------------------------------------- inputs
@@ -1228,6 +1268,7 @@ def _clean(a: np.ndarray) -> np.ndarray:
 
 def _unmet_reasons(
     unmet: np.ndarray,
+    new_unmet: np.ndarray,
     R: sp.csr_matrix,
     B: sp.csr_matrix,
     price_hours: np.ndarray,
@@ -1241,8 +1282,9 @@ def _unmet_reasons(
     For every SKU-month with unmet demand, the candidates are the resources of its
     routing and the materials of its BOM that hold production back that month; each
     scores shadow price x usage a unit, and the highest names the reason. Without a
-    candidate the reason is cost. The quantities the unmet demand would need of the
-    named resource or material are summed into its shortfall.
+    candidate the reason is cost. The quantities the demand newly unmet that month
+    (``new_unmet``: backlog added, or lost) would need of the named resource or material
+    are summed into its shortfall, so a unit carried for months counts once.
     """
     n, t = unmet.shape
     reason = np.full((n, t), "", dtype=object)
@@ -1297,7 +1339,7 @@ def _unmet_reasons(
     is_res = ki == 0
     reason[si[is_res], mi[is_res]] = res_text[it[is_res], mi[is_res]]
     reason[si[~is_res], mi[~is_res]] = mat_text[it[~is_res]]
-    need = pu * unmet[si, mi]
+    need = pu * new_unmet[si, mi]
     np.add.at(short_hours, (it[is_res], mi[is_res]), need[is_res])
     np.add.at(short_mat, (it[~is_res], mi[~is_res]), need[~is_res])
     return reason, short_hours, short_mat

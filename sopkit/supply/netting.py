@@ -78,4 +78,8 @@ def plan_production(demand_plan: pd.DataFrame, inventory: pd.DataFrame) -> pd.Da
     plan["inventory"] = on_hand + cum_production - cum_demand
     plan["backlog"] = 0.0
     plan["shipments"] = _shipments(plan)
+    plan["lost"] = 0.0
+    plan["safety_stock"] = safety
+    plan["safety_shortfall"] = (safety - plan["inventory"]).clip(lower=0.0)
+    plan["unmet_reason"] = None
     return plan[SUPPLY_PLAN_COLUMNS]
