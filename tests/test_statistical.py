@@ -460,3 +460,139 @@ def test_sku_codes_typed_as_numbers_match_the_same_codes_written_as_text():
     )
     assert numbers["sku"].tolist() == fc["sku"].map(int).tolist()
     pd.testing.assert_series_equal(numbers["yhat"], fc["yhat"])
+
+
+# --------------------------------------------------------------------------- new items' sources
+
+
+def _with_reference(kind: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`_with_new_items` with X in family F, North, and N1 like X instead of A.
+
+    ``discontinued``: X sold the pattern, then a quarter of it in the last year (falling
+    sales), status discontinued. ``ended``: X sold the pattern to 2026-06, its eol_month.
+    ``silent``: X, active, sold the pattern to 2025-06, nothing in the year before the cycle.
+    """
+    sales, products = _with_new_items()
+    months = pd.date_range("2022-11-01", "2026-10-01", freq="MS")
+    last = {"discontinued": "2026-10-01", "ended": "2026-06-01", "silent": "2025-06-01"}[kind]
+    qty = [PATTERN[i % 12] * (0.25 if m.year * 12 + m.month > 2025 * 12 + 10 else 1) for i, m
+           in enumerate(months)] if kind == "discontinued" else [PATTERN[i % 12] for i in
+           range(len(months))]  # fmt: skip
+    x = pd.DataFrame({"sku": "X", "region": "North", "month": months, "qty": qty})
+    x = x[x["month"] <= pd.Timestamp(last)]
+    status = {"discontinued": "discontinued", "ended": "phase_out", "silent": "active"}[kind]
+    eol = pd.Timestamp(last) if kind == "ended" else pd.NaT
+    row = {"sku": "X", "family": "F", "status": status, "launch_month": months[0],
+           "like_sku": None, "eol_month": eol}  # fmt: skip
+    products = pd.concat([products, pd.DataFrame([row])], ignore_index=True)
+    products.loc[products["sku"] == "N1", "like_sku"] = "X"
+    return pd.concat([sales, x], ignore_index=True), products
+
+
+@pytest.mark.parametrize(
+    ("kind", "why"),
+    [
+        ("discontinued", "like_sku X is discontinued"),
+        ("ended", "like_sku X stopped selling after 2026-06 (its eol_month)"),
+        ("silent", "like_sku X sold nothing in North in the 12 months before the cycle"),
+    ],
+)
+def test_a_like_sku_that_no_longer_sells_gives_way_to_the_family_profile(kind, why):
+    """X cannot stand for N1: N1 is planned from the family's profile, the mean of A and D
+    only (X left out, its falling or absent sales would pull the profile down): 1.5 x A's
+    forecast, scaled by 18 / (1.5 x 125), so N1 = A x 18/125 as with like_sku A. N2 (no
+    like_sku) is planned from the same profile as without X: 1.5 x A x 120/150."""
+    sales, products = _with_reference(kind)
+    fc, chosen = statistical_forecast(sales, CYCLE, 6, n_jobs=1, products=products)
+    a = np.array(PATTERN[:6])
+    yhat = fc.set_index(["sku", "month"])["yhat"]
+    assert yhat.loc["N1"].to_numpy() == pytest.approx(a * 18 / 125, abs=1e-6)
+    assert yhat.loc["N2"].to_numpy() == pytest.approx(1.5 * a * 120 / 150, abs=1e-6)
+    by = chosen.set_index("sku")
+    assert by.loc["N1", "model"] == "family_profile"
+    assert by.loc["N1", "reason"] == (
+        f"new item (launched 2026-08): {why}, so the mean forecast of the 2 F SKU(s) in "
+        "North, scaled x0.10 to its own sales in the last 3 month(s)"
+    )
+    assert "the mean forecast of the 2 F SKU(s) in North" in by.loc["N2", "reason"]
+
+
+def _gappy(explicit_zero: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """N1 sold 3 in 2026-08 and 9 in 2026-10, nothing in 2026-09 (a row of 0, or no row);
+    N4, like A, launched 2026-09, sold nothing (rows of 0, or no rows)."""
+    sales, products = _with_new_items()
+    sales = sales[~((sales["sku"] == "N1") & (sales["month"] == "2026-09-01"))]
+    if explicit_zero:
+        zeros = pd.DataFrame(
+            {"sku": ["N1", "N4", "N4"], "region": "North", "qty": 0.0,
+             "month": pd.to_datetime(["2026-09-01", "2026-09-01", "2026-10-01"])}
+        )  # fmt: skip
+        sales = pd.concat([sales, zeros], ignore_index=True)
+    n4 = {"sku": "N4", "family": "F", "status": "new", "like_sku": "A",
+          "launch_month": pd.Timestamp("2026-09-01")}  # fmt: skip
+    return sales, pd.concat([products, pd.DataFrame([n4])], ignore_index=True)
+
+
+def test_a_month_without_a_row_after_the_launch_counts_as_a_row_of_0():
+    """N1 sold 3 + 0 + 9 = 12 in Aug-Oct where A sold 25 + 40 + 60 = 125: x 12/125 whether
+    September has a row of 0 or no row. N4 sold nothing in the 2 months since its launch:
+    x 0 either way (not x 1, as if it had not launched)."""
+    runs = [
+        statistical_forecast(*_gappy(zero)[:1], CYCLE, 6, n_jobs=1, products=_gappy(zero)[1])
+        for zero in (True, False)
+    ]
+    rows, none = runs
+    pd.testing.assert_frame_equal(rows.forecast, none.forecast)
+    a = np.array(PATTERN[:6])
+    yhat = none.forecast.set_index(["sku", "month"])["yhat"]
+    assert yhat.loc["N1"].to_numpy() == pytest.approx(a * 12 / 125, abs=1e-6)
+    assert yhat.loc["N4"].to_numpy() == pytest.approx(np.zeros(6))
+    shown = ["model", "n_months", "reason"]
+    pd.testing.assert_frame_equal(rows.models[shown], none.models[shown])
+    by = none.models.set_index("sku")
+    # n_months: the months from the launch to the month before the cycle
+    assert by.loc[["N1", "N2", "N3", "N4"], "n_months"].tolist() == [3, 2, 0, 2]
+    assert by.loc["N1", "gaps_filled"] == 1
+    assert rows.models.set_index("sku").loc["N1", "gaps_filled"] == 0
+    assert by.loc["N4", "gaps_filled"] == 2
+    assert by.loc["N4", "reason"] == (
+        "new item (launched 2026-09): like_sku A's forecast in North, scaled x0.00 to its own "
+        "sales in the last 2 month(s): it sold nothing in them"
+    )
+
+
+def test_a_new_item_without_a_source_is_planned_at_0_with_its_reason():
+    """N5 (family H, no like_sku, launching 2027-01) has no SKU to be planned from: 0 in
+    every month and region, and the reason says so. N6 (family H too, launched 2026-08,
+    sold 4, 6, 8) keeps the engine's rule on its own sales, with a note."""
+    sales, products = _with_new_items()
+    n6 = pd.DataFrame(
+        {"sku": "N6", "region": "North", "qty": [4.0, 6.0, 8.0],
+         "month": pd.date_range("2026-08-01", periods=3, freq="MS")}
+    )  # fmt: skip
+    sales = pd.concat([sales, n6], ignore_index=True)
+    more = pd.DataFrame(
+        {"sku": ["N5", "N6"], "family": "H", "status": "new", "like_sku": None,
+         "launch_month": pd.to_datetime(["2027-01-01", "2026-08-01"])}
+    )  # fmt: skip
+    products = pd.concat([products, more], ignore_index=True)
+    fc, chosen = statistical_forecast(sales, CYCLE, 6, n_jobs=1, products=products)
+    n5 = fc[fc["sku"] == "N5"]
+    assert n5["region"].tolist() == ["North"] * 6
+    assert (n5[columns("forecast")[4:]] == 0).all().all()
+    by = chosen.set_index("sku")
+    assert by.loc["N5", ["model", "demand_class", "selected_by", "n_months"]].tolist() == [
+        "zero", "new", "rule", 0,
+    ]  # fmt: skip
+    assert by.loc["N5", "reason"] == (
+        "new item (launched 2027-01): no like_sku, and no H SKU still sells in North (sold "
+        "there in the 12 months before the cycle, not discontinued): planned at 0; give it a "
+        "like_sku, or plan it with sales inputs"
+    )
+    assert fc[fc["sku"] == "N6"]["yhat"].to_numpy() == pytest.approx([6.0] * 6)
+    assert by.loc["N6", "model"] == "mean_fallback"
+    assert by.loc["N6", "reason"].endswith(
+        "; new item (launched 2026-08): no like_sku, and no H SKU still sells in North (sold "
+        "there in the 12 months before the cycle, not discontinued): the engine's rule on its "
+        "own sales stands"
+    )

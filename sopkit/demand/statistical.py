@@ -318,10 +318,15 @@ def statistical_forecast(
     as 0 sold (a series that stopped selling is forecast from its zeros). Rows on or
     after ``cycle`` are ignored, so the same table serves backtests at earlier origins.
 
+    SKU and region codes are compared as text, as :mod:`sopkit.data` reads them (1001,
+    1001.0 and "1001" are one SKU); each returned row spells its codes as the table it
+    came from does (the history, else products).
+
     Parameters
     ----------
     sales_history : pandas.DataFrame
-        Columns sku, region, month (first of month), qty.
+        Columns sku, region, month (first of month), qty (units, 0 or more). Rows repeating
+        a SKU x region x month are added up.
     cycle : pandas.Timestamp or str
         The planning month; the forecast starts there.
     horizon : int, default 18
@@ -343,12 +348,19 @@ def statistical_forecast(
     run : str, default "forecast"
         The ``run`` column of the ``forecast_models`` rows.
     products : pandas.DataFrame, optional
-        sku, family, launch_month, like_sku, status: with it, new items (launched less
-        than ``new_item_months`` before the cycle, or within the horizon) are planned
-        from their like_sku's forecast, else their family's profile, scaled to their own
-        sales so far (``model`` "like_sku" or "family_profile", the reason saying which
-        source and scale); items launching later in the horizon get rows from their
-        launch month on.
+        sku, family, launch_month; like_sku, status, eol_month if given (one row per
+        SKU). With it, new items (launched less than ``new_item_months`` before the
+        cycle, or within the horizon, and not discontinued) are planned from their
+        like_sku's forecast, else their family's profile (the mean forecast of the
+        family's SKUs in the region), scaled to their own sales so far: ``model``
+        "like_sku" or "family_profile", ``demand_class`` "new", the reason saying which
+        source and scale. A like_sku or a family SKU only serves in a region where it
+        still sells: not discontinued (``status``), not past its ``eol_month`` (its last
+        month of sales), and with sales there in the 12 months before the cycle; else the
+        reason says why the family's profile was used instead. A new item with no source
+        in a region is planned at 0 there (``model`` "zero", the reason saying so), or,
+        if it has sales there, keeps the engine's forecast of them (a note added to the
+        reason). Items launching within the horizon get 0 before their launch month.
     new_item_months : int, default 12
         How recent a launch makes a new item.
 
@@ -357,12 +369,24 @@ def statistical_forecast(
     StatisticalForecast
         ``forecast``: the ``forecast`` artifact (sku, region, month, model, yhat and the
         80 % and 95 % bounds), sorted by sku, region, month; ``models``: the
-        ``forecast_models`` artifact, one row per series.
+        ``forecast_models`` artifact, one row per series. For a new item's series
+        (``demand_class`` "new"), ``n_months`` is the months from its launch_month (or
+        its first row in the region, if earlier) to the month before the cycle, months
+        without a row counted as 0 sold (0 for an item launching on or after the cycle);
+        its scale is measured on the last (at most 3) of them, and ``gaps_filled``
+        counts those without a row.
 
     Raises
     ------
+    DataValidationError
+        A cell of sales_history or products that breaks the data contract (an empty
+        sku or region, a qty that is empty, not a number or negative, a month or
+        launch_month that is not a first-of-month date, a SKU in two products rows, an
+        unknown like_sku or status): every such cell, by table, row (the index label)
+        and column.
     SopError
-        No history before the cycle, a missing column, or what the engine refuses.
+        No history before the cycle, a missing column, or what the engine refuses
+        (said in SKU, region and month words).
 
     Examples
     --------
@@ -430,8 +454,61 @@ def statistical_forecast(
     return StatisticalForecast(out, chosen)
 
 
-#: the model of a new item's forecast: its like_sku's, or its family's profile, scaled
-LIKE_SKU, FAMILY_PROFILE = "like_sku", "family_profile"
+#: the model of a new item's forecast: its like_sku's, or its family's profile, scaled; or
+#: 0 by rule where it has neither (and no sales of its own for the engine to go by)
+LIKE_SKU, FAMILY_PROFILE, NO_SOURCE = "like_sku", "family_profile", "zero"
+#: a SKU stands for a new item in a region (as its like_sku, or in its family's profile)
+#: only if it sold there in this many months before the cycle: a year, so that a seasonal
+#: SKU out of season still counts, and one that stopped selling does not
+REFERENCE_MONTHS = 12
+
+
+def _ended(products: pd.DataFrame, cycle: pd.Timestamp) -> pd.Series:
+    """Why each product no longer sells, or None: discontinued, or eol_month before the cycle.
+
+    ``eol_month`` is the last month a SKU sells (the data contract's reading).
+    """
+    why = pd.Series(None, index=products.index, dtype=object)
+    eol = products["eol_month"]
+    past = (eol < cycle).to_numpy()
+    why[past] = "stopped selling after " + eol[past].dt.strftime("%Y-%m") + " (its eol_month)"
+    why[(products["status"] == "discontinued").to_numpy()] = "is discontinued"
+    return why
+
+
+def _total(sold: pd.Series, key: tuple, months: pd.DatetimeIndex) -> float:
+    """Units ``sold`` under ``key`` in ``months`` (a month without a row: 0)."""
+    if not len(months):
+        return 0.0
+    try:
+        rows = sold.loc[key]
+    except KeyError:
+        return 0.0
+    return float(rows.reindex(months, fill_value=0.0).sum())
+
+
+def _unfit(proxy: str | None, unfit: str | None, region: str) -> str:
+    """Why a new item is not planned from its like_sku in ``region``."""
+    if proxy is None:
+        return "no like_sku"
+    return unfit or (
+        f"like_sku {proxy} sold nothing in {region} in the {REFERENCE_MONTHS} months before "
+        "the cycle"
+    )
+
+
+def _scale(own: float, base: float, months: int) -> tuple[float, str]:
+    """From a source's level to a new item's: the factor, and how the reason says it.
+
+    ``own`` and ``base`` are what the item and its source sold in the last ``months``.
+    """
+    if not months:
+        return 1.0, "at that level (no sales of its own to scale to yet)"
+    if base <= 0:
+        return 1.0, f"at that level (its source sold nothing in the last {months} month(s))"
+    scale = own / base
+    level = f"scaled x{scale:.2f} to its own sales in the last {months} month(s)"
+    return scale, level + (": it sold nothing in them" if own == 0 else "")
 
 
 def _new_items(
@@ -446,116 +523,152 @@ def _new_items(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Forecasts of new items from their like_sku, else their family, at their own level.
 
-    A new item is a product launched less than ``new_item_months`` months before the
-    cycle (or later, within the horizon), not discontinued. Its regions are those it
-    has sold in, else its like_sku's, else its family's. Per region, the source is the
-    like_sku's forecast in that region if it has one, else the mean forecast of an
-    established SKU of the family there (the family's profile). The source is scaled to
-    the item's own level: the item's sales in the last (at most 3) months against the
-    source's actual sales in the same months (1 where the item has not sold yet, or the
-    source sold nothing then); months before the launch are 0.
+    ``hist`` and ``products`` are checked (:func:`_check_sales_history`,
+    :func:`_check_products`). A new item is a product launched less than
+    ``new_item_months`` months before the cycle (or later, within the horizon) that still
+    sells (see :func:`_ended`). A *reference* is a SKU x region series of a SKU that is not
+    new, still sells, and sold in that region in the :data:`REFERENCE_MONTHS` months
+    before the cycle. Per region, the source is the like_sku's forecast if the like_sku
+    is a reference there, else the family's profile: the mean forecast of the family's
+    references there. The item's regions are those it has sold in; else its like_sku's
+    reference regions; else its family's; else (no source anywhere) its like_sku's or its
+    family's regions, else every region of the history.
+
+    The source is scaled to the item's own level: the item's sales over the source's
+    actual sales in the same months, the last (at most 3) months from its launch (or its
+    first row there, if earlier) to the month before the cycle, a month without a row
+    counting as 0 sold, like a row of 0. Scale 1 where those months are none (launch on
+    or after the cycle) or the source sold nothing in them. Months before the launch are 0.
+    Where a region has no source, an item with sales there keeps the engine's forecast of
+    them (a note is added to its reason), and one without is planned at 0
+    (:data:`NO_SOURCE`) with the reason.
     """
-    pr, like, status = products, products["like_sku"], products["status"]
+    pr = products
+    ended = _ended(pr, cycle)
+    launch = pr["launch_month"]
     since = cycle - pd.DateOffset(months=new_item_months)
     end = cycle + pd.DateOffset(months=horizon)
-    new = pr.index[
-        (pr["launch_month"] > since) & (pr["launch_month"] < end) & (status != "discontinued")
-    ]
+    new = pr.index[(launch > since) & (launch < end) & ended.isna()]
     if not len(new):
         return fc, chosen
     hist = hist.loc[hist["month"] < cycle]
     sold = hist.groupby(["sku", "region", "month"])["qty"].sum()
-    established = fc.loc[~fc["sku"].isin(new)]
-    family_of_fc = established["sku"].map(pr["family"])
-    profile = (
-        established.assign(family=family_of_fc)
-        .groupby(["family", "region", "month"])[list(FORECAST_COLUMNS[4:])]
-        .mean()
-    )
-    family_regions = established.assign(family=family_of_fc).groupby("family")["region"].unique()
-    own_regions = hist.groupby("sku")["region"].unique()
-    fc_regions = established.groupby("sku")["region"].unique()
-    by_series = established.set_index(["sku", "region", "month"])[list(FORECAST_COLUMNS[4:])]
+    has_row = pd.Series(1.0, index=sold.index)
+    first_row = hist.groupby(["sku", "region"])["month"].min()
+    recent = hist.loc[hist["month"] >= cycle - pd.DateOffset(months=REFERENCE_MONTHS)]
+    recent = recent.groupby(["sku", "region"])["qty"].sum()
+    refs = recent.index[recent.to_numpy() > 0].to_frame(index=False)
+    refs = refs.loc[~refs["sku"].isin(new) & refs["sku"].map(ended).isna()]
+    refs["family"] = refs["sku"].map(pr["family"])
+    values = list(FORECAST_COLUMNS[4:])
+    ref_fc = fc.merge(refs, on=["sku", "region"])
+    by_series = ref_fc.set_index(["sku", "region", "month"])[values]
+    profile = ref_fc.groupby(["family", "region", "month"])[values].mean()
+    peers = refs.groupby(["family", "region"]).size()
+    family_sold = hist.merge(refs, on=["sku", "region"]).groupby(["family", "region", "month"])
+    family_sold = family_sold["qty"].sum()
+    is_ref = set(zip(refs["sku"], refs["region"], strict=True))
+    regions_of = hist.groupby("sku")["region"].unique()
+    ref_regions = refs.groupby("sku")["region"].unique()
+    family_refs = peers.reset_index().groupby("family")["region"].unique()
+    family_any = hist.assign(family=hist["sku"].map(pr["family"])).groupby("family")["region"]
+    family_any = family_any.unique()
+    every_region = np.sort(hist["region"].unique())
+    engine_series = set(zip(chosen["sku"], chosen["region"], strict=True))
     months = pd.date_range(cycle, periods=horizon, freq="MS")
-    rows, notes = [], []
+    last = cycle - pd.DateOffset(months=1)
+    recent_start = cycle - pd.DateOffset(months=FALLBACK_MONTHS)
+    rows, notes, stands = [], [], {}
     for sku in new:
-        family, launch, proxy = pr.at[sku, "family"], pr.at[sku, "launch_month"], like.get(sku)
-        proxy = proxy if isinstance(proxy, str) and proxy in fc_regions.index else None
-        regions = (
-            own_regions.get(sku)
-            if sku in own_regions.index
-            else fc_regions.get(proxy)
-            if proxy
-            else family_regions.get(family, [])
+        family, launched, proxy = pr.at[sku, "family"], launch[sku], pr.at[sku, "like_sku"]
+        head = f"new item (launched {_ym(launched)})"
+        # why the like_sku cannot stand for the item in any region (None: it may)
+        unfit = None
+        if proxy is not None and proxy in new:
+            unfit = f"like_sku {proxy} is itself a new item"
+        elif proxy is not None and isinstance(ended.get(proxy), str):
+            unfit = f"like_sku {proxy} {ended[proxy]}"
+        fit = proxy is not None and unfit is None
+        candidates = (
+            regions_of.get(sku),
+            ref_regions.get(proxy) if fit else None,
+            family_refs.get(family),
+            regions_of.get(proxy) if proxy is not None else None,
+            family_any.get(family),
+            every_region,
         )
+        regions = next(r for r in candidates if r is not None and len(r))
         for region in regions:
-            if proxy and (proxy, region, months[0]) in by_series.index:
+            known = first_row.get((sku, region), launched)
+            start = min(launched, known)
+            n_months = max(0, month_number(cycle) - month_number(start))
+            window = pd.date_range(max(start, recent_start), last, freq="MS")
+            if fit and (proxy, region) in is_ref:
                 source = by_series.loc[(proxy, region)]
-                model, source_sold = LIKE_SKU, _sold(sold, [proxy], region)
-                whence = f"like_sku {proxy}'s forecast in {region}"
-            elif (family, region, months[0]) in profile.index:
+                base = _total(sold, (proxy, region), window)
+                model, whence = LIKE_SKU, f"like_sku {proxy}'s forecast in {region}"
+            elif (family, region) in peers.index:
+                n = int(peers[(family, region)])
                 source = profile.loc[(family, region)]
-                peers = established.loc[
-                    (family_of_fc == family) & (established["region"] == region), "sku"
-                ].unique()
-                model = FAMILY_PROFILE
-                source_sold = _sold(sold, peers, region) / max(len(peers), 1)
-                whence = f"the mean forecast of the {len(peers)} {family} SKU(s) in {region}"
+                base = _total(family_sold, (family, region), window) / n
+                model, whence = FAMILY_PROFILE, f"the mean forecast of the {n} {family} SKU(s)"
+                whence += f" in {region}"
+                if proxy is not None:
+                    whence = f"{_unfit(proxy, unfit, region)}, so {whence}"
             else:
-                continue  # no source in this region: the engine's own rule stands
-            own = sold.loc[sku, region] if (sku, region) in sold.index else pd.Series(dtype=float)
-            recent = cycle - pd.DateOffset(months=FALLBACK_MONTHS)
-            own = own.loc[pd.DatetimeIndex(own.index) >= recent]
-            base = source_sold.reindex(own.index).sum() if len(own) else 0.0
-            scale = float(own.sum() / base) if len(own) and base > 0 else 1.0
-            values = source.reindex(months).fillna(0.0).to_numpy() * scale
-            values[months < launch] = 0.0
-            block = pd.DataFrame(values, columns=list(FORECAST_COLUMNS[4:]))
+                lack = (
+                    f"{head}: {_unfit(proxy, unfit, region)}, and no {family} SKU still sells "
+                    f"in {region} (sold there in the {REFERENCE_MONTHS} months before the "
+                    "cycle, not discontinued)"
+                )
+                if (sku, region) in engine_series:
+                    stands[(sku, region)] = f"; {lack}: the engine's rule on its own sales stands"
+                    continue
+                source, base, model = (
+                    pd.DataFrame(0.0, index=months, columns=values),
+                    0.0,
+                    NO_SOURCE,
+                )
+            if model == NO_SOURCE:
+                scale = 0.0
+                reason = f"{lack}: planned at 0; give it a like_sku, or plan it with sales inputs"
+            else:
+                scale, level = _scale(_total(sold, (sku, region), window), base, len(window))
+                reason = f"{head}: {whence}, {level}"
+            block = source.reindex(months).fillna(0.0) * scale
+            block.loc[block.index < launched] = 0.0
+            block = block.reset_index(drop=True).astype(float)
             block.insert(0, "model", model)
             block.insert(0, "month", months)
             block.insert(0, "region", region)
             block.insert(0, "sku", sku)
             rows.append(block)
-            level = (
-                f"scaled x{scale:.2f} to its own sales in the last {len(own)} month(s)"
-                if len(own) and base > 0
-                else "at that level (no sales of its own to scale to yet)"
-            )
+            with_rows = _total(has_row, (sku, region), pd.date_range(start, last, freq="MS"))
             notes.append(
                 {
-                    "sku": sku, "region": region, "model": model, "n_months": len(own),
-                    "reason": f"new item (launched {_ym(launch)}): {whence}, {level}",
+                    "sku": sku, "region": region, "model": model, "n_months": n_months,
+                    "gaps_filled": n_months - int(with_rows), "reason": reason,
                 }
             )  # fmt: skip
+    if stands:
+        key = list(zip(chosen["sku"], chosen["region"], strict=True))
+        chosen = chosen.assign(reason=chosen["reason"] + [stands.get(k, "") for k in key])
     if not rows:
         return fc, chosen
     planned = pd.concat(rows, ignore_index=True)
-    keys = planned[["sku", "region"]].drop_duplicates()
-    keep = ~fc.set_index(["sku", "region"]).index.isin(keys.set_index(["sku", "region"]).index)
+    keys = pd.MultiIndex.from_frame(planned[["sku", "region"]].drop_duplicates())
+    keep = ~fc.set_index(["sku", "region"]).index.isin(keys)
     fc = pd.concat([fc.loc[keep], planned], ignore_index=True)
     fc = fc.sort_values(["sku", "region", "month"], ignore_index=True)
-    notes = pd.DataFrame(notes)
-    old = chosen.set_index(["sku", "region"])
-    new_rows = notes.assign(
+    new_rows = pd.DataFrame(notes).assign(
         run=run, demand_class="new", adi=np.nan, cv2=np.nan, selected_by="rule", age=0,
         n_windows=0, mase=np.nan, mase_seasonal_naive=np.nan, relative_mae=np.nan,
         spikes_replaced=0,
-        gaps_filled=[
-            int(old.at[(r.sku, r.region), "gaps_filled"]) if (r.sku, r.region) in old.index else 0
-            for r in notes.itertuples()
-        ],
     )  # fmt: skip
-    keep = ~chosen.set_index(["sku", "region"]).index.isin(keys.set_index(["sku", "region"]).index)
+    keep = ~chosen.set_index(["sku", "region"]).index.isin(keys)
     chosen = pd.concat([chosen.loc[keep], new_rows], ignore_index=True)
     chosen = chosen.sort_values(["sku", "region"], ignore_index=True)
     return fc, chosen
-
-
-def _sold(sold: pd.Series, skus, region: str) -> pd.Series:
-    """Units the ``skus`` sold in ``region`` per month (summed)."""
-    rows = sold[sold.index.get_level_values("sku").isin(list(skus))]
-    rows = rows[rows.index.get_level_values("region") == region]
-    return rows.groupby(level="month").sum()
 
 
 def warm_start(earlier_models: pd.DataFrame, run: str = "forecast") -> pd.DataFrame | None:
