@@ -232,6 +232,11 @@ def test_a_material_shortage_forces_backlog_and_is_named_as_the_reason():
     assert mats["shortfall"].tolist() == pytest.approx([20, 0], **EXACT)
     assert mats["shadow_price"].tolist() == pytest.approx([1.0, 0.0], **EXACT)
     assert mats["binding"].tolist() == [True, False]
+    # the costs shared out by SKU-month: materials 40 and 40, the backlog in month 1
+    detail = r.sku_costs
+    assert detail["materials"].tolist() == pytest.approx([40, 40], **EXACT)
+    assert detail["backlog"].tolist() == pytest.approx([20, 0], **EXACT)
+    assert detail["total"].tolist() == pytest.approx([60, 40], **EXACT)
 
 
 def test_lost_sales_cost_the_price_where_backlog_costs_the_wait():
@@ -515,6 +520,9 @@ def test_the_demo_company_solves_to_optimal_and_gives_the_artifacts(demo_model):
     assert (m["used"] <= m["available"] + 1e-6).all()
     for name, frame in r.artifacts().items():
         assert ARTIFACTS[name].problems(frame) == [], name
+    # the costs shared out per SKU-month add up to each component and to the objective
+    shared = r.sku_costs.drop(columns=["sku", "month"]).sum()
+    assert shared.to_numpy() == pytest.approx(r.costs[shared.index].to_numpy(), rel=1e-9)
 
 
 def test_the_demo_re_solves_a_scenario_through_parameters(demo_model):
