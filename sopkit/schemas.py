@@ -146,7 +146,11 @@ ARTIFACTS: dict[str, Artifact] = {
                 "forecast (the plan's) or backtest (the accuracy test's, made at its origin)",
             ),
             _SKU, _REGION,
-            ("n_months", INTEGER, "months of history, first row to the month before the cycle"),
+            (
+                "n_months", INTEGER,
+                "months of history, first row to the month before the cycle (a new item: "
+                "from its launch_month)",
+            ),
             (
                 "demand_class", TEXT,
                 "smooth, erratic, intermittent, lumpy (Syntetos-Boylan), zero, constant, or "
