@@ -129,6 +129,8 @@ class SupplyParams(_Model):
     safety_stock: Literal["forecast_error", "inventory"] = "forecast_error"
     #: replenishment lead time in months, for safety stock from the forecast error
     lead_time_months: float = Field(1.0, ge=0, le=24, allow_inf_nan=False)
+    #: plan hiring and layoffs where the workforce table gives a workforce
+    workforce: bool = True
     #: a cvxpy solver name (HIGHS: LP and MILP, shipped with cvxpy)
     solver: str = "HIGHS"
 

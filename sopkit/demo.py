@@ -724,8 +724,8 @@ def _workforce(rng: np.random.Generator, resources: pd.DataFrame) -> pd.DataFram
             "resource": base["resource"].tolist(),
             "workers": workers,
             "hours_per_worker_month": np.round(regular / workers, 1),
-            "hire_cost": np.round(rng.uniform(2500, 4000, n), -1),
-            "layoff_cost": np.round(rng.uniform(4000, 7000, n), -1),
+            "hire_cost": np.round(rng.uniform(6000, 9000, n), -1),
+            "layoff_cost": np.round(rng.uniform(12000, 18000, n), -1),
             "regular_cost_per_hour": [_LABOUR_RATE[r] for r in base["resource"]],
         }
     )

@@ -398,9 +398,11 @@ class PlanInputs:
                     self,
                     unmet=self.supply.unmet,
                     safety_stock=self._safety_stock(self.demand_plan),
+                    workforce=self.supply.workforce,
                     solver=self.supply.solver,
                 )
-                base = {name: model.value(name) for name in _SCENARIO_PARAMETERS}
+                names = [n for n in _SCENARIO_PARAMETERS if n in model.parameters]
+                base = {name: model.value(name) for name in names}
                 self._engine.update(model=model, base=base)
             return self._engine["model"]
 
@@ -415,7 +417,13 @@ class PlanInputs:
 
 
 #: the supply model's numbers a scenario changes (their baseline is kept to scale from)
-_SCENARIO_PARAMETERS = ("demand", "regular_hours", "overtime_hours", "material_available")
+_SCENARIO_PARAMETERS = (
+    "demand",
+    "regular_hours",
+    "overtime_hours",
+    "material_available",
+    "hours_per_worker",
+)
 
 
 @dataclass(frozen=True)
@@ -434,7 +442,7 @@ class Plan:
         The products with the scenario's prices.
     resources : pandas.DataFrame
         The resources with the scenario's hours.
-    supply_plan, capacity, materials, supply_costs : pandas.DataFrame
+    supply_plan, capacity, materials, supply_costs, workforce_plan : pandas.DataFrame
         The stage 3 artifacts of this plan.
     financials : pandas.DataFrame
         The stage 4 ``financials`` artifact: the shipments of ``supply_plan`` valued.
@@ -451,6 +459,7 @@ class Plan:
     capacity: pd.DataFrame
     materials: pd.DataFrame
     supply_costs: pd.DataFrame
+    workforce_plan: pd.DataFrame
     financials: pd.DataFrame
     supply: SupplyResult
 
@@ -514,6 +523,12 @@ def _plan_supply(
         "overtime_hours": base["overtime_hours"].to_numpy() * hours * scenario.overtime_allowed,
         "material_available": np.where(np.isinf(available), np.inf, available * supply),
     }
+    if "hours_per_worker" in base:  # the workers' hours change as their resources' do
+        pools = model.pools
+        factor = _pct(pools, scenario.capacity_change_pct,
+                      {r: f for r, f in scenario.resource_capacity_change_pct.items()
+                       if r in pools})  # fmt: skip
+        changes["hours_per_worker"] = base["hours_per_worker"].to_numpy() * factor
     targets = inputs._safety_stock(demand_plan)
     if targets is not None:
         changes["safety_stock"] = targets
@@ -598,6 +613,7 @@ def replan(
         capacity=artifacts["capacity"],
         materials=artifacts["materials"],
         supply_costs=_supply_costs(result, products),
+        workforce_plan=artifacts["workforce_plan"],
         financials=financials,
         supply=result,
     )

@@ -57,7 +57,8 @@ STAGES: tuple[Stage, ...] = (
     ),
     Stage(
         "supply_planning", "Supply planning", "03_supply_planning.ipynb",
-        ("demand_plan", "accuracy"), ("supply_plan", "capacity", "materials", "supply_costs"),
+        ("demand_plan", "accuracy"),
+        ("supply_plan", "capacity", "materials", "supply_costs", "workforce_plan"),
     ),
     Stage(
         "reconciliation", "Reconciliation", "04_reconciliation.ipynb",

@@ -3,6 +3,7 @@ that the scenario table and the executive KPIs share."""
 
 from __future__ import annotations
 
+import dataclasses
 from types import SimpleNamespace
 
 import numpy as np
@@ -397,3 +398,31 @@ def test_on_the_demo_the_cards_and_the_table_agree_where_the_horizon_would_not(t
     expected = (shipped["shipments"] * shipped["sku"].map(prices)).sum()
     assert row["revenue"] == pytest.approx(expected, rel=1e-9)
     assert np.isfinite(row["peak_utilisation"])
+
+
+def test_a_capacity_change_reaches_the_workers_hours_and_the_baseline_comes_back():
+    """With a workforce for Press, -50 % capacity halves its hours per worker as well as
+    its regular hours; the next plan (the baseline) restores both."""
+    crew = pd.DataFrame(
+        {
+            "resource": ["Press"],
+            "workers": [1.0],
+            "hours_per_worker_month": [100.0],
+            "hire_cost": [1e6],
+            "layoff_cost": [1e6],
+            "regular_cost_per_hour": [10.0],
+        }
+    )
+    inputs = dataclasses.replace(_inputs(), workforce=crew)
+    half = replan(inputs, {"resource_capacity_change_pct": {"Press": -50}})
+    model = inputs.supply_model()
+    assert model.value("hours_per_worker").iloc[0].tolist() == [50.0] * 3
+    assert half.workforce_plan["hours_available"].tolist() == [50.0] * 3
+    assert half.capacity.loc[half.capacity["resource"] == "Press", "available_hours"].tolist() == (
+        [50.0] * 3
+    )
+    base = replan(inputs)
+    assert model.value("hours_per_worker").iloc[0].tolist() == [100.0] * 3
+    # wages: 1 worker x 100 hours x 10 a month, 3 months
+    assert base.supply.costs["wages"] == pytest.approx(3_000.0)
+    assert base.supply_costs["wages"].sum() == pytest.approx(3_000.0)

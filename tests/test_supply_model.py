@@ -454,7 +454,7 @@ def test_update_takes_labelled_data_and_refuses_what_does_not_fit():
     with pytest.raises(SopError, match="shape \\(4,\\)"):
         model.update(demand=np.ones(4))
     with pytest.raises(SopError, match="not a cost component"):
-        model.update(cost_multipliers={"wages": 2.0})
+        model.update(cost_multipliers={"labour": 2.0})
 
 
 @pytest.mark.parametrize(
@@ -546,7 +546,7 @@ def test_a_company_without_resources_or_materials_makes_lot_for_lot():
     assert r.objective == pytest.approx(0.0, **EXACT)
     assert r.capacity.empty
     assert r.materials.empty
-    assert [len(f) for f in r.artifacts().values()] == [3, 0, 0]
+    assert [len(f) for f in r.artifacts().values()] == [3, 0, 0, 0]
 
 
 def test_the_benchmark_script_starts_and_its_synthetic_company_solves():
@@ -564,3 +564,84 @@ def test_the_benchmark_script_starts_and_its_synthetic_company_solves():
     model = SupplyModel.from_inputs(demand_plan, tables)
     assert (len(model.skus), len(model.resources), len(model.months)) == (40, 8, 18)
     assert model.resolve(**bench.scenario(model)).status == "optimal"
+    # the demo through the re-plan seam, as the dashboard calls it
+    timings = bench.replan_case(1)
+    assert set(timings) == {"first", "scenario"}
+    assert all(v > 0 for v in timings.values())
+
+
+# --- workforce: hiring and layoffs against overtime --------------------------------------
+
+
+def _crew(**row) -> pd.DataFrame:
+    """One pool staffing Line: 1 worker of 100 hours, paid 1 an hour (100 a month)."""
+    base = {"resource": "Line", "workers": 1.0, "hours_per_worker_month": 100.0,
+            "hire_cost": 50.0, "layoff_cost": 1000.0, "regular_cost_per_hour": 1.0}  # fmt: skip
+    return pd.DataFrame([base | row])
+
+
+def _staffed(demand, crew, integer=False, **kw):
+    demand_plan, tables = company(demand, hours=1000.0, overtime=100.0, overtime_cost=5.0, **kw)
+    tables["workforce"] = crew
+    model = SupplyModel.from_inputs(demand_plan, tables, integer=integer)
+    return model, model.solve()
+
+
+def test_hiring_against_overtime_worked_by_hand():
+    """Demand 150 a month for 2 months on 100 staffed hours (the machine has 1,000).
+    Half a worker more (hire 50 x 0.5 = 25, wages 100 x 0.5 x 2 = 100) beats 50 overtime
+    hours a month (5 x 100 = 500): workers 1.5, wages 300 + hiring 25 = 325. At a hire
+    cost of 1,000 the half worker costs 600: overtime (500) wins, wages 200, total 700.
+    Whole workers (the MILP): one more worker, 50 + 400 = 450."""
+    _, hire = _staffed({"A": [150, 150]}, _crew())
+    wf = hire.workforce
+    assert wf["workers"].tolist() == pytest.approx([1.5, 1.5], **EXACT)
+    assert wf["hired"].tolist() == pytest.approx([0.5, 0.0], **EXACT)
+    assert wf["hours_used"].tolist() == pytest.approx([150, 150], **EXACT)
+    assert hire.costs[["wages", "hiring", "overtime"]].tolist() == pytest.approx([300, 25, 0])
+    assert hire.objective == pytest.approx(325.0, **EXACT)
+
+    _, overtime = _staffed({"A": [150, 150]}, _crew(hire_cost=1000.0))
+    assert overtime.workforce["workers"].tolist() == pytest.approx([1.0, 1.0], **EXACT)
+    assert cap(overtime, "overtime_used") == pytest.approx([50, 50], **EXACT)
+    assert overtime.objective == pytest.approx(700.0, **EXACT)
+    # one more staffed hour saves an overtime hour: 5, less nothing (wages are paid anyway)
+    assert cap(overtime, "shadow_price_regular") == pytest.approx([5.0, 5.0], **EXACT)
+
+    _, whole = _staffed({"A": [150, 150]}, _crew(), integer=True)
+    assert whole.workforce["workers"].tolist() == [2.0, 2.0]
+    assert whole.objective == pytest.approx(450.0, **EXACT)
+
+
+def test_a_layoff_for_a_slack_spell_and_back_by_the_end():
+    """2 workers (200 hours), demand 100 a month for 3 months, hire and layoff 50 each.
+    Laying one off in month 0 saves 2 months of wages (200) for 100 of hiring and layoff
+    (the horizon ends with today's 2): workers 1, 1, 2; wages 400 + 100 = 500 (600 as is).
+    """
+    _, r = _staffed({"A": [100, 100, 100]}, _crew(workers=2.0, layoff_cost=50.0))
+    wf = r.workforce
+    assert wf["workers"].tolist() == pytest.approx([1, 1, 2], **EXACT)
+    assert wf["laid_off"].tolist() == pytest.approx([1, 0, 0], **EXACT)
+    assert wf["hired"].tolist() == pytest.approx([0, 0, 1], **EXACT)
+    assert r.objective == pytest.approx(500.0, **EXACT)
+    # the wages, hiring and layoffs shared over SKU-months add up to theirs
+    assert r.sku_costs[["wages", "hiring", "layoffs"]].sum().tolist() == pytest.approx(
+        [400, 50, 50]
+    )
+
+
+def test_a_plant_row_staffs_every_resource_without_its_own_and_workforce_can_be_off():
+    demand_plan, tables = company({"A": [150, 150]}, hours=1000.0, overtime=100.0)
+    tables["workforce"] = _crew(resource=None)
+    model = SupplyModel.from_inputs(demand_plan, tables)
+    assert model.pools.tolist() == ["plant"]
+    assert model.resolve(hours_per_worker=150.0).workforce["workers"].tolist() == (
+        pytest.approx([1.0, 1.0], **EXACT)
+    )
+    off = SupplyModel.from_inputs(demand_plan, tables, workforce=False)
+    assert off.solve().workforce.empty
+    with pytest.raises(SopError, match="this model has no hours_per_worker"):
+        off.update(hours_per_worker=10.0)
+    tables["workforce"] = _crew(resource="Oven")
+    with pytest.raises(SopError, match=r"workforce names resource.*Oven"):
+        SupplyModel.from_inputs(demand_plan, tables)

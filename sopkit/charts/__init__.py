@@ -31,6 +31,7 @@ from sopkit.charts.supply import (
     production_chart,
     stock_chart,
     supply_cost_chart,
+    workforce_chart,
 )
 
 __all__ = [
@@ -52,4 +53,5 @@ __all__ = [
     "stock_chart",
     "supply_cost_chart",
     "table",
+    "workforce_chart",
 ]

@@ -46,6 +46,9 @@ COST_WORDS = {
     "safety_stock": "below safety stock",
     "ending": "below ending target",
     "setup": "setups",
+    "wages": "wages",
+    "hiring": "hiring",
+    "layoffs": "layoffs",
 }
 
 
@@ -486,4 +489,58 @@ def supply_cost_chart(supply_costs: pd.DataFrame) -> alt.Chart:
             height=280,
             title=alt.Title(title, subtitle=f"Total over the horizon: {total:,.0f}"),
         )
+    )
+
+
+def workforce_chart(workforce_plan: pd.DataFrame) -> alt.Chart:
+    """Workers per workforce pool and month, with the hires and layoffs in the tooltip.
+
+    Parameters
+    ----------
+    workforce_plan : pd.DataFrame
+        The ``workforce_plan`` artifact (pool, month, workers, hired, laid_off,
+        hours_available, hours_used).
+
+    Returns
+    -------
+    alt.Chart
+        A step line of workers per pool (x month); a chart saying there is no workforce
+        plan when the table is empty (no workforce data, or ``supply.workforce: false``).
+
+    Examples
+    --------
+    >>> workforce_chart(plan.workforce_plan)  # doctest: +SKIP
+    """
+    cols = ["pool", "month", "workers", "hired", "laid_off", "hours_available", "hours_used"]
+    require_columns(workforce_plan, "workforce_plan", cols)
+    title = "Workforce plan"
+    if workforce_plan.empty:
+        return _no_data(alt.Title(title), "No workforce planned (no workforce data)")
+    data = workforce_plan.loc[:, cols].copy()
+    data["month"] = _month_label(data["month"])
+    changes = float(data["hired"].sum() + data["laid_off"].sum())
+    subtitle = (
+        f"Workers per pool; {data['hired'].sum():,.1f} hired and "
+        f"{data['laid_off'].sum():,.1f} laid off over the horizon"
+        if changes > 1e-6
+        else "Workers per pool: the workforce stays as it is"
+    )
+    return (
+        alt.Chart(alt.Data(values=_records(data)))
+        .mark_line(point=True, interpolate="step-after")
+        .encode(
+            x=alt.X("month:O", title="Plan month", axis=alt.Axis(labelAngle=-45)),
+            y=alt.Y("workers:Q", title="Workers"),
+            color=alt.Color("pool:N", title="Pool"),
+            tooltip=[
+                alt.Tooltip("pool:N"),
+                alt.Tooltip("month:O"),
+                alt.Tooltip("workers:Q", format=",.1f"),
+                alt.Tooltip("hired:Q", format=",.1f"),
+                alt.Tooltip("laid_off:Q", title="laid off", format=",.1f"),
+                alt.Tooltip("hours_available:Q", title="hours available", format=",.0f"),
+                alt.Tooltip("hours_used:Q", title="hours used", format=",.0f"),
+            ],
+        )
+        .properties(width=WIDTH, height=240, title=alt.Title(title, subtitle=subtitle))
     )

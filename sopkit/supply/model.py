@@ -113,6 +113,9 @@ COST_COMPONENTS = (
     "safety_stock",
     "ending",
     "setup",
+    "wages",
+    "hiring",
+    "layoffs",
 )
 #: The numbers :meth:`SupplyModel.update` changes, and what one row of each is.
 PARAMETERS = {
@@ -123,6 +126,7 @@ PARAMETERS = {
     "regular_hours": "resource",
     "overtime_hours": "resource",
     "material_available": "material",
+    "hours_per_worker": "pool",
 }
 
 _TOL = 1e-6  # a dual or quantity below this is taken as zero
@@ -273,7 +277,14 @@ class SupplyResult:
         The costs shared out per SKU x month: sku, month, one column per component
         (hours shared by the hours each SKU takes of a resource-month, materials by
         its bill of materials, the ending penalty in the last month) and ``total``;
-        they add up to ``costs``.
+        they add up to ``costs``. Wages, hiring and layoffs of a workforce pool are
+        shared by the hours each SKU takes of the pool's resources that month (over the
+        horizon for a month without any; evenly when the pool works for no SKU).
+    workforce : pandas.DataFrame
+        One row per workforce pool x month: pool (the resource, or "plant" for the row
+        that staffs every resource without its own), month, workers, hired, laid_off,
+        hours_available (workers x hours per worker) and hours_used (regular hours of
+        its resources). Empty without workforce data.
     """
 
     plan: pd.DataFrame
@@ -284,6 +295,7 @@ class SupplyResult:
     status: str
     timings: dict[str, float] = field(default_factory=dict)
     sku_costs: pd.DataFrame | None = None
+    workforce: pd.DataFrame | None = None
 
     @property
     def objective(self) -> float:
@@ -310,6 +322,7 @@ class SupplyResult:
             "supply_plan": self.plan[columns("supply_plan")],
             "capacity": cap[columns("capacity")],
             "materials": mats[columns("materials")],
+            "workforce_plan": self.workforce[columns("workforce_plan")],
         }
 
 
@@ -334,6 +347,13 @@ class _Inputs:
     unit_costs: dict[str, np.ndarray]  # component -> coefficient array of its variable
     min_run: np.ndarray
     material_cost: np.ndarray  # material x month
+    pools: pd.Index = field(default_factory=lambda: pd.Index([], name="pool"))
+    P: sp.csr_matrix | None = None  # pool x resource, 1 where the pool staffs it
+    workers: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    hours_per_worker: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    wage: np.ndarray = field(default_factory=lambda: np.zeros(0))  # a worker-month
+    hire_cost: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    layoff_cost: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 class SupplyModel:
@@ -376,6 +396,7 @@ class SupplyModel:
         self._in = inputs
         self.skus, self.months = inputs.skus, inputs.months
         self.resources, self.materials = inputs.resources, inputs.materials
+        self.pools = inputs.pools
         self.unmet, self.integer = unmet, bool(integer)
         self.solver = solver or cp.HIGHS
         # cvxpy's warm start hands HiGHS the last solution, which slows its re-solves
@@ -399,6 +420,7 @@ class SupplyModel:
         min_run: object = None,
         setup_cost: object = None,
         integer: bool = False,
+        workforce: bool = True,
         solver: str | None = None,
         solver_options: Mapping | None = None,
     ) -> SupplyModel:
@@ -433,8 +455,17 @@ class SupplyModel:
         setup_cost : scalar or Series by SKU, optional
             Cost of making a SKU in a month (``integer=True``); default 0.
         integer : bool, default False
-            Model minimum runs with a binary setup per SKU-month (a MILP). Prices then
-            come from the LP with the setups fixed at their optimum.
+            Model minimum runs with a binary setup per SKU-month, and whole workers (a
+            MILP). Prices then come from the LP with the setups and workers fixed at
+            their optimum.
+        workforce : bool, default True
+            Plan the workforce where the ``workforce`` table gives one: workers per
+            pool (a resource's own row, or the plant row for every resource without
+            one), hired at ``hire_cost`` and laid off at ``layoff_cost``, paid
+            ``regular_cost_per_hour`` x ``hours_per_worker_month`` a month whatever
+            they make, their hours a limit on the regular hours of their resources
+            (beside the resources' own ``regular_hours``); at the end of the horizon
+            at least as many as today. False: regular hours as the resources give them.
         solver : str, optional
             A cvxpy solver name; default ``cvxpy.HIGHS``.
         solver_options : mapping, optional
@@ -472,6 +503,7 @@ class SupplyModel:
             min_run=min_run,
             setup_cost=setup_cost,
             integer=integer,
+            workforce=workforce,
         )
         model = cls(
             inputs,
@@ -547,6 +579,22 @@ class SupplyModel:
             cons["hours"] = hours <= reg + ot
         cons["regular"] = reg <= p["regular_hours"]
         cons["overtime"] = ot <= p["overtime_hours"]
+        q = len(self.pools)
+        if q:
+            # Workers: hired and laid off month by month from today's, paid for all their
+            # hours, staffing the regular hours of their resources; no fewer at the end
+            # of the horizon than today (no layoffs for the months after it).
+            p["hours_per_worker"] = param("hours_per_worker", (q, t), inp.hours_per_worker)
+            w = cp.Variable((q, t), nonneg=True, name="workers")
+            hire = cp.Variable((q, t), nonneg=True, name="hired")
+            fire = cp.Variable((q, t), nonneg=True, name="laid_off")
+            self._vars.update(w=w, hire=hire, fire=fire)
+            start = np.zeros((q, t))
+            start[:, 0] = inp.workers
+            prev = w @ shift if t > 1 else 0
+            cons["workforce"] = w - prev - hire + fire == start
+            cons["staffing"] = inp.P @ reg <= cp.multiply(p["hours_per_worker"], w)
+            cons["keep_workers"] = w[:, t - 1] >= inp.workers
         used = inp.B.T @ x if m else None
         if m:
             cons["materials"] = used <= p["material_available"]
@@ -567,6 +615,10 @@ class SupplyModel:
         }
         if m:
             terms["materials"] = cp.sum(cp.multiply(inp.material_cost, used))
+        if q:
+            terms["wages"] = inp.wage @ cp.sum(w, axis=1)
+            terms["hiring"] = inp.hire_cost @ cp.sum(hire, axis=1)
+            terms["layoffs"] = inp.layoff_cost @ cp.sum(fire, axis=1)
         if self.unmet == "backlog":
             terms["backlog"] = cp.sum(cp.multiply(c["backlog"], b))
             terms["lost"] = c["lost"][:, t - 1] @ b[:, t - 1]
@@ -583,12 +635,24 @@ class SupplyModel:
                 "run_max": x <= cp.multiply(self._big_m, y),
                 "run_min": x >= cp.multiply(inp.min_run, y),
             }
+            if q:  # whole workers in the MILP: each count equals an integer
+                for key, var in (("w", w), ("hire", hire), ("fire", fire)):
+                    mip_cons[f"whole_{key}"] = var == cp.Variable((q, t), integer=True)
             mip_terms = {**terms, "setup": cp.sum(cp.multiply(c["setup"], y))}
             self.problem = self._problem(mip_terms, mip_cons)
             # The LP that prices the MILP's plan: the setups fixed as bounds on x.
             self._run_max = param("run_max", (n, t), np.zeros((n, t)))
             self._run_min = param("run_min", (n, t), np.zeros((n, t)))
             lp_cons = {**cons, "run_max": x <= self._run_max, "run_min": x >= self._run_min}
+            if q:  # the whole workers of the MILP's plan, fixed
+                self._workers_fixed = param("workers_fixed", (q, t), np.zeros((q, t)))
+                self._hired_fixed = param("hired_fixed", (q, t), np.zeros((q, t)))
+                self._fired_fixed = param("fired_fixed", (q, t), np.zeros((q, t)))
+                lp_cons |= {
+                    "fix_workers": w == self._workers_fixed,
+                    "fix_hired": hire == self._hired_fixed,
+                    "fix_fired": fire == self._fired_fixed,
+                }
             self._fixed = self._problem(terms, lp_cons)
             self._constraints = lp_cons
         else:
@@ -641,8 +705,7 @@ class SupplyModel:
         """
         if name.startswith("cost_") and name in self.parameters:
             return float(self.parameters[name].value)
-        if name not in PARAMETERS:
-            raise SopError(_unknown_parameter(name))
+        self._require_parameter(name)
         rows = self._labels(name)
         val = self.parameters[name].value
         if val.ndim == 1:
@@ -681,8 +744,7 @@ class SupplyModel:
         >>> model.update(overtime_hours=0, cost_multipliers={"subcontract": 1.5})  # doctest: +SKIP
         """
         for name, value in changes.items():
-            if name not in PARAMETERS:
-                raise SopError(_unknown_parameter(name))
+            self._require_parameter(name)
             param = self.parameters[name]
             new = _as_grid(value, self._labels(name), self.months, name, param.value)
             _check_values(new, name, allow_inf=name == "material_available")
@@ -709,10 +771,18 @@ class SupplyModel:
         """
         return self.update(cost_multipliers=cost_multipliers, **changes).solve()
 
+    def _require_parameter(self, name: str) -> None:
+        if name not in PARAMETERS:
+            raise SopError(_unknown_parameter(name))
+        if name not in self.parameters:
+            raise SopError(
+                f"this model has no {name}: it models no workforce (the workforce table "
+                "has no rows, or workforce=False)."
+            )
+
     def _labels(self, name: str) -> pd.Index:
-        return {"sku": self.skus, "resource": self.resources, "material": self.materials}[
-            PARAMETERS[name]
-        ]
+        labels = {"sku": self.skus, "resource": self.resources, "material": self.materials}
+        return (labels | {"pool": self.pools})[PARAMETERS[name]]
 
     # ------------------------------------------------------------------ solving
 
@@ -741,17 +811,32 @@ class SupplyModel:
             setup = np.round(values["y"])
             self._run_max.value = self._big_m.value * setup
             self._run_min.value = self._in.min_run * setup
+            if len(self.pools):
+                self._workers_fixed.value = np.maximum(np.round(values["w"]), 0.0)
+                self._hired_fixed.value = np.maximum(np.round(values["hire"]), 0.0)
+                self._fired_fixed.value = np.maximum(np.round(values["fire"]), 0.0)
             self._run(self._fixed)
             timings["prices"] = time.perf_counter() - t1
             # the plan of the priced LP (as good as the MILP's, and consistent with its duals)
             values = {key: _clean(v.value) for key, v in self._vars.items() if key != "y"}
             values["y"] = setup
+            for key in ("w", "hire", "fire"):
+                if key in values:
+                    values[key] = np.round(values[key])
         duals = {
             name: _clean(np.maximum(self._constraints[name].dual_value, 0.0))
             if name in self._constraints
             else np.zeros((0, len(self.months)))
-            for name in ("regular", "overtime", "materials")
+            for name in ("hours", "materials")
         }
+        # One more hour of a resource-month is worth the dual of its hours row, less what
+        # the hour costs: a regular hour its regular cost (none when wages pay it), an
+        # overtime hour its overtime cost. Where the hour is not used up, the dual is at
+        # most that cost, so the worth is 0. This prices machine and staff limits alike.
+        hour = duals.pop("hours")
+        for kind in ("regular", "overtime"):
+            rate = self._in.unit_costs[kind] * float(self.parameters[f"cost_{kind}"].value)
+            duals[kind] = _clean(np.maximum(hour - rate, 0.0)) if len(hour) else hour
         result = self._report(values, duals, self.problem.status)
         timings["solve"] = time.perf_counter() - t0
         result.timings.update(timings)
@@ -868,6 +953,21 @@ class SupplyModel:
         for df in (plan, capacity, materials):
             df["month"] = pd.to_datetime(df["month"])
 
+        q = len(self.pools)
+        staffed = inp.P @ v["reg"] if q else np.zeros((0, t))
+        workforce = pd.DataFrame(
+            {
+                "pool": np.repeat(self.pools.to_numpy(), t),
+                "month": np.tile(self.months.to_numpy(), q),
+                "workers": v["w"].ravel() if q else [],
+                "hired": v["hire"].ravel() if q else [],
+                "laid_off": v["fire"].ravel() if q else [],
+                "hours_available": (p["hours_per_worker"].value * v["w"]).ravel() if q else [],
+                "hours_used": _clean(staffed).ravel(),
+            }
+        )
+        workforce["month"] = pd.to_datetime(workforce["month"])
+
         target = p["ending_target"].value
         ending = pd.DataFrame(
             {"sku": self.skus, "target": target, "inventory": inv[:, -1], "shortfall": v["e"]}
@@ -898,6 +998,14 @@ class SupplyModel:
             "ending": (c["ending"] * v["e"])[:, None] * last,
             "setup": c["setup"] * v["y"] if "y" in v else np.zeros((n, t)),
         }
+        pool_money = {
+            "wages": inp.wage[:, None] * v["w"] if q else None,
+            "hiring": inp.hire_cost[:, None] * v["hire"] if q else None,
+            "layoffs": inp.layoff_cost[:, None] * v["fire"] if q else None,
+        }
+        share = _pool_shares(x, inp.R, inp.P) if q else None
+        for comp, money in pool_money.items():
+            detail[comp] = np.einsum("ipt,pt->it", share, money) if q else np.zeros((n, t))
         sku_costs = pd.DataFrame(
             {"sku": plan["sku"], "month": plan["month"]}
             | {comp: (mult[comp] * detail[comp]).ravel() for comp in COST_COMPONENTS}
@@ -915,10 +1023,14 @@ class SupplyModel:
             "ending": (c["ending"] * v["e"]).sum(),
             "setup": (c["setup"] * v["y"]).sum() if "y" in v else 0.0,
         }
+        raw |= {comp: float(money.sum()) if q else 0.0 for comp, money in pool_money.items()}
         costs = pd.Series({comp: mult[comp] * raw[comp] for comp in COST_COMPONENTS})
         costs["total"] = costs.sum()
         costs.name = "cost"
-        return SupplyResult(plan, capacity, materials, ending, costs, status, sku_costs=sku_costs)
+        return SupplyResult(
+            plan, capacity, materials, ending, costs, status, sku_costs=sku_costs,
+            workforce=workforce,
+        )  # fmt: skip
 
 
 # ---------------------------------------------------------------------- inputs
@@ -940,6 +1052,7 @@ def _read_inputs(
     min_run: object,
     setup_cost: object,
     integer: bool,
+    workforce: bool = True,
 ) -> _Inputs:
     require_consensus(demand_plan, "nothing to plan supply for")
     months = _plan_months(demand_plan)
@@ -1065,11 +1178,15 @@ def _read_inputs(
         regular_cost = np.repeat(rate[:, None], t, axis=1)
     else:
         regular_cost = np.full((k, t), float(costs.regular_cost_per_hour))
+    crew = _workforce(tables.get("workforce") if workforce else None, res_names, t)
+    if crew:  # a staffed resource's hours are paid as wages, not by the hour
+        regular_cost[np.asarray(crew["P"].sum(axis=0)).ravel() > 0] = 0.0
 
-    if integer and min_run is None:
+    if integer and min_run is None and not crew:
         raise SopError(
-            "integer=True models minimum production runs, but no min_run was given. "
-            "Pass min_run= (units, a number or a Series by SKU), or leave integer=False."
+            "integer=True models minimum production runs and whole workers, but no min_run "
+            "was given and there is no workforce data. Pass min_run= (units, a number or a "
+            "Series by SKU), give the workforce table, or leave integer=False."
         )
     runs = _per_sku_value(min_run, skus, "min_run")
     setups = _per_sku_value(setup_cost, skus, "setup_cost")
@@ -1108,6 +1225,7 @@ def _read_inputs(
         unit_costs=unit_costs,
         min_run=rows(runs),
         material_cost=material_cost,
+        **crew,
     )
 
 
@@ -1148,6 +1266,54 @@ def _per_sku(df: pd.DataFrame | None, name: str, cols: list[str], skus: pd.Index
     if len(general):
         own = own.fillna(general[cols].astype(float).iloc[0])
     return own
+
+
+def _workforce(wf: pd.DataFrame | None, resources: pd.Index, t: int) -> dict:
+    """The workforce pools: a resource's own row, and the plant row for the rest.
+
+    Returns the keyword arguments of :class:`_Inputs` for them, or {} without any.
+    """
+    cols = ["workers", "hours_per_worker_month", "hire_cost", "layoff_cost",
+            "regular_cost_per_hour"]  # fmt: skip
+    if wf is None or wf.empty:
+        return {}
+    require_columns(wf, "workforce", cols)
+    wf = wf if "resource" in wf.columns else wf.assign(resource=None)
+    general = wf[wf["resource"].isna()]
+    if len(general) > 1:
+        raise SopError(f"table workforce has {len(general)} rows without a resource; keep one.")
+    own = wf[wf["resource"].notna()]
+    reject_duplicates(own, "workforce", ["resource"])
+    unknown = sorted(set(own["resource"]) - set(resources))
+    if unknown:
+        raise SopError(
+            f"workforce names resource(s) {', '.join(map(str, unknown))} that the resources "
+            f"table does not list (it has: {', '.join(map(str, resources))})."
+        )
+    rows = own.set_index("resource")[cols].astype(float)
+    members = {r: [r] for r in rows.index}
+    rest = [r for r in resources if r not in members]
+    if len(general) and rest:
+        rows.loc["plant"] = general[cols].astype(float).iloc[0]
+        members["plant"] = rest
+    if rows.empty:
+        return {}
+    values = rows.to_numpy()
+    _check_values(values, "workforce")
+    pools = pd.Index(rows.index, name="pool")
+    P = sp.lil_matrix((len(pools), len(resources)))
+    for i, pool in enumerate(pools):
+        P[i, resources.get_indexer(members[pool])] = 1.0
+    hours = rows["hours_per_worker_month"].to_numpy()
+    return {
+        "pools": pools,
+        "P": P.tocsr(),
+        "workers": rows["workers"].to_numpy(),
+        "hours_per_worker": np.repeat(hours[:, None], t, axis=1),
+        "wage": rows["regular_cost_per_hour"].to_numpy() * hours,
+        "hire_cost": rows["hire_cost"].to_numpy(),
+        "layoff_cost": rows["layoff_cost"].to_numpy(),
+    }
 
 
 def _per_resource_rate(workforce: pd.DataFrame | None, resources: pd.Index) -> np.ndarray:
@@ -1264,6 +1430,26 @@ def _clean(a: np.ndarray) -> np.ndarray:
     """Solver noise below the tolerance set to exactly 0 (and -0.0 to 0.0)."""
     a = np.asarray(a, dtype=float)
     return np.where(np.abs(a) < 1e-9, 0.0, a)
+
+
+def _pool_shares(x: np.ndarray, R: sp.csr_matrix, P: sp.csr_matrix) -> np.ndarray:
+    """SKU x pool x month: each SKU's share of the hours a pool's resources work.
+
+    By the month's hours; a month without any takes the shares of the horizon; a pool
+    whose resources work for no SKU is shared evenly, so the shares always add up to 1.
+    """
+    n = x.shape[0]
+    per_unit = np.asarray((R @ P.T).todense())  # SKU x pool: hours a unit on the pool
+    hours = x[:, None, :] * per_unit[:, :, None]  # SKU x pool x month
+    month = hours.sum(axis=0, keepdims=True)
+    horizon = hours.sum(axis=(0, 2), keepdims=True)
+    by_horizon = np.divide(
+        hours.sum(axis=2, keepdims=True),
+        horizon,
+        out=np.full((n, per_unit.shape[1], 1), 1.0 / n),
+        where=horizon > 0,
+    )
+    return np.where(month > 0, hours / np.where(month > 0, month, 1.0), by_horizon)
 
 
 def _unmet_reasons(

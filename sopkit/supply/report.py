@@ -173,6 +173,9 @@ COST_MEANING = {
     "safety_stock": "penalty: stock below its safety target",
     "ending": "penalty: stock below the ending target",
     "setup": "setups (minimum-run plans)",
+    "wages": "workers, paid for all their hours",
+    "hiring": "workers hired",
+    "layoffs": "workers laid off",
 }
 
 
