@@ -176,7 +176,9 @@ class Scenario(_Model):
     Every change is in percent (+10 = 10 % more), between -100 and +1000; the per-family,
     per-resource and per-material changes replace the overall one for the names they
     give. ``supplier_change_pct`` changes what suppliers can deliver of every limited
-    material (-30: a shortage of 30 %); ``overtime_allowed: false`` forbids overtime.
+    material (-30: a shortage of 30 %); ``overtime_allowed: false`` forbids overtime;
+    ``supply_cost_change_pct`` changes a cost of the supply model by component
+    (``{"overtime": 20}``; the components of ``sopkit.supply.model.COST_COMPONENTS``).
     ``sopkit.scenarios.apply_scenario`` and ``replan`` take it as it is.
     """
 
@@ -189,6 +191,7 @@ class Scenario(_Model):
     overtime_allowed: bool = True
     supplier_change_pct: Pct = 0.0
     material_supplier_change_pct: dict[str, Pct] = Field(default_factory=dict)
+    supply_cost_change_pct: dict[str, Pct] = Field(default_factory=dict)
 
     def changes(self) -> dict[str, Any]:
         """The changes alone, without the description."""

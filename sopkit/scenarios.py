@@ -88,6 +88,7 @@ _OVERRIDES = {
     "family_demand_change_pct": "family",
     "resource_capacity_change_pct": "resource",
     "material_supplier_change_pct": "material",
+    "supply_cost_change_pct": "cost component",
 }
 
 
@@ -499,9 +500,9 @@ def _plan_supply(
 
     Demand is the scenario's consensus; the hours of each resource and the supply of
     each limited material scale by the scenario's change (an unlimited material stays
-    unlimited); overtime is 0 when not allowed. A price change re-values lost sales
-    (and the ending-stock penalty, half a lost sale); holding and backlog costs stay
-    as the cycle's data sets them.
+    unlimited); overtime is 0 when not allowed; each cost component scales by its
+    change. A price change re-values lost sales (and the ending-stock penalty, half a
+    lost sale); holding and backlog costs stay as the cycle's data sets them.
     """
     label = f"scenario {name!r}" if name else "the scenario"
     model = inputs.supply_model()
@@ -533,7 +534,13 @@ def _plan_supply(
     if targets is not None:
         changes["safety_stock"] = targets
         changes["ending_target"] = targets.unstack("month").iloc[:, -1]
-    multipliers = dict.fromkeys(COST_COMPONENTS, 1.0) | {"lost": price, "ending": price}
+    by_cost = _overrides(
+        scenario.supply_cost_change_pct, "supply_cost_change_pct",
+        pd.Series(COST_COMPONENTS), label,
+    )  # fmt: skip
+    multipliers = {c: 1.0 + by_cost.get(c, 0.0) / 100.0 for c in COST_COMPONENTS}
+    multipliers["lost"] *= price
+    multipliers["ending"] *= price
     with inputs._engine["lock"]:
         return model.resolve(cost_multipliers=multipliers, **changes)
 

@@ -426,3 +426,19 @@ def test_a_capacity_change_reaches_the_workers_hours_and_the_baseline_comes_back
     # wages: 1 worker x 100 hours x 10 a month, 3 months
     assert base.supply.costs["wages"] == pytest.approx(3_000.0)
     assert base.supply_costs["wages"].sum() == pytest.approx(3_000.0)
+
+
+def test_a_cost_change_reprices_the_plan_and_names_are_checked():
+    """Half capacity with overtime at twice its cost (60 an hour): an overtime hour still
+    saves 113 - 60 in month 0, so the plan keeps it and pays 15 x 60 = 900 for it."""
+    base = replan(_inputs(), {"capacity_change_pct": -50})
+    dear = replan(
+        _inputs(), {"capacity_change_pct": -50, "supply_cost_change_pct": {"overtime": 100}}
+    )
+    assert dear.supply.costs["overtime"] == pytest.approx(900.0)
+    assert dear.supply.objective == pytest.approx(base.supply.objective + 450.0)
+    pd.testing.assert_frame_equal(dear.supply_plan, base.supply_plan)
+    press = dear.capacity[dear.capacity["resource"] == "Press"]
+    assert press["shadow_price_overtime"].tolist() == pytest.approx([53.0, 48.0, 43.0])
+    with pytest.raises(ConfigError, match=r"supply_cost_change_pct names unknown cost component"):
+        replan(_inputs(), {"supply_cost_change_pct": {"labour": 10}}, name="x")
