@@ -605,8 +605,8 @@ def test_hiring_against_overtime_worked_by_hand():
     assert overtime.workforce["workers"].tolist() == pytest.approx([1.0, 1.0], **EXACT)
     assert cap(overtime, "overtime_used") == pytest.approx([50, 50], **EXACT)
     assert overtime.objective == pytest.approx(700.0, **EXACT)
-    # one more staffed hour saves an overtime hour: 5, less nothing (wages are paid anyway)
-    assert cap(overtime, "shadow_price_regular") == pytest.approx([5.0, 5.0], **EXACT)
+    # one more staffed hour saves an overtime hour (5), less an hour's wage (1): 4
+    assert cap(overtime, "shadow_price_regular") == pytest.approx([4.0, 4.0], **EXACT)
 
     _, whole = _staffed({"A": [150, 150]}, _crew(), integer=True)
     assert whole.workforce["workers"].tolist() == [2.0, 2.0]

@@ -830,12 +830,16 @@ class SupplyModel:
             for name in ("hours", "materials")
         }
         # One more hour of a resource-month is worth the dual of its hours row, less what
-        # the hour costs: a regular hour its regular cost (none when wages pay it), an
-        # overtime hour its overtime cost. Where the hour is not used up, the dual is at
-        # most that cost, so the worth is 0. This prices machine and staff limits alike.
+        # the hour costs: a regular hour its regular cost, or the wage of an hour where a
+        # workforce staffs it; an overtime hour its overtime cost. Where the hour is not
+        # used up, the dual is at most that cost, so the worth is 0. This prices machine
+        # and staff limits alike: a staffed hour worth more than its wage is a bottleneck.
         hour = duals.pop("hours")
         for kind in ("regular", "overtime"):
             rate = self._in.unit_costs[kind] * float(self.parameters[f"cost_{kind}"].value)
+            if kind == "regular" and len(self.pools):
+                wage = self._in.P.T @ (self._in.wage / self._in.hours_per_worker[:, 0])
+                rate = rate + float(self.parameters["cost_wages"].value) * wage[:, None]
             duals[kind] = _clean(np.maximum(hour - rate, 0.0)) if len(hour) else hour
         result = self._report(values, duals, self.problem.status)
         timings["solve"] = time.perf_counter() - t0
