@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from functools import cache
+
+_LOCK = threading.Lock()
 
 
 @cache
@@ -20,15 +23,16 @@ def quiet_highs() -> None:
         import highspy
     except ImportError:  # another solver then
         return
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
+    with _LOCK:  # two first calls at once would save and restore the silenced descriptor
+        sys.stdout.flush()
+        saved = os.dup(1)
+        try:
+            with open(os.devnull, "w") as null:
+                os.dup2(null.fileno(), 1)
+                highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
 
 
 __all__ = ["quiet_highs"]

@@ -29,14 +29,39 @@ from typing import Annotated, Any, Literal
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError, SopError
 
 #: a month as written in files and parameters: YYYY-MM
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def _no_bool(value: Any) -> Any:
+    """A yes/no is not a number (YAML reads ``yes`` as True, which would be 1)."""
+    if isinstance(value, bool):
+        raise ValueError("a number is expected, not yes/no (true/false)")
+    return value
+
+
 #: a change in percent: at least -100 (all of it gone), at most +1000 (eleven times as much)
-Pct = Annotated[float, Field(ge=-100, le=1000, allow_inf_nan=False)]
+Pct = Annotated[float, Field(ge=-100, le=1000, allow_inf_nan=False), BeforeValidator(_no_bool)]
+#: cvxpy solvers of linear (and mixed-integer) programs the supply model may name
+LP_SOLVERS = (
+    "HIGHS",
+    "SCIPY",
+    "GLPK",
+    "GLPK_MI",
+    "CBC",
+    "SCIP",
+    "COPT",
+    "GUROBI",
+    "CPLEX",
+    "MOSEK",
+    "XPRESS",
+    "CUOPT",
+    "CLARABEL",
+)
 
 
 class _Model(BaseModel):
@@ -139,10 +164,11 @@ class SupplyParams(_Model):
     def _known_solver(cls, v: str) -> str:
         import cvxpy as cp
 
-        names = cp.installed_solvers()
+        names = [n for n in cp.installed_solvers() if n in LP_SOLVERS]
         if v.upper() not in names:
             raise ValueError(
-                f"{v!r} is not an installed cvxpy solver; installed: {', '.join(names)}"
+                f"{v!r} is not an installed cvxpy solver of linear programs; installed: "
+                f"{', '.join(names)}"
             )
         return v.upper()
 
@@ -158,7 +184,9 @@ class Parameters(_Model):
 
     cycle: str | None = Field(None, description="planning month YYYY-MM; empty: after history")
     horizon: int = Field(18, ge=1, le=60, description="months to plan")
-    service_level: float = Field(0.95, gt=0, lt=1, description="service level target")
+    service_level: float = Field(
+        0.95, ge=0.5, lt=1, description="service level target (0.5 to 1, exclusive)"
+    )
     scenario: str = Field("baseline", description="scenario of scenarios.yaml to plan")
     reports_dir: str = Field("reports", description="where cycle reports go")
     data: DataParams = Field(default_factory=DataParams)

@@ -191,6 +191,39 @@ def _overrides(
     return changes
 
 
+def check_scenario_names(scenarios: Mapping[str, Scenario | Mapping], dataset: object) -> None:
+    """Refuse, before any stage runs, scenarios naming what the data does not have.
+
+    Every per-family, per-resource, per-material and per-cost-component change of every
+    scenario is checked against the dataset (``products.family``, ``resources``,
+    ``bom`` and ``material_supply`` materials, the supply model's cost components); all
+    problems are reported at once.
+
+    Raises
+    ------
+    ConfigError
+        The scenario, the key, the unknown names and the valid ones.
+    """
+    valid = {
+        "family_demand_change_pct": dataset.products["family"],
+        "resource_capacity_change_pct": dataset.resources["resource"],
+        "material_supplier_change_pct": pd.concat(
+            [dataset.bom["material"], dataset.material_supply["material"]]
+        ),
+        "supply_cost_change_pct": pd.Series(COST_COMPONENTS),
+    }
+    problems = []
+    for name, spec in scenarios.items():
+        changes = validate_scenario(spec, name)
+        for key, names in valid.items():
+            try:
+                _overrides(getattr(changes, key), key, names, f"scenario {name!r}")
+            except ConfigError as exc:
+                problems.append(str(exc))
+    if problems:
+        raise ConfigError(" ".join(problems))
+
+
 def apply_scenario(
     demand_plan: pd.DataFrame,
     products: pd.DataFrame,
@@ -330,6 +363,26 @@ class PlanInputs:
     def __post_init__(self) -> None:
         require_consensus(self.demand_plan, "no plan to re-plan")
         self._engine["lock"] = threading.Lock()
+
+    def __getstate__(self) -> dict:
+        """Pickled without the built model and its lock (a copy builds its own)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.init}
+
+    def __setstate__(self, state: dict) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "_engine", {"lock": threading.Lock()})
+
+    @property
+    def safety_stock_basis(self) -> str:
+        """Where the safety-stock targets come from, in a sentence for the reports."""
+        if self.supply.safety_stock == "forecast_error" and self.accuracy is not None:
+            return (
+                f"Safety-stock targets come from stage 2's forecast error at a "
+                f"{self.service_level:.0%} service level and a lead time of "
+                f"{self.supply.lead_time_months:g} month(s) (supply.safety_stock: forecast_error)."
+            )
+        return "Safety-stock targets are the inventory table's safety_stock column."
 
     @classmethod
     def from_dataset(
@@ -522,7 +575,9 @@ def _plan_supply(
         "demand": demand.reindex(grid, fill_value=0.0).to_numpy().reshape(base["demand"].shape),
         "regular_hours": base["regular_hours"].to_numpy() * hours,
         "overtime_hours": base["overtime_hours"].to_numpy() * hours * scenario.overtime_allowed,
-        "material_available": np.where(np.isinf(available), np.inf, available * supply),
+        "material_available": np.where(
+            np.isinf(available), np.inf, np.where(np.isinf(available), 0.0, available) * supply
+        ),
     }
     if "hours_per_worker" in base:  # the workers' hours change as their resources' do
         pools = model.pools
@@ -784,6 +839,7 @@ __all__ = [
     "PlanInputs",
     "apply_scenario",
     "check_plan_of_record",
+    "check_scenario_names",
     "compare_scenarios",
     "replan",
     "summarise_plan",

@@ -206,3 +206,16 @@ def test_a_drivers_message_loses_every_piece_of_the_password():
     url = "postgresql://planner:S3c@retPW@127.0.0.1:1/erp"
     said = "failed to resolve host 'retPW@127.0.0.1': S3c@retPW"
     assert scrub_password(said, url) == "failed to resolve host '***@127.0.0.1': ***"
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"service_level": 0.4}, "service_level: Input should be greater than or equal to 0.5"),
+        ({"supply.solver": "OSQP"}, "not an installed cvxpy solver of linear programs"),
+        ({"supply.unmet": "maybe"}, "supply.unmet: Input should be 'backlog' or 'lost'"),
+    ],
+)
+def test_supply_settings_are_checked_before_any_stage(override, message):
+    with pytest.raises(ConfigError, match=message):
+        resolve_parameters(None, **override)

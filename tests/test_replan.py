@@ -19,6 +19,7 @@ from sopkit.scenarios import (
     Plan,
     PlanInputs,
     check_plan_of_record,
+    check_scenario_names,
     compare_scenarios,
     replan,
     summarise_plan,
@@ -442,3 +443,32 @@ def test_a_cost_change_reprices_the_plan_and_names_are_checked():
     assert press["shadow_price_overtime"].tolist() == pytest.approx([53.0, 48.0, 43.0])
     with pytest.raises(ConfigError, match=r"supply_cost_change_pct names unknown cost component"):
         replan(_inputs(), {"supply_cost_change_pct": {"labour": 10}}, name="x")
+
+
+def test_scenarios_naming_what_the_data_lacks_are_refused_all_at_once():
+    ds = SimpleNamespace(
+        products=PRODUCTS, resources=RESOURCES, bom=BOM, material_supply=MATERIAL_SUPPLY
+    )
+    check_scenario_names({"ok": {"material_supplier_change_pct": {"Steel": -10}}}, ds)
+    bad = {
+        "a": {"family_demand_change_pct": {"Boats": 5}},
+        "b": {"material_supplier_change_pct": {"Copper": -10}, "overtime_allowed": False},
+    }
+    with pytest.raises(ConfigError) as err:
+        check_scenario_names(bad, ds)
+    assert "scenario 'a': family_demand_change_pct names unknown family(s): Boats" in str(err.value)
+    assert "scenario 'b': material_supplier_change_pct names unknown material(s): Copper" in str(
+        err.value
+    )
+
+
+def test_plan_inputs_pickle_without_their_model_and_yes_is_not_a_number():
+    import pickle
+
+    inputs = _inputs()
+    plan = replan(inputs)
+    copy = pickle.loads(pickle.dumps(inputs))
+    pd.testing.assert_frame_equal(replan(copy).supply_plan, plan.supply_plan)
+    with pytest.raises(ConfigError, match="a number is expected, not yes/no"):
+        replan(_inputs(), {"demand_change_pct": True})
+    assert "inventory table" in inputs.safety_stock_basis

@@ -645,3 +645,31 @@ def test_a_plant_row_staffs_every_resource_without_its_own_and_workforce_can_be_
     tables["workforce"] = _crew(resource="Oven")
     with pytest.raises(SopError, match=r"workforce names resource.*Oven"):
         SupplyModel.from_inputs(demand_plan, tables)
+
+
+def test_a_material_listed_for_some_months_keeps_its_nearest_row_elsewhere():
+    """Steel is listed for month 0 only (40 kg at 1): month 1 keeps 40 kg at 1, not an
+    unlimited free supply, and the result says so."""
+    demand_plan, tables = company(
+        {"A": [20, 30]}, material={"name": "Steel", "per_unit": 2.0, "available": [40, 40]}
+    )
+    tables["material_supply"] = tables["material_supply"].iloc[:1].assign(unit_cost=1.0)
+    r = SupplyModel.from_inputs(demand_plan, tables).solve()
+    assert r.materials["available"].tolist() == [40.0, 40.0]
+    assert r.materials["unit_cost"].tolist() == [1.0, 1.0]
+    assert col(r, "production") == pytest.approx([20, 20], **EXACT)
+    assert r.notes == (
+        "material_supply has no row for Steel in 1 plan month(s) (2026-12): the nearest "
+        "listed month's max_qty and unit_cost are used there.",
+    )
+
+
+def test_free_overtime_is_reported_only_beyond_regular_hours():
+    """Overtime costing nothing: the solver may split the hours either way; the report
+    uses regular hours first (60 of 100 regular: no overtime)."""
+    _, r = solve({"A": [60, 60]}, hours=100.0, overtime=50.0, overtime_cost=0.0)
+    assert cap(r, "overtime_used") == [0.0, 0.0]
+    assert cap(r, "regular_used") == pytest.approx([60, 60], **EXACT)
+    assert cap(r, "status") == ["ok", "ok"]
+    _, over = solve({"A": [130, 60]}, hours=100.0, overtime=50.0, overtime_cost=0.0)
+    assert cap(over, "overtime_used")[0] == pytest.approx(30.0, **EXACT)

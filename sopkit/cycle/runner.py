@@ -358,6 +358,9 @@ def _run(
     )
     month = resolve_cycle(run.params, ds)
     check_history(run.params, ds, month)
+    from sopkit.scenarios import check_scenario_names
+
+    check_scenario_names(run.scenarios, ds)
     name = f"{month:%Y-%m}"
     replay = month <= ds.last_month
     ds = ds.as_of(month)  # its warnings are those of the history the cycle sees

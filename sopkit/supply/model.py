@@ -285,6 +285,9 @@ class SupplyResult:
         that staffs every resource without its own), month, workers, hired, laid_off,
         hours_available (workers x hours per worker) and hours_used (regular hours of
         its resources). Empty without workforce data.
+    notes : tuple of str
+        What the planner should know about the inputs, e.g. materials whose supply was
+        carried from their nearest listed month into months the data does not list.
     """
 
     plan: pd.DataFrame
@@ -296,6 +299,7 @@ class SupplyResult:
     timings: dict[str, float] = field(default_factory=dict)
     sku_costs: pd.DataFrame | None = None
     workforce: pd.DataFrame | None = None
+    notes: tuple[str, ...] = ()
 
     @property
     def objective(self) -> float:
@@ -354,6 +358,7 @@ class _Inputs:
     wage: np.ndarray = field(default_factory=lambda: np.zeros(0))  # a worker-month
     hire_cost: np.ndarray = field(default_factory=lambda: np.zeros(0))
     layoff_cost: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    carried: pd.DataFrame | None = None  # material-months given their nearest month's row
 
 
 class SupplyModel:
@@ -873,11 +878,29 @@ class SupplyModel:
         shipments = demand + carried - backlog - lost
 
         required = inp.R.T @ x  # resource x month
+        available = p["regular_hours"].value
+        # the solver fills a binding resource to its limit give or take rounding noise
+        required = np.where(np.isclose(required, available, rtol=1e-9, atol=1e-9),
+                            available, required)  # fmt: skip
         overtime = np.clip(v["ot"], 0.0, required)
+        if len(self.resources):
+            # where an overtime hour costs no more than a regular one the solver's split is
+            # arbitrary: report regular hours first, as a planner would use them
+            free = inp.unit_costs["overtime"] <= inp.unit_costs["regular"]
+            staffed = (
+                (np.asarray(inp.P.sum(axis=0)).ravel() > 0)[:, None]
+                if inp.P is not None
+                else np.zeros((len(self.resources), 1), dtype=bool)
+            )
+            first = np.maximum(required - available, 0.0)
+            overtime = np.where(free & ~staffed, np.minimum(overtime, first), overtime)
         regular = required - overtime
         share = np.divide(overtime, required, out=np.zeros_like(required), where=required > 0)
         sku_overtime = x * (inp.R @ share) if len(self.resources) else np.zeros((n, t))
         used = inp.B.T @ x
+        limit = p["material_available"].value
+        used = np.where(np.isfinite(limit) & np.isclose(used, limit, rtol=1e-9, atol=1e-9),
+                        limit, used)  # fmt: skip
 
         price_reg, price_ot, price_mat = duals["regular"], duals["overtime"], duals["materials"]
         # A resource holds production back when its regular hours are worth more than
@@ -913,12 +936,12 @@ class SupplyModel:
         )
 
         k = len(self.resources)
-        available = p["regular_hours"].value
         utilisation = np.divide(
             required, available, out=np.full_like(required, np.nan), where=available > 0
         )
+        no_hours_binding = (available <= 0) & (price_reg > _TOL)
         status_col = np.select(
-            [short_hours > _TOL, overtime > _TOL, utilisation > TIGHT_ABOVE],
+            [(short_hours > _TOL) | no_hours_binding, overtime > _TOL, utilisation > TIGHT_ABOVE],
             ["short", "overtime", "tight"],
             default="ok",
         ).astype(object)
@@ -1033,7 +1056,7 @@ class SupplyModel:
         costs.name = "cost"
         return SupplyResult(
             plan, capacity, materials, ending, costs, status, sku_costs=sku_costs,
-            workforce=workforce,
+            workforce=workforce, notes=_carried_notes(inp.carried),
         )  # fmt: skip
 
 
@@ -1157,6 +1180,16 @@ def _read_inputs(
         supply, "material_supply", "material", mat_names, months, ["max_qty", "unit_cost"]
     )
     mm = len(mat_names)
+    # A material listed for some months only keeps its nearest listed month's supply and
+    # price in the months it is not listed for (a supplier schedule that stops before the
+    # plan does is not an unlimited, free supply); one never listed has no limit.
+    listed = mats.groupby("material")["max_qty"].transform(lambda c: c.notna().any())
+    carried_rows = mats["max_qty"].isna() & mats["unit_cost"].isna() & listed
+    for col in ("max_qty", "unit_cost"):
+        mats[col] = mats.groupby("material")[col].transform(lambda c: c.ffill().bfill())
+    carried = pd.DataFrame(
+        {"material": mats.loc[carried_rows, "material"], "month": mats.loc[carried_rows, "month"]}
+    )
     available = mats["max_qty"].astype(float).fillna(np.inf).to_numpy().reshape(mm, t)
     material_cost = mats["unit_cost"].astype(float).fillna(0.0).to_numpy().reshape(mm, t)
 
@@ -1229,6 +1262,7 @@ def _read_inputs(
         unit_costs=unit_costs,
         min_run=rows(runs),
         material_cost=material_cost,
+        carried=carried,
         **crew,
     )
 
@@ -1434,6 +1468,21 @@ def _clean(a: np.ndarray) -> np.ndarray:
     """Solver noise below the tolerance set to exactly 0 (and -0.0 to 0.0)."""
     a = np.asarray(a, dtype=float)
     return np.where(np.abs(a) < 1e-9, 0.0, a)
+
+
+def _carried_notes(carried: pd.DataFrame | None) -> tuple[str, ...]:
+    """One sentence per material whose supply was carried into months it is not listed for."""
+    if carried is None or carried.empty:
+        return ()
+    out = []
+    for material, rows in carried.groupby("material", sort=True):
+        months = pd.DatetimeIndex(rows["month"]).sort_values()
+        span = f"{months[0]:%Y-%m}" + (f" to {months[-1]:%Y-%m}" if len(months) > 1 else "")
+        out.append(
+            f"material_supply has no row for {material} in {len(months)} plan month(s) "
+            f"({span}): the nearest listed month's max_qty and unit_cost are used there."
+        )
+    return tuple(out)
 
 
 def _pool_shares(x: np.ndarray, R: sp.csr_matrix, P: sp.csr_matrix) -> np.ndarray:

@@ -11,6 +11,8 @@ One more hour of Roasting in 2027-03 is worth 41.20.
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pandas as pd
 
@@ -19,6 +21,11 @@ from sopkit.errors import SopError
 
 _TOL = 1e-6
 PRICE_COLUMNS = ["kind", "name", "month", "shadow_price", "used", "limit", "sentence"]
+
+
+def _md(text: object) -> str:
+    """Text from the data or the parameters, safe in Markdown that is rendered as HTML."""
+    return html.escape(str(text), quote=False)
 
 
 def _money(x: float) -> str:
@@ -76,7 +83,7 @@ def constraint_prices(
             "used": cap["regular_used"],
             "limit": cap["available_hours"],
             "sentence": [
-                f"One more hour of {r} in {m:%Y-%m} is worth {_money(p)}"
+                f"One more hour of {_md(r)} in {m:%Y-%m} is worth {_money(p)}"
                 + (f" (an overtime hour {_money(o)}, after its cost)." if o > _TOL else ".")
                 for r, m, p, o in zip(cap["resource"], cap["month"], cap["shadow_price"], ot,
                                       strict=True)
@@ -93,7 +100,7 @@ def constraint_prices(
             "used": mat["required"],
             "limit": mat["available"],
             "sentence": [
-                f"One more unit of {name} in {m:%Y-%m} is worth {_money(p)} above its price."
+                f"One more unit of {_md(name)} in {m:%Y-%m} is worth {_money(p)} above its price."
                 for name, m, p in zip(mat["material"], mat["month"], mat["shadow_price"],
                                       strict=True)
             ],
@@ -232,7 +239,7 @@ def plan_summary(result: object, *, scenario: str = "", description: str = "") -
     on_time = 1.0 - held / demand if demand > 0 else np.nan
     lines = []
     if scenario:
-        lines.append(f"Scenario **{scenario}**: {description or 'no change'}.")
+        lines.append(f"Scenario **{_md(scenario)}**: {_md(description) or 'no change'}.")
     lines.append(
         f"The plan makes **{plan['production'].sum():,.0f}** units and buys "
         f"{plan['subcontract'].sum():,.0f} from subcontractors against a demand of "
@@ -259,7 +266,8 @@ def plan_summary(result: object, *, scenario: str = "", description: str = "") -
         f"Total supply cost **{result.costs['total']:,.0f}**; solved to {result.status} in "
         f"{result.timings.get('solve', float('nan')):.2f} s."
     )
-    return " ".join(lines)
+    notes = getattr(result, "notes", ())
+    return " ".join(lines) + "".join(f"\n\n**Note:** {_md(n)}" for n in notes)
 
 
 __all__ = ["COST_MEANING", "constraint_prices", "cost_breakdown", "plan_summary", "unmet_demand"]
