@@ -20,14 +20,14 @@ the engines of later releases plug in:
    consensus, prices and capacity (:func:`apply_scenario`). A forecasting engine that
    re-forecasts under a scenario (price elasticity, drivers) replaces this step and
    returns the same ``demand_plan``.
-2. **supply** (``_plan_supply``): lot-for-lot netting
-   (:func:`sopkit.supply.plan_production`), then the capacity and material checks. The
-   optimisation engine replaces ``plan_production``: it builds its cvxpy model once per
-   :class:`PlanInputs` (frozen; its tables are not to be changed in place, so a model
-   built from them stays valid) and re-solves
-   with the scenario's numbers as Parameters; it returns the same ``supply_plan``,
-   ``capacity`` and ``materials`` with overtime, subcontracting, backlog and shadow
-   prices filled in.
+2. **supply** (``_plan_supply``): the supply optimisation model
+   (:class:`sopkit.supply.SupplyModel`), built once per :class:`PlanInputs` (frozen; its
+   tables are not to be changed in place, so the model built from them stays valid) at
+   the first re-plan, and re-solved with each scenario's numbers as cvxpy Parameters:
+   demand, regular and overtime hours, the workers' hours, material supply, and cost
+   multipliers. It returns ``supply_plan``, ``capacity``, ``materials``,
+   ``supply_costs`` and ``workforce_plan`` with overtime, subcontracting, backlog or
+   lost sales, binding constraints and their shadow prices.
 3. **finance** (``_plan_finance``): what the supply plan ships, valued
    (:func:`sopkit.finance.project_financials`).
 
@@ -625,10 +625,11 @@ def replan(
 ) -> Plan:
     """Plan one scenario through demand, supply and finance.
 
-    Pure: the inputs are not changed, nothing is read or written; the same inputs and
-    scenario give the same plan. On the demo company (160 SKUs x 3 regions x 18 months)
-    one re-plan takes about a tenth of a second, fast enough for the dashboard to call
-    it on every widget change.
+    Pure: the inputs are not changed, nothing is read or written (the supply model is
+    built at the first call and kept in ``inputs``); the same inputs and scenario give
+    the same plan. On the demo company (160 SKUs x 3 regions x 18 months) one re-plan
+    takes about 0.6 s (benchmarks/supply.py), the supply model's re-solve about half of
+    it, fast enough for the dashboard to call it on every widget change.
 
     Parameters
     ----------
