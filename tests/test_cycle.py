@@ -143,12 +143,29 @@ def test_artifacts_have_their_columns_and_sane_values(cycle_run, tiny_demo):
     assert np.allclose(cap["utilisation"], cap["required_hours"] / cap["available_hours"])
     assert set(cap["resource"]) == set(tiny_demo.resources["resource"])
 
-    # revenue of the plan is consensus x price, by family and month
+    # revenue of the plan is what the supply plan ships x price; every unit of demand is
+    # shipped or still owed (backlog) or lost, month by month
     prices = tiny_demo.products.set_index("sku")["unit_price"]
-    expected = (plan["consensus"] * plan["sku"].map(prices)).sum()
+    expected = (sp["shipments"] * sp["sku"].map(prices)).sum()
     assert art["financials"]["revenue"].sum() == pytest.approx(expected, rel=1e-9)
+    owed = sp.groupby("sku")["backlog"].transform("last") + sp.groupby("sku")["lost"].transform(
+        "sum"
+    )
+    both = sp.groupby("sku")[["demand", "shipments"]].sum()
+    assert np.allclose(both["demand"], both["shipments"] + owed.groupby(sp["sku"]).first())
+    assert sp["demand"].sum() == pytest.approx(plan["consensus"].sum(), rel=1e-9)
+    # the supply model's costs add up, and stage 3 says what binds and what it is worth
+    assert (art["supply_costs"]["total"] >= -1e-6).all()
+    assert cap["binding"].dtype == bool
+    assert (cap.loc[cap["binding"], "shadow_price"] > 0).all()
     scen = art["scenarios"].set_index("scenario")
-    assert list(scen.index) == ["baseline", "demand_upside", "capacity_loss", "price_increase"]
+    assert list(scen.index) == [
+        "baseline",
+        "demand_upside",
+        "capacity_loss",
+        "price_increase",
+        "supplier_shortage",
+    ]
     assert scen.loc["demand_upside", "revenue"] > scen.loc["baseline", "revenue"]
     assert scen.loc["capacity_loss", "available_hours"] == pytest.approx(
         0.85 * scen.loc["baseline", "available_hours"]
