@@ -190,6 +190,22 @@ ARTIFACTS: dict[str, Artifact] = {
             ("wape", NUMBER, "abs_error / actual (fraction; NaN when actual is 0)"),
             ("bias", NUMBER, "(forecast - actual) / actual; positive = over-forecast"),
             ("mape", NUMBER, "mean |error| / actual over the key's SKU x region series"),
+            (
+                "mase", NUMBER,
+                "abs_error / the mean |seasonal difference| (lag season_length) of the key's "
+                "own series (at total, family, sku: its series summed) before the backtest "
+                "origin; below 1: better than seasonal naive in-sample; NaN without a scale",
+            ),
+            (
+                "coverage_80", NUMBER,
+                "share of the key's SKU x region series whose actual fell inside their 80 % "
+                "interval (fraction; bounds are never summed)",
+            ),
+            (
+                "coverage_95", NUMBER,
+                "share of the key's SKU x region series whose actual fell inside their 95 % "
+                "interval (fraction)",
+            ),
             workbook=False,
         ),
         _a(

@@ -306,6 +306,9 @@ def test_backtest_hand_computed_two_families():
         "wape",
         "bias",
         "mape",
+        "mase",
+        "coverage_80",
+        "coverage_95",
     ]
     assert len(acc) == len(EXPECTED_ACCURACY)
     assert (acc["model"] == "seasonal_naive").all()
@@ -318,6 +321,50 @@ def test_backtest_hand_computed_two_families():
         np.testing.assert_allclose(
             got[cols].to_numpy(dtype=float), expected, rtol=0, atol=TOL, err_msg=str(key)
         )
+
+
+# sku_region key: (mase, coverage_80, coverage_95) at lags 1 and 2, worked by hand below
+EXPECTED_SCALED = {
+    "A / N": ((2 / 9.5, 5 / 9.5), (1, 1), (1, 1)),
+    "A / S": ((4 / 2, 6 / 2), (0, 0), (1, 0)),
+    "B / N": ((0, 5 / 6), (1, 1), (1, 1)),
+    "C / N": ((np.nan, np.nan), (1, 0), (1, 0)),
+}
+
+
+def test_backtest_mase_and_coverage_hand_computed():
+    """MASE and the coverage of seasonal naive's own intervals (m = 2), _backtest_history.
+
+    Scales, mean |y_t - y_(t-2)| over January to April: A/N |10 - 5|, |20 - 6| -> 9.5;
+    A/S |4 - 1|, |0 - 1| -> 2; B/N 5, 7 -> 6; C/N constant -> none (MASE NaN); SKU A =
+    A/N + A/S: 6, 7, 14, 20 -> (8 + 13) / 2 = 10.5; family F = A + B: 9, 10, 22, 30 ->
+    (13 + 20) / 2 = 16.5, and the total (F + C) the same.
+
+    Intervals: sigma = sqrt(mean e^2) of the same differences (FPP3 5.5), the same at
+    lags 1 and 2 (one season): A/N sqrt(110.5) = 10.51, 80 % half-width Z80 x 10.51 =
+    13.47; A/S sqrt(5) = 2.236, half-widths 2.866 (80 %) and 4.383 (95 %); B/N sqrt(37)
+    = 6.083, 7.795 (80 %); C/N 0. So A/N 12 in [0, 23.5] and 15 in [6.5, 33.5]; A/S 0 out
+    of [1.13, 6.87] but in [0, 8.38], 6 out of [0, 2.87] and of [0, 4.38]; B/N 8 at its
+    forecast, 5 in [2.2, 17.8]; C/N 2 on [2, 2], 0 off it.
+    """
+    acc = backtest_seasonal_naive(
+        _backtest_history(), PRODUCTS, _ts("2025-07"), holdout=2, season_length=2
+    )
+    for key, expected in EXPECTED_SCALED.items():
+        got = [[_acc_row(acc, "sku_region", key, lag)[c] for lag in (1, 2)] for c in
+               ("mase", "coverage_80", "coverage_95")]  # fmt: skip
+        np.testing.assert_allclose(got, expected, rtol=0, atol=TOL, err_msg=key)
+    np.testing.assert_allclose(
+        [_acc_row(acc, "sku", "A", lag)["mase"] for lag in (1, 2)], [2 / 10.5, 1 / 10.5], atol=TOL
+    )
+    for level, key in (("family", "F"), ("total", "Total")):
+        errors = [_acc_row(acc, level, key, lag)["abs_error"] for lag in (1, 2)]
+        got = [_acc_row(acc, level, key, lag)["mase"] for lag in (1, 2)]
+        np.testing.assert_allclose(got, np.array(errors) / 16.5, atol=TOL)
+    # 80 %: A/N, B/N, C/N in at lag 1 (3 of 4 series), A/N and B/N at lag 2 (2 of 4)
+    total = [_acc_row(acc, "total", "Total", lag) for lag in (1, 2)]
+    np.testing.assert_allclose([r["coverage_80"] for r in total], [3 / 4, 2 / 4], atol=TOL)
+    np.testing.assert_allclose([r["coverage_95"] for r in total], [4 / 4, 2 / 4], atol=TOL)
 
 
 def test_backtest_without_history_before_origin_raises():

@@ -1,7 +1,7 @@
 """Forecast accuracy: backtests by lag, and how earlier plans of record did.
 
-Backtests and their summaries (WAPE, bias, MAPE); the accuracy of earlier plans of record,
-with the value their adjustments added (FVA).
+Backtests and their summaries (WAPE, bias, MAPE, MASE, interval coverage); the accuracy
+of earlier plans of record, with the value their adjustments added (FVA).
 """
 
 from __future__ import annotations
@@ -31,6 +31,9 @@ from sopkit.errors import SopError
 
 # --------------------------------------------------------------------------- accuracy
 
+#: the prediction intervals whose coverage the ``accuracy`` artifact measures, percent
+COVERAGE_LEVELS = (80, 95)
+
 
 def backtest_seasonal_naive(
     sales_history: pd.DataFrame,
@@ -55,7 +58,24 @@ def backtest_seasonal_naive(
     - wape = abs_error / actual, bias = (forecast - actual) / actual (both NaN when the
       actual is 0; a positive bias is over-forecasting);
     - mape = mean over the key's sku x region series of |forecast - actual| / actual,
-      leaving out series whose actual is 0 (NaN when all are 0).
+      leaving out series whose actual is 0 (NaN when all are 0);
+    - mase = abs_error / scale, where scale is the in-sample mean absolute seasonal
+      difference, mean over t of |Y_t - Y_{t-m}| (m = ``season_length``), of the key's
+      own series Y before the origin: at an aggregated level (total, family, sku) the
+      sum of its sku x region series, each from its first month to the month before the
+      origin (a month without a row counts as 0), so that the error and its scale are of
+      the same series. NaN when that history has no month t with t - m inside it (m
+      months or fewer) or all its seasonal differences are 0 (a constant series): a
+      scale of 0 gives no ratio. Below 1: the forecast erred less than seasonal naive did,
+      on average, one season ahead within the history (Hyndman & Koehler 2006, "Another
+      look at measures of forecast accuracy", IJF 22(4); FPP3 section 5.8);
+    - coverage_80, coverage_95 = the share of the key's sku x region series whose actual
+      fell inside the forecast's 80 % (95 %) prediction interval, bounds included
+      (yhat_lo_80 <= actual <= yhat_hi_80). Intervals are counted series by series, never
+      summed: bounds of a sum are not sums of bounds, so at the total a figure of 0.8 means
+      four in five of its series-months, not the total's own interval. NaN when the
+      forecast has no bounds for a series of the key (a caller's forecast without the
+      interval columns).
 
     The levels, from the most pooled to the plan's own: ``total`` (all SKUs summed:
     errors of opposite sign cancel, so it flatters the method), ``family``, ``sku``
@@ -80,9 +100,10 @@ def backtest_seasonal_naive(
     pandas.DataFrame
         The ``accuracy`` artifact: model, level, key ("Total", the family, the sku, or
         "sku / region"), family (None at level total), lag, actual, forecast,
-        abs_error, wape, bias, mape; sorted by level (total, family, sku, sku_region),
-        key, lag. ``model`` is "seasonal_naive" (the method, its mean fallback for
-        short series included).
+        abs_error, wape, bias, mape, mase, coverage_80, coverage_95; sorted by level
+        (total, family, sku, sku_region), key, lag. ``model`` is "seasonal_naive" (the
+        method, its mean fallback for short series included); its intervals are those of
+        :func:`~sopkit.demand.naive.seasonal_naive_forecast` (FPP3 section 5.5).
 
     Raises
     ------
@@ -98,9 +119,11 @@ def backtest_seasonal_naive(
     """
     cycle, origin = _backtest_origin(sales_history, cycle, holdout)
     fc = seasonal_naive_forecast(
-        sales_history, origin, holdout, season_length=season_length, levels=()
+        sales_history, origin, holdout, season_length=season_length, levels=COVERAGE_LEVELS
     )
-    return score_backtest(fc, sales_history, products, origin, cycle, SEASONAL_NAIVE)
+    return score_backtest(
+        fc, sales_history, products, origin, cycle, SEASONAL_NAIVE, season_length=season_length
+    )
 
 
 class Backtest(NamedTuple):
@@ -146,7 +169,9 @@ def backtest_statistical(
     fc, models = statistical_forecast(
         sales_history, origin, holdout, season_length=season_length, run="backtest", **options
     )
-    accuracy = score_backtest(fc, sales_history, products, origin, cycle, STATISTICAL)
+    accuracy = score_backtest(
+        fc, sales_history, products, origin, cycle, STATISTICAL, season_length=season_length
+    )
     return Backtest(accuracy, models)
 
 
@@ -200,25 +225,38 @@ def score_backtest(
     origin: pd.Timestamp,
     cycle: pd.Timestamp,
     model: str,
+    *,
+    season_length: int = 12,
 ) -> pd.DataFrame:
     """Score a forecast made at ``origin`` against the sales from ``origin`` to ``cycle``.
 
     Parameters
     ----------
     fc : pandas.DataFrame
-        sku, region, month, yhat: the forecast from ``origin`` on.
+        sku, region, month, yhat: the forecast from ``origin`` on; with yhat_lo_80,
+        yhat_hi_80, yhat_lo_95 and yhat_hi_95 where it has intervals (else the coverage
+        columns are NaN).
     sales_history, products : pandas.DataFrame
         What was sold, and each SKU's family.
     origin, cycle : pandas.Timestamp
         The first month forecast, and the month after the last one scored.
     model : str
         The ``model`` of the rows.
+    season_length : int, default 12
+        The lag m of the seasonal differences that scale MASE.
 
     Returns
     -------
     pandas.DataFrame
-        The ``accuracy`` artifact's rows (see :func:`backtest_seasonal_naive`).
+        The ``accuracy`` artifact's rows (see :func:`backtest_seasonal_naive`, which
+        defines every column).
+
+    Examples
+    --------
+    >>> fc = seasonal_naive_forecast(hist, origin, 12)  # doctest: +SKIP
+    >>> score_backtest(fc, hist, products, origin, cycle, "seasonal_naive")  # doctest: +SKIP
     """
+    m = whole_number(season_length, "season_length", what="months")
     fc = fc.loc[fc["month"] < cycle]
     window = sales_history.loc[
         (sales_history["month"] >= origin) & (sales_history["month"] < cycle),
@@ -229,21 +267,33 @@ def score_backtest(
     both["actual"] = both["qty"].fillna(0.0)
     both["forecast"] = both["yhat"]
     both["lag"] = (month_number(both["month"]) - month_number(origin) + 1).astype(np.int64)
-    both["family"] = family_of(products, both["sku"], "sales_history").to_numpy()
-    both["Total"] = "Total"
-    both["_family"] = both["family"]  # grouped by as the key, and kept as the family
-    both["sku_region"] = both["sku"].astype(str) + " / " + both["region"].astype(str)
+    both = _with_level_keys(both, products)
     pos = both["actual"] > 0
     both["ape"] = (both["forecast"] - both["actual"]).abs().where(pos) / both["actual"].where(pos)
+    for level in COVERAGE_LEVELS:
+        lo, hi = f"yhat_lo_{level}", f"yhat_hi_{level}"
+        if lo in both.columns and hi in both.columns:
+            inside = (both[lo] <= both["actual"]) & (both["actual"] <= both[hi])
+            unbounded = both[lo].isna() | both[hi].isna()
+        else:
+            inside = pd.Series(False, index=both.index)
+            unbounded = pd.Series(True, index=both.index)
+        both[f"_in_{level}"] = inside.astype(float)
+        both[f"_unbounded_{level}"] = unbounded.astype(np.int64)
 
     parts = []
-    for level, col in zip(ACCURACY_LEVELS, ("Total", "_family", "sku", "sku_region"), strict=True):
+    for level, col in zip(ACCURACY_LEVELS, _LEVEL_COLUMNS, strict=True):
         g = both.groupby([col, "lag"], sort=True).agg(
             family=("family", "first"),
             actual=("actual", "sum"),
             forecast=("forecast", "sum"),
             mape=("ape", "mean"),
+            _series=("actual", "size"),
+            **{f"_{c}_{lv}": (f"_{c}_{lv}", "sum") for lv in COVERAGE_LEVELS for c in _IN},
         )
+        for lv in COVERAGE_LEVELS:
+            covered = g[f"_in_{lv}"] / g["_series"]
+            g[f"coverage_{lv}"] = covered.where(g[f"_unbounded_{lv}"] == 0)
         g = g.reset_index().rename(columns={col: "key"})
         if level == "total":
             g["family"] = None
@@ -254,7 +304,68 @@ def score_backtest(
     acc["family"] = acc["family"].astype(object)
     acc["abs_error"] = (acc["forecast"] - acc["actual"]).abs()
     acc = _add_ratios(acc)
+    scales = _seasonal_scales(both, sales_history, products, origin, m)
+    acc = acc.merge(scales, on=["level", "key"], how="left")
+    acc["mase"] = acc["abs_error"] / acc["scale"]
     return acc[ACCURACY_COLUMNS]
+
+
+#: the columns of :func:`_with_level_keys` that name a row's key at each accuracy level
+_LEVEL_COLUMNS = ("_total", "_family", "sku", "_sku_region")
+_IN = ("in", "unbounded")
+
+
+def _with_level_keys(frame: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (sku, region, ...) with family and the key columns of every level."""
+    family = family_of(products, frame["sku"], "sales_history").to_numpy()
+    return frame.assign(
+        family=family,
+        _total="Total",
+        _family=family,  # grouped by as the key, and kept as the family
+        _sku_region=frame["sku"].astype(str) + " / " + frame["region"].astype(str),
+    )
+
+
+def _seasonal_scales(
+    scored: pd.DataFrame,
+    sales_history: pd.DataFrame,
+    products: pd.DataFrame,
+    origin: pd.Timestamp,
+    m: int,
+) -> pd.DataFrame:
+    """MASE's scale of every key: the mean |Y_t - Y_{t-m}| of its series before ``origin``.
+
+    The series are those of ``scored`` (its sku x region pairs); each lives from its first
+    month of history to the month before ``origin``, 0 where it has no row, and a key's
+    series Y is their sum. Returns level, key, scale (NaN where there is no seasonal
+    difference, or all are 0).
+    """
+    series = scored[["sku", "region"]].drop_duplicates()
+    hist = sales_history.loc[
+        sales_history["month"] < origin, ["sku", "region", "month", "qty"]
+    ].merge(series, on=["sku", "region"])
+    hist = hist.assign(_m=month_number(hist["month"]))
+    hist = hist.groupby(["sku", "region", "_m"], as_index=False)["qty"].sum()
+    end = month_number(origin)  # first month not in the history
+    first = hist.groupby(["sku", "region"], as_index=False)["_m"].min()
+    span = end - first["_m"].to_numpy()
+    grid = first.loc[first.index.repeat(span), ["sku", "region"]].reset_index(drop=True)
+    grid["_m"] = np.concatenate([np.arange(a, end) for a in first["_m"]]) if len(grid) else []
+    grid = grid.merge(hist, on=["sku", "region", "_m"], how="left").fillna({"qty": 0.0})
+    grid = _with_level_keys(grid, products)
+    parts = []
+    for level, col in zip(ACCURACY_LEVELS, _LEVEL_COLUMNS, strict=True):
+        # every series runs to the month before the origin, so a key's months are
+        # consecutive from its first: the m-th row back in the key is the month t - m
+        y = grid.groupby([col, "_m"], sort=True)["qty"].sum()
+        diff = y.groupby(level=0).diff(m).abs()
+        scale = diff.groupby(level=0).mean()
+        parts.append(
+            pd.DataFrame(
+                {"level": level, "key": scale.index, "scale": scale.where(scale > 0).to_numpy()}
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
 
 
 def _add_ratios(df: pd.DataFrame) -> pd.DataFrame:
