@@ -1,4 +1,4 @@
-"""MASE and interval coverage of the accuracy artifact, by hand.
+"""MASE, interval coverage and the value the engine adds over seasonal naive, by hand.
 
 A season of m = 2 months keeps the cases small; every figure below is worked out in the
 docstrings from the tables of :func:`_history` and :func:`_forecast`.
@@ -10,7 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sopkit.demand.accuracy import score_backtest
+from sopkit.demand.accuracy import (
+    ALL_SERIES,
+    score_backtest,
+    summarise_mase_coverage,
+    value_added_over_naive,
+)
+from sopkit.errors import SopError
 from sopkit.schemas import columns
 
 M = pd.Timestamp
@@ -170,3 +176,146 @@ def test_a_forecast_without_bounds_has_no_coverage_and_keeps_its_mase():
     assert np.isnan(_get(acc, "family", "G", 1)["coverage_80"])
     assert _get(acc, "family", "F", 1)["coverage_80"] == pytest.approx(2 / 3, abs=TOL)
     assert _get(acc, "total", "Total", 1)["coverage_95"] == 1.0
+
+
+def test_summary_averages_the_keys_of_each_level(acc):
+    """Per key, lags pooled (mean of its two lags), then the mean over the level's keys:
+
+    - total: MASE (2 + 4) / 2 / 6.5 = 3 / 6.5; coverage 80 (3/4 + 1/4) / 2 = 0.5, 95
+      (1 + 1/2) / 2 = 0.75; WAPE (2 + 4) / (20 + 24) = 6 / 44.
+    - family: F (2 + 5) / 2 / 6.5 = 3.5 / 6.5, G without scale -> 3.5 / 6.5, 1 key left out;
+      coverage 80 F (2/3 + 1/3) / 2 = 0.5, G 0.5 -> 0.5; 95 F 5/6, G 1/2 -> 2/3;
+      WAPE (2 + 5 + 0 + 1) / 44.
+    - sku: A 0.5, B (1/4 + 5/4) / 2 = 0.75, C none -> 0.625; coverage 80: 0.5 each;
+      95: A 1, B 0.75, C 0.5 -> 0.75; WAPE (3 + 0 + 1 + 5 + 0 + 1) / 44.
+    - sku_region: A/N 0.5, B/N 0.5, two without scale -> 0.5; 80: 0.5 each; 95: 1, 0.5,
+      1, 0.5 -> 0.75, as at the total: each key is one series, so the mean is the share
+      of all series-months; WAPE (3 + 0 + 0 + 3 + 1 + 2 + 0 + 1) / 44.
+    """
+    s = summarise_mase_coverage(acc)
+    assert list(s.columns) == [
+        "model", "level", "keys", "keys_without_scale", "wape", "mase", "coverage_80",
+        "coverage_95",
+    ]  # fmt: skip
+    assert s["level"].tolist() == ["total", "family", "sku", "sku_region"]
+    assert s["keys"].tolist() == [1, 2, 3, 4]
+    assert s["keys_without_scale"].tolist() == [0, 1, 1, 2]
+    expected = np.array(
+        [
+            [6 / 44, 3 / 6.5, 0.5, 0.75],
+            [8 / 44, 3.5 / 6.5, 0.5, 2 / 3],
+            [10 / 44, 0.625, 0.5, 0.75],
+            [10 / 44, 0.5, 0.5, 0.75],
+        ]
+    )
+    got = s[["wape", "mase", "coverage_80", "coverage_95"]].to_numpy(dtype=float)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=TOL)
+
+
+def test_summary_by_lag(acc):
+    """Lag 2 at family: MASE F 5/6.5 (G none); coverage 80 (1/3 + 0) / 2, 95 (2/3 + 0) / 2."""
+    s = summarise_mase_coverage(acc, by_lag=True)
+    assert list(s[["level", "lag"]].itertuples(index=False, name=None))[:4] == [
+        ("total", 1),
+        ("total", 2),
+        ("family", 1),
+        ("family", 2),
+    ]
+    row = s.loc[(s["level"] == "family") & (s["lag"] == 2)].iloc[0]
+    np.testing.assert_allclose(
+        row[["mase", "coverage_80", "coverage_95"]].to_numpy(dtype=float),
+        [5 / 6.5, 1 / 6, 1 / 3],
+        rtol=0,
+        atol=TOL,
+    )
+
+
+def test_summary_keeps_models_apart_engine_first(acc):
+    both = pd.concat([acc.assign(model="seasonal_naive", mase=acc["mase"] * 2), acc])
+    s = summarise_mase_coverage(both)
+    assert s["model"].tolist() == ["statistical"] * 4 + ["seasonal_naive"] * 4
+    np.testing.assert_allclose(s["mase"].iloc[4:], 2 * s["mase"].iloc[:4].to_numpy(), atol=TOL)
+    with pytest.raises(SopError, match="coverage_95"):
+        summarise_mase_coverage(acc.drop(columns="coverage_95"))
+
+
+# --------------------------------------------------------------------------- FVA over naive
+
+
+def _two_models() -> pd.DataFrame:
+    """Both models on the same holdout of two lags; actual 100 a lag in total, F 60, G 40.
+
+    =====================  ==========  =============  ===========
+    level / key            actual      naive |err|    stat |err|
+    =====================  ==========  =============  ===========
+    total                  100, 100    20, 20         10, 20
+    family F               60, 60      12, 12         6, 12
+    family G               40, 40      4, 4           8, 4
+    sku_region A / N (F)   60, 60      15, 15         10, 20
+    sku_region C / N (G)   40, 40      4, 4           8, 6
+    sku A (ignored)        60, 60      1, 1           1, 1
+    =====================  ==========  =============  ===========
+    """
+    rows = [
+        ("total", "Total", None, 100, (20, 20), (10, 20)),
+        ("family", "F", "F", 60, (12, 12), (6, 12)),
+        ("family", "G", "G", 40, (4, 4), (8, 4)),
+        ("sku", "A", "F", 60, (1, 1), (1, 1)),
+        ("sku_region", "A / N", "F", 60, (15, 15), (10, 20)),
+        ("sku_region", "C / N", "G", 40, (4, 4), (8, 6)),
+    ]
+    out = []
+    for level, key, family, actual, naive, stat in rows:
+        for model, errors in (("statistical", stat), ("seasonal_naive", naive)):
+            for lag, err in enumerate(errors, start=1):
+                out.append((model, level, key, family, lag, float(actual), float(err)))
+    return pd.DataFrame(
+        out, columns=["model", "level", "key", "family", "lag", "actual", "abs_error"]
+    )
+
+
+def test_value_added_over_naive_by_hand():
+    """Lags pooled, WAPE = sum |err| / sum actual, FVA = naive's WAPE - the engine's:
+
+    - total: naive 40/200 = 0.20, statistical 30/200 = 0.15 -> +5 points;
+    - F: naive 24/120 = 0.20, statistical 18/120 = 0.15 -> +5 points;
+    - G: naive 8/80 = 0.10, statistical 12/80 = 0.15 -> -5 points (the benchmark did better);
+    - every SKU in every region: naive (30 + 8)/200 = 0.19, statistical (30 + 14)/200 =
+      0.22 -> -3 points: the families' gains were errors cancelling.
+    """
+    fva = value_added_over_naive(_two_models())
+    assert list(fva.columns) == [
+        "level", "key", "family", "actual", "abs_error_seasonal_naive", "abs_error_statistical",
+        "wape_seasonal_naive", "wape_statistical", "fva_wape",
+    ]  # fmt: skip
+    assert fva["key"].tolist() == ["Total", "F", "G", ALL_SERIES]
+    assert fva["level"].tolist() == ["total", "family", "family", "sku_region"]
+    assert fva["family"].tolist() == [None, "F", "G", None]
+    expected = np.array(
+        [
+            [200, 40, 30, 0.20, 0.15, 0.05],
+            [120, 24, 18, 0.20, 0.15, 0.05],
+            [80, 8, 12, 0.10, 0.15, -0.05],
+            [200, 38, 44, 0.19, 0.22, -0.03],
+        ]
+    )
+    np.testing.assert_allclose(fva.iloc[:, 3:].to_numpy(dtype=float), expected, atol=TOL)
+
+
+def test_value_added_over_naive_by_lag():
+    """Total lag 1: naive 0.20, statistical 0.10 -> +10 points; lag 2: 0.20 both -> 0."""
+    fva = value_added_over_naive(_two_models(), by_lag=True)
+    total = fva.loc[fva["level"] == "total"]
+    assert total["lag"].tolist() == [1, 2]
+    np.testing.assert_allclose(total["fva_wape"], [0.10, 0.0], atol=TOL)
+    assert len(fva) == 8
+
+
+def test_value_added_over_naive_needs_both_models_on_one_holdout():
+    acc = _two_models()
+    with pytest.raises(SopError, match="seasonal_naive"):
+        value_added_over_naive(acc.loc[acc["model"] == "statistical"])
+    shifted = acc.copy()
+    shifted.loc[shifted["model"] == "seasonal_naive", "actual"] += 1.0
+    with pytest.raises(SopError, match="different holdouts"):
+        value_added_over_naive(shifted)

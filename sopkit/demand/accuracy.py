@@ -1,7 +1,8 @@
 """Forecast accuracy: backtests by lag, and how earlier plans of record did.
 
-Backtests and their summaries (WAPE, bias, MAPE, MASE, interval coverage); the accuracy
-of earlier plans of record, with the value their adjustments added (FVA).
+Backtests and their summaries (WAPE, bias, MAPE, MASE, interval coverage), and the value
+the engine adds over its seasonal naive benchmark; the accuracy of earlier plans of
+record, with the value their adjustments added (FVA).
 """
 
 from __future__ import annotations
@@ -552,6 +553,191 @@ def pooled_wape(
             rows = rows.loc[rows["model"] == model]
     actual = rows["actual"].sum()
     return float(rows["abs_error"].sum() / actual) if actual > 0 else float("nan")
+
+
+def summarise_mase_coverage(accuracy: pd.DataFrame, *, by_lag: bool = False) -> pd.DataFrame:
+    """MASE and interval coverage of each level of the ``accuracy`` artifact.
+
+    Each figure is the average key's: per model, level (and lag, with ``by_lag``),
+
+    - wape = sum abs_error / sum actual over the level's keys and lags (as
+      :func:`pooled_wape`), for reference;
+    - mase = the mean over the level's keys of the key's MASE, which pooled over lags is
+      its mean absolute error over its scale (the mean of its rows' mase); keys without
+      a scale (too short or constant a history, see :func:`backtest_seasonal_naive`) are
+      left out and counted in ``keys_without_scale``. At the total it is the total's
+      own MASE; at ``sku_region``, the mean over the series, as the M4 competition
+      averages MASE;
+    - coverage_80, coverage_95 = the mean over the level's keys of the share of each
+      key's SKU x region series-months inside the interval. At the total and at
+      ``sku_region`` that is the share of all series-months; at family and sku each key
+      counts once, however many series it has. The nominal 0.80 and 0.95 are what a
+      well-calibrated interval reaches.
+
+    Parameters
+    ----------
+    accuracy : pandas.DataFrame
+        The ``accuracy`` artifact (model, level, key, lag, actual, abs_error, mase,
+        coverage_80, coverage_95).
+    by_lag : bool, default False
+        One row per lag instead of all lags pooled.
+
+    Returns
+    -------
+    pandas.DataFrame
+        model, level, (lag,) keys, keys_without_scale, wape, mase, coverage_80,
+        coverage_95; the engine's rows first, levels in the order total, family, sku,
+        sku_region.
+
+    Raises
+    ------
+    SopError
+        If columns are missing.
+
+    Examples
+    --------
+    >>> acc = pd.DataFrame({
+    ...     "model": "statistical", "level": "sku_region", "key": ["A / N", "B / N"],
+    ...     "lag": 1, "actual": [10.0, 30.0], "abs_error": [2.0, 6.0],
+    ...     "mase": [0.5, 1.5], "coverage_80": [1.0, 0.0], "coverage_95": [1.0, 1.0],
+    ... })
+    >>> summarise_mase_coverage(acc)[["level", "wape", "mase", "coverage_80"]]
+            level  wape  mase  coverage_80
+    0  sku_region   0.2   1.0          0.5
+    """
+    metrics = ["mase", "coverage_80", "coverage_95"]
+    require_columns(
+        accuracy, "accuracy", ["model", "level", "key", "lag", "actual", "abs_error", *metrics]
+    )
+    lags = ["lag"] if by_lag else []
+    per_key = accuracy.groupby(["model", "level", "key", *lags], sort=False).agg(
+        actual=("actual", "sum"),
+        abs_error=("abs_error", "sum"),
+        **{c: (c, "mean") for c in metrics},
+    )
+    per_key["_unscaled"] = per_key["mase"].isna()
+    out = per_key.groupby(["model", "level", *lags], sort=False).agg(
+        keys=("actual", "size"),
+        keys_without_scale=("_unscaled", "sum"),
+        actual=("actual", "sum"),
+        abs_error=("abs_error", "sum"),
+        **{c: (c, "mean") for c in metrics},
+    )
+    out = out.reset_index()
+    out["wape"] = out["abs_error"] / out["actual"].where(out["actual"] != 0)
+    out[["keys", "keys_without_scale"]] = out[["keys", "keys_without_scale"]].astype(np.int64)
+    order = {lv: i for i, lv in enumerate(ACCURACY_LEVELS)}
+    out = out.assign(
+        _model=out["model"].ne(STATISTICAL), _level=out["level"].map(order).fillna(len(order))
+    ).sort_values(["_model", "model", "_level", *lags], kind="mergesort")
+    columns = ["model", "level", *lags, "keys", "keys_without_scale", "wape", *metrics]
+    return out[columns].reset_index(drop=True)
+
+
+#: the levels :func:`value_added_over_naive` measures, and the key of its ``sku_region`` row
+VALUE_ADDED_LEVELS = ("total", "family", "sku_region")
+ALL_SERIES = "all SKU x region series"
+
+
+def value_added_over_naive(accuracy: pd.DataFrame, *, by_lag: bool = False) -> pd.DataFrame:
+    """Forecast value added of the statistical forecast over seasonal naive, from a backtest.
+
+    From the ``accuracy`` artifact's rows of the two models (``backtest`` writes both on
+    the same holdout), summed over the lags (and, with ``by_lag``, lag by lag):
+
+    - wape_seasonal_naive = sum abs_error of seasonal naive / sum actual, wape_statistical
+      the same of the engine (NaN when nothing was sold);
+    - fva_wape = wape_seasonal_naive - wape_statistical, in WAPE points as
+      :func:`value_added_by_author` and :func:`plan_accuracy` word it: positive where
+      the statistical forecast came closer to what happened than seasonal naive, the
+      value the engine adds; negative where the benchmark would have done better.
+
+    Rows: the total (level ``total``, all SKUs summed, where errors of opposite sign
+    cancel), each family (level ``family``, its SKUs and regions summed) and, overall
+    at the level the plan is made, every SKU in every region (level ``sku_region``, key
+    :data:`ALL_SERIES`: each series' absolute errors added up, none cancelling).
+
+    Parameters
+    ----------
+    accuracy : pandas.DataFrame
+        The ``accuracy`` artifact with rows of models ``"statistical"`` and
+        ``"seasonal_naive"`` (model, level, key, family, lag, actual, abs_error).
+    by_lag : bool, default False
+        One row per lag instead of all lags pooled.
+
+    Returns
+    -------
+    pandas.DataFrame
+        level, key, family (None for the total and the overall row), (lag,) actual,
+        abs_error_seasonal_naive, abs_error_statistical, wape_seasonal_naive,
+        wape_statistical, fva_wape; the total, the families sorted, then the overall
+        row.
+
+    Raises
+    ------
+    SopError
+        If columns are missing, one of the two models has no rows, or their actuals
+        differ (they were not measured on the same holdout).
+
+    Examples
+    --------
+    >>> acc = pd.DataFrame({
+    ...     "model": ["statistical", "seasonal_naive"], "level": "total", "key": "Total",
+    ...     "family": None, "lag": 1, "actual": 100.0, "abs_error": [10.0, 25.0],
+    ... })
+    >>> value_added_over_naive(acc)[["key", "wape_seasonal_naive", "wape_statistical", "fva_wape"]]
+         key  wape_seasonal_naive  wape_statistical  fva_wape
+    0  Total                 0.25               0.1      0.15
+    """
+    require_columns(
+        accuracy, "accuracy", ["model", "level", "key", "family", "lag", "actual", "abs_error"]
+    )
+    rows = accuracy.loc[accuracy["level"].isin(VALUE_ADDED_LEVELS)].copy()
+    found = set(rows["model"])
+    missing = [m for m in (SEASONAL_NAIVE, STATISTICAL) if m not in found]
+    if missing:
+        raise SopError(
+            f"accuracy has no rows of model {' or '.join(map(repr, missing))} at the total, "
+            "family or SKU x region level; pass the accuracy of sopkit.demand.backtest, which "
+            "measures both on the same holdout."
+        )
+    fine = rows["level"] == "sku_region"
+    rows.loc[fine, "key"] = ALL_SERIES
+    rows.loc[fine, "family"] = None
+    lags = ["lag"] if by_lag else []
+    keys = ["level", "key", *lags]
+    sums = rows.groupby(["model", *keys], sort=False, dropna=False).agg(
+        family=("family", "first"), actual=("actual", "sum"), abs_error=("abs_error", "sum")
+    )
+    engine = sums.loc[STATISTICAL]
+    naive = sums.loc[SEASONAL_NAIVE]
+    out = engine.join(naive, how="outer", lsuffix="_statistical", rsuffix="_seasonal_naive")
+    apart = ~np.isclose(
+        out["actual_statistical"], out["actual_seasonal_naive"], rtol=1e-9, atol=1e-6
+    )
+    if apart.any():
+        where = ", ".join(f"{k[1]} ({k[0]})" for k in out.index[apart][:5])
+        raise SopError(
+            f"the statistical and seasonal naive rows of accuracy measure different actuals "
+            f"at {where}: they come from different holdouts. Measure both with "
+            "sopkit.demand.backtest on the same cycle and holdout."
+        )
+    out = out.reset_index()
+    out["family"] = out["family_statistical"].astype(object)
+    out["family"] = out["family"].where(out["level"] == "family", None)
+    out["actual"] = out["actual_statistical"]
+    actual = out["actual"].where(out["actual"] != 0)
+    for model in (SEASONAL_NAIVE, STATISTICAL):
+        out[f"wape_{model}"] = out[f"abs_error_{model}"] / actual
+    out["fva_wape"] = out["wape_seasonal_naive"] - out["wape_statistical"]
+    order = {lv: i for i, lv in enumerate(VALUE_ADDED_LEVELS)}
+    out = out.assign(_level=out["level"].map(order)).sort_values(
+        ["_level", "key", *lags], kind="mergesort"
+    )
+    columns = ["level", "key", "family", *lags, "actual"]
+    columns += [f"abs_error_{m}" for m in (SEASONAL_NAIVE, STATISTICAL)]
+    columns += [f"wape_{m}" for m in (SEASONAL_NAIVE, STATISTICAL)] + ["fva_wape"]
+    return out[columns].reset_index(drop=True)
 
 
 def _check_level(level: str) -> None:
