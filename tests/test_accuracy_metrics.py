@@ -1,15 +1,21 @@
 """MASE, interval coverage and the value the engine adds over seasonal naive, by hand.
 
 A season of m = 2 months keeps the cases small; every figure below is worked out in the
-docstrings from the tables of :func:`_history` and :func:`_forecast`.
+docstrings from the tables of :func:`_history` and :func:`_forecast`. The interval chart of
+notebook 02 is tested here too, on hand-built frames.
 """
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
+import vl_convert
 
+from sopkit.charts import forecast_interval_chart
+from sopkit.charts.demand import INTERVAL_SERIES, top_sku
 from sopkit.demand.accuracy import (
     ALL_SERIES,
     score_backtest,
@@ -319,3 +325,121 @@ def test_value_added_over_naive_needs_both_models_on_one_holdout():
     shifted.loc[shifted["model"] == "seasonal_naive", "actual"] += 1.0
     with pytest.raises(SopError, match="different holdouts"):
         value_added_over_naive(shifted)
+
+
+# --------------------------------------------------------------------------- the chart
+
+
+def _chart_data() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """History 2026-07..10 of A (family F) in N and S and of C (family G) in N; a forecast
+    of 2026-11..12. In the last 12 months A sold 4 x (10 + 5) = 60 units, C 4 x 20 = 80:
+    C is the largest SKU."""
+    months = pd.date_range("2026-07-01", periods=4, freq="MS")
+    hist = pd.concat(
+        [
+            pd.DataFrame({"sku": "A", "region": "N", "month": months, "qty": 10.0}),
+            pd.DataFrame({"sku": "A", "region": "S", "month": months, "qty": 5.0}),
+            pd.DataFrame({"sku": "C", "region": "N", "month": months, "qty": 20.0}),
+        ],
+        ignore_index=True,
+    )
+    future = pd.date_range("2026-11-01", periods=2, freq="MS")
+    fc = pd.concat(
+        [
+            pd.DataFrame({"sku": s, "region": r, "month": future, "yhat": y})
+            for s, r, y in (("A", "N", 11.0), ("A", "S", 6.0), ("C", "N", 19.0))
+        ],
+        ignore_index=True,
+    )
+    fc = fc.assign(
+        yhat_lo_80=fc["yhat"] - 2,
+        yhat_hi_80=fc["yhat"] + 2,
+        yhat_lo_95=fc["yhat"] - 4,
+        yhat_hi_95=fc["yhat"] + 4,
+        model="test",
+    )
+    return hist, fc
+
+
+def _legend(spec: dict) -> list[str]:
+    domains = []
+    for layer in spec.get("spec", spec)["layer"]:
+        color = layer.get("encoding", {}).get("color")
+        if color:
+            domains.append(color["scale"]["domain"])
+    assert all(d == domains[0] for d in domains)
+    return domains[0]
+
+
+def test_total_view_draws_the_point_forecast_only_and_says_why():
+    """Total history 35 a month, forecast 11 + 6 + 19 = 36; no bound is summed."""
+    hist, fc = _chart_data()
+    spec = forecast_interval_chart(hist, fc, PRODUCTS).to_dict()
+    values = spec["data"]["values"]
+    lines = [v for v in values if v["series"] in ("history", "forecast")]
+    assert {v["qty"] for v in lines if v["series"] == "history"} == {35.0}
+    assert {v["qty"] for v in lines if v["series"] == "forecast"} == {36.0}
+    assert not any(v.get("lo") is not None for v in values)
+    assert _legend(spec) == ["history", "forecast"]
+    assert "Point forecast only" in spec["title"]["subtitle"][0]
+    assert spec["width"] == 600
+
+
+def test_family_view_has_a_panel_per_family():
+    hist, fc = _chart_data()
+    spec = forecast_interval_chart(hist, fc, PRODUCTS, view="family").to_dict()
+    panels = {v["panel"] for v in spec["data"]["values"]}
+    assert panels == {"F", "G"}
+    f = [v for v in spec["data"]["values"] if v["panel"] == "F" and v["series"] == "forecast"]
+    assert {v["qty"] for v in f} == {17.0}
+    assert spec["facet"]["row"]["field"] == "panel"
+    assert _legend(spec) == ["history", "forecast"]
+
+
+def test_sku_view_draws_each_regions_own_bands_for_the_largest_sku():
+    hist, fc = _chart_data()
+    assert top_sku(hist, M("2026-11-01")) == "C"
+    spec = forecast_interval_chart(hist, fc, PRODUCTS, view="sku").to_dict()
+    assert "Demand of C" in spec["title"]["text"]
+    assert "most units" in spec["title"]["subtitle"][0]
+    assert _legend(spec) == list(INTERVAL_SERIES)
+    bands = [v for v in spec["data"]["values"] if v["series"] == "80 % interval"]
+    assert {(v["lo"], v["hi"]) for v in bands} == {(17.0, 21.0)}
+    spec = forecast_interval_chart(hist, fc, PRODUCTS, view="sku", sku="A").to_dict()
+    panels = {v["panel"] for v in spec["data"]["values"]}
+    assert panels == {"N", "S"}
+    bands = [v for v in spec["data"]["values"] if v["series"] == "95 % interval"]
+    assert {(v["panel"], v["lo"], v["hi"]) for v in bands} == {("N", 7.0, 15.0), ("S", 2.0, 10.0)}
+
+
+def test_sku_view_without_bounds_leaves_the_bands_out_of_the_legend():
+    hist, fc = _chart_data()
+    spec = forecast_interval_chart(
+        hist, fc.drop(columns=["yhat_lo_95", "yhat_hi_95"]), PRODUCTS, view="sku"
+    ).to_dict()
+    assert _legend(spec) == ["history", "forecast", "80 % interval"]
+
+
+def test_interval_charts_render_offline_as_plain_json():
+    hist, fc = _chart_data()
+    for view in ("total", "family", "sku"):
+        chart = forecast_interval_chart(hist, fc, PRODUCTS, view=view)
+        text = chart.to_json()
+        json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in chart JSON"))
+        assert '"url"' not in text
+        svg = vl_convert.vegalite_to_svg(text)
+        assert "forecast from 2026-11" in svg
+
+
+def test_interval_chart_refuses_what_it_cannot_draw():
+    hist, fc = _chart_data()
+    with pytest.raises(SopError, match="view must be one of"):
+        forecast_interval_chart(hist, fc, PRODUCTS, view="region")
+    with pytest.raises(SopError, match="sku= is for view='sku'"):
+        forecast_interval_chart(hist, fc, PRODUCTS, sku="A")
+    with pytest.raises(SopError, match="has no forecast"):
+        forecast_interval_chart(hist, fc, PRODUCTS, view="sku", sku="Z")
+    with pytest.raises(SopError, match="sold anything"):
+        top_sku(hist, M("2026-07-01"))
+    empty = forecast_interval_chart(hist[:0], fc[:0], PRODUCTS, view="sku").to_dict()
+    assert empty["mark"]["type"] == "text"

@@ -15,6 +15,7 @@ from sopkit.charts.demand import (
     accuracy_chart,
     consensus_chart,
     forecast_chart,
+    forecast_interval_chart,
     plan_accuracy_chart,
 )
 from sopkit.charts.executive import kpi_cards, service_chart
@@ -42,6 +43,7 @@ __all__ = [
     "consensus_chart",
     "family_growth_chart",
     "forecast_chart",
+    "forecast_interval_chart",
     "kpi_cards",
     "lifecycle_chart",
     "material_chart",

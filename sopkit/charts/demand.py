@@ -516,3 +516,316 @@ def plan_accuracy_chart(by_lag: pd.DataFrame) -> alt.FacetChart | alt.Chart:
         .facet(column=alt.Column("panel:N", title=None, sort=panels))
         .properties(title=title)
     )
+
+
+#: The views of :func:`forecast_interval_chart` and what each one's panels are.
+INTERVAL_VIEWS = ("total", "family", "sku")
+#: Series of the interval chart, in legend order, and their colours.
+INTERVAL_SERIES = {
+    "history": "#333333",
+    "forecast": "#08519c",
+    "80 % interval": "#9ecae1",
+    "95 % interval": "#deebf7",
+}
+_BOUNDS = {
+    "80 % interval": ("yhat_lo_80", "yhat_hi_80"),
+    "95 % interval": ("yhat_lo_95", "yhat_hi_95"),
+}
+_DASHES = dict(zip(("history", "forecast"), PART_DASHES, strict=True))
+#: The largest SKU is the one with the most units sold in this many months before the forecast.
+TOP_SKU_MONTHS = 12
+
+
+def top_sku(sales_history: pd.DataFrame, before: pd.Timestamp, months: int = TOP_SKU_MONTHS) -> str:
+    """The SKU that sold the most units in the ``months`` months before ``before``.
+
+    Parameters
+    ----------
+    sales_history : pd.DataFrame
+        sku, month, qty (regions are summed).
+    before : pd.Timestamp
+        The first month not counted (the cycle, the first forecast month).
+    months : int, default 12
+        How many months to count.
+
+    Returns
+    -------
+    str
+        The SKU; ties go to the first in sort order.
+
+    Raises
+    ------
+    SopError
+        If nothing was sold in those months.
+
+    Examples
+    --------
+    >>> top_sku(ds.sales_history, pd.Timestamp("2026-11-01"))  # doctest: +SKIP
+    'BL-0001'
+    """
+    require_columns(sales_history, "sales_history", ["sku", "month", "qty"])
+    whole_number(months, "months", 1, what="months")
+    start = before - pd.DateOffset(months=months)
+    recent = sales_history.loc[
+        (sales_history["month"] >= start) & (sales_history["month"] < before)
+    ]
+    units = recent.groupby("sku")["qty"].sum()
+    units = units[units > 0]
+    if units.empty:
+        raise SopError(
+            f"No SKU sold anything in the {months} months before {before:%Y-%m}; name the SKU "
+            "to chart with sku=."
+        )
+    # the most units first; among equals, the first SKU in sort order
+    ranked = units.reset_index().sort_values(["qty", "sku"], ascending=[False, True])
+    return ranked["sku"].iloc[0]
+
+
+def _panel_history(
+    sales_history: pd.DataFrame, panel: pd.Series, first_forecast, history_months: int
+) -> pd.DataFrame:
+    """panel, month, qty: the last ``history_months`` months of history per panel.
+
+    A month without a row counts as 0 sold, but not before the panel's history begins.
+    """
+    past = sales_history.assign(panel=panel).groupby(["panel", "month"], as_index=False)["qty"]
+    past = past.sum()
+    if first_forecast is not None:
+        past = past[past["month"] < first_forecast]
+    if past.empty or history_months == 0:
+        return past.iloc[:0]
+    end = (
+        past["month"].max() if first_forecast is None else first_forecast - pd.DateOffset(months=1)
+    )
+    months = pd.date_range(end=end, periods=history_months, freq="MS")
+    parts = []
+    for name, rows in past.groupby("panel", sort=True):
+        own = months[months >= rows["month"].min()]
+        parts.append(
+            rows.set_index("month")["qty"]
+            .reindex(own, fill_value=0.0)
+            .rename_axis("month")
+            .reset_index()
+            .assign(panel=name)
+        )
+    return pd.concat(parts, ignore_index=True)[["panel", "month", "qty"]]
+
+
+def forecast_interval_chart(
+    sales_history: pd.DataFrame,
+    forecast: pd.DataFrame,
+    products: pd.DataFrame,
+    *,
+    view: str = "total",
+    sku: str | None = None,
+    history_months: int = 36,
+) -> alt.LayerChart | alt.FacetChart | alt.Chart:
+    """The forecast against history, with its 80 % and 95 % intervals where they are valid.
+
+    Prediction intervals are the ``forecast`` artifact's, one per SKU x region series.
+    Bounds of a sum are not sums of bounds (quantiles do not add), and stage 2 makes no
+    forecast of the total or a family with an interval of its own, so the total and
+    family views draw the point forecast only (the sum of the series' point forecasts,
+    which does add up) and say so; the SKU view draws each of the SKU's regions with its
+    own bands.
+
+    Parameters
+    ----------
+    sales_history : pd.DataFrame
+        sku, region, month, qty (a month without a row counts as 0 sold).
+    forecast : pd.DataFrame
+        The ``forecast`` artifact: sku, region, month, yhat, and for the SKU view
+        yhat_lo_80, yhat_hi_80, yhat_lo_95, yhat_hi_95 (bands are left out where a
+        column is missing).
+    products : pd.DataFrame
+        sku, family (one row per SKU).
+    view : {"total", "family", "sku"}, default "total"
+        All SKUs and regions summed (one panel); each family summed (a panel per
+        family); or one SKU (a panel per region, with bands).
+    sku : str, optional
+        The SKU of the ``"sku"`` view; by default the largest, the SKU that sold the
+        most units in the 12 months before the forecast (:func:`top_sku`).
+    history_months : int, default 36
+        How many months of history, up to the month before the first forecast month.
+
+    Returns
+    -------
+    alt.LayerChart or alt.FacetChart
+        Lines (x month, y units): the history solid, the forecast dashed; light bands for
+        the 95 % and darker for the 80 % interval (SKU view); a vertical rule at the
+        first forecast month. Panels have their own y scale. The legend lists the series
+        drawn only. Without data, a chart that says so.
+
+    Raises
+    ------
+    SopError
+        A missing column, an unknown ``view``, a ``sku`` given for another view or
+        without a forecast, a SKU that ``products`` does not list (family view), or a
+        negative ``history_months``.
+
+    Examples
+    --------
+    >>> forecast_interval_chart(ds.sales_history, fc, ds.products, view="sku")  # doctest: +SKIP
+    """
+    require_columns(sales_history, "sales_history", ["sku", "region", "month", "qty"])
+    require_columns(forecast, "forecast", ["sku", "region", "month", "yhat"])
+    require_columns(products, "products", ["sku", "family"])
+    whole_number(history_months, "history_months", 0, what="months")
+    if view not in INTERVAL_VIEWS:
+        raise SopError(f"view must be one of {', '.join(INTERVAL_VIEWS)}; got {view!r}.")
+    if sku is not None and view != "sku":
+        raise SopError(f"sku= is for view='sku'; got view={view!r} with sku={sku!r}.")
+    first = forecast["month"].min() if not forecast.empty else None
+    banded = view == "sku"
+    if view == "total":
+        heading = "Demand, all SKUs and regions: history and forecast"
+        subtitle = [
+            "Units per month. Point forecast only: the intervals are per SKU x region, and "
+            "bounds do not add up;",
+            "stage 2 makes no total forecast with an interval of its own.",
+        ]
+        hist, fc = sales_history, forecast
+        hist_panel = pd.Series("Total", index=hist.index)
+        fc_panel = pd.Series("Total", index=fc.index)
+    elif view == "family":
+        heading = "Demand by family: history and forecast"
+        subtitle = [
+            "Units per month, all regions. Point forecast only: the intervals are per SKU x "
+            "region, and bounds do not add up;",
+            "stage 2 makes no family forecast with an interval of its own.",
+        ]
+        hist, fc = sales_history, forecast
+        hist_panel = family_of(products, hist["sku"], "sales_history")
+        fc_panel = family_of(products, fc["sku"], "forecast")
+    else:
+        chosen, why = sku, ""
+        if chosen is None and first is not None:
+            chosen = top_sku(sales_history, first)
+            why = f", the SKU that sold the most units in the {TOP_SKU_MONTHS} months before"
+            why += f" {first:%Y-%m}"
+        if chosen is None:  # no forecast, and no SKU named
+            return _no_data(alt.Title("Demand of one SKU: history and forecast by region"))
+        if not (forecast["sku"] == chosen).any():
+            raise SopError(
+                f"SKU {chosen!r} has no forecast; pick one of the forecast's SKUs "
+                f"(e.g. {', '.join(map(repr, sorted(forecast['sku'].unique())[:3]))})."
+            )
+        heading = f"Demand of {chosen}: history and forecast by region"
+        subtitle = [
+            f"Units per month of {chosen}{why}. Bands: the forecast's 80 % (darker) and 95 % "
+            "prediction intervals,",
+            "each region's own.",
+        ]
+        hist = sales_history.loc[sales_history["sku"] == chosen]
+        fc = forecast.loc[forecast["sku"] == chosen]
+        hist_panel = hist["region"].astype(str)
+        fc_panel = fc["region"].astype(str)
+    title = alt.Title(heading, subtitle=subtitle)
+    past = _panel_history(hist, hist_panel, first, history_months)
+    future = fc.assign(panel=fc_panel.to_numpy()).groupby(["panel", "month"], as_index=False)
+    future = future["yhat"].sum().rename(columns={"yhat": "qty"})
+    if past.empty and future.empty:
+        return _no_data(title)
+
+    frames = [past.assign(series="history"), future.assign(series="forecast")]
+    if banded:
+        for band, (lo, hi) in _BOUNDS.items():
+            if lo in fc.columns and hi in fc.columns and fc[[lo, hi]].notna().any(axis=None):
+                frames.append(
+                    pd.DataFrame(
+                        {
+                            "panel": fc_panel.to_numpy(),
+                            "month": fc["month"].to_numpy(),
+                            "series": band,
+                            "lo": fc[lo].to_numpy(dtype=float),
+                            "hi": fc[hi].to_numpy(dtype=float),
+                        }
+                    )
+                )
+    data = pd.concat([f for f in frames if not f.empty], ignore_index=True)
+    present = set(data["series"])
+    drawn = [s for s in INTERVAL_SERIES if s in present]
+    color = alt.Color(
+        "series:N",
+        title=None,
+        sort=drawn,
+        scale=alt.Scale(domain=drawn, range=[INTERVAL_SERIES[s] for s in drawn]),
+    )
+    if not future.empty:
+        start = future["month"].min()
+        marks = pd.DataFrame({"panel": sorted(set(data["panel"])), "month": start})
+        data = pd.concat(
+            [data, marks.assign(series="start", label="forecast from " + start.strftime("%Y-%m"))],
+            ignore_index=True,
+        )
+    panels = sorted(set(data["panel"]))
+
+    layers = []
+    for band in ("95 % interval", "80 % interval"):  # the wider band below
+        if band in present:
+            layers.append(
+                alt.Chart()
+                .transform_filter(alt.datum.series == band)
+                .mark_area(opacity=0.9)
+                .encode(
+                    x=_month_x(),
+                    y=alt.Y("lo:Q", title="Units per month"),
+                    y2="hi:Q",
+                    color=color,
+                    tooltip=[
+                        alt.Tooltip("panel:N", title=view if view != "sku" else "region"),
+                        _month_tooltip(),
+                        alt.Tooltip("series:N", title="interval"),
+                        alt.Tooltip("lo:Q", title="from", format=",.0f"),
+                        alt.Tooltip("hi:Q", title="to", format=",.0f"),
+                    ],
+                )
+            )
+    parts = [p for p in ("history", "forecast") if p in present]
+    layers.append(
+        alt.Chart()
+        .transform_filter(alt.FieldOneOfPredicate(field="series", oneOf=parts))
+        .mark_line(strokeWidth=2)
+        .encode(
+            x=_month_x(),
+            y=alt.Y("qty:Q", title="Units per month"),
+            color=color,
+            # the same domain as the colour, so that the two merge into one legend
+            strokeDash=alt.StrokeDash(
+                "series:N",
+                title=None,
+                sort=drawn,
+                scale=alt.Scale(domain=drawn, range=[_DASHES.get(s, [1, 0]) for s in drawn]),
+            ),
+            tooltip=[
+                alt.Tooltip("panel:N", title=view if view != "sku" else "region"),
+                _month_tooltip(),
+                alt.Tooltip("series:N", title="history or forecast"),
+                alt.Tooltip("qty:Q", title="units", format=",.0f"),
+            ],
+        )
+    )
+    if "start" in set(data["series"]):
+        marker = alt.Chart().transform_filter(alt.datum.series == "start").encode(x=_month_x())
+        layers += [
+            marker.mark_rule(color="#888888", strokeDash=[2, 2]),
+            marker.mark_text(align="left", baseline="top", dx=4, y=2, color="#555555").encode(
+                text="label:N"
+            ),
+        ]
+    chart = alt.layer(*layers, data=alt.Data(values=_records(data)))
+    if len(panels) == 1 and view == "total":
+        return chart.properties(width=WIDTH, height=300, title=title)
+    return (
+        chart.properties(width=WIDTH, height=max(120, min(220, 600 // len(panels))))
+        .facet(
+            row=alt.Row(
+                "panel:N",
+                title=None,
+                sort=panels,
+                header=alt.Header(labelAngle=0, labelAlign="left"),
+            )
+        )
+        .resolve_scale(y="independent")
+        .properties(title=title)
+    )
