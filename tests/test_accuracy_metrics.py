@@ -200,8 +200,8 @@ def test_summary_averages_the_keys_of_each_level(acc):
     """
     s = summarise_mase_coverage(acc)
     assert list(s.columns) == [
-        "model", "level", "keys", "keys_without_scale", "wape", "mase", "coverage_80",
-        "coverage_95",
+        "model", "level", "keys", "keys_without_scale", "wape", "mase", "mase_median",
+        "coverage_80", "coverage_95",
     ]  # fmt: skip
     assert s["level"].tolist() == ["total", "family", "sku", "sku_region"]
     assert s["keys"].tolist() == [1, 2, 3, 4]
@@ -216,6 +216,8 @@ def test_summary_averages_the_keys_of_each_level(acc):
     )
     got = s[["wape", "mase", "coverage_80", "coverage_95"]].to_numpy(dtype=float)
     np.testing.assert_allclose(got, expected, rtol=0, atol=TOL)
+    # the median over the same keys: one key at total and family; A 0.5 and B 0.75 at sku
+    np.testing.assert_allclose(s["mase_median"], [3 / 6.5, 3.5 / 6.5, 0.625, 0.5], atol=TOL)
 
 
 def test_summary_by_lag(acc):

@@ -567,7 +567,9 @@ def summarise_mase_coverage(accuracy: pd.DataFrame, *, by_lag: bool = False) -> 
       a scale (too short or constant a history, see :func:`backtest_seasonal_naive`) are
       left out and counted in ``keys_without_scale``. At the total it is the total's
       own MASE; at ``sku_region``, the mean over the series, as the M4 competition
-      averages MASE;
+      averages MASE. A few series with a nearly flat history have a tiny scale and a
+      large MASE, which the mean feels: ``mase_median``, the median over the same keys,
+      is the typical key's;
     - coverage_80, coverage_95 = the mean over the level's keys of the share of each
       key's SKU x region series-months inside the interval. At the total and at
       ``sku_region`` that is the share of all series-months; at family and sku each key
@@ -585,8 +587,8 @@ def summarise_mase_coverage(accuracy: pd.DataFrame, *, by_lag: bool = False) -> 
     Returns
     -------
     pandas.DataFrame
-        model, level, (lag,) keys, keys_without_scale, wape, mase, coverage_80,
-        coverage_95; the engine's rows first, levels in the order total, family, sku,
+        model, level, (lag,) keys, keys_without_scale, wape, mase, mase_median,
+        coverage_80, coverage_95; the engine's rows first, levels in the order total, family, sku,
         sku_region.
 
     Raises
@@ -621,6 +623,7 @@ def summarise_mase_coverage(accuracy: pd.DataFrame, *, by_lag: bool = False) -> 
         keys_without_scale=("_unscaled", "sum"),
         actual=("actual", "sum"),
         abs_error=("abs_error", "sum"),
+        mase_median=("mase", "median"),
         **{c: (c, "mean") for c in metrics},
     )
     out = out.reset_index()
@@ -630,7 +633,8 @@ def summarise_mase_coverage(accuracy: pd.DataFrame, *, by_lag: bool = False) -> 
     out = out.assign(
         _model=out["model"].ne(STATISTICAL), _level=out["level"].map(order).fillna(len(order))
     ).sort_values(["_model", "model", "_level", *lags], kind="mergesort")
-    columns = ["model", "level", *lags, "keys", "keys_without_scale", "wape", *metrics]
+    columns = ["model", "level", *lags, "keys", "keys_without_scale", "wape", "mase"]
+    columns += ["mase_median", "coverage_80", "coverage_95"]
     return out[columns].reset_index(drop=True)
 
 
