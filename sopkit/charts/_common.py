@@ -50,6 +50,7 @@ _FRACTION_WORDS = (
     "on_time",
     "in_full",
     "demand_cv",
+    "coverage",
 )
 #: Column names holding money, matched as substrings. Not a bare "value": a sales input's
 #: value is a percent or units, and rounding 7.5 % to 8 would misreport it.

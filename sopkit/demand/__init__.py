@@ -31,8 +31,10 @@ from sopkit.demand.accuracy import (
     plan_accuracy,
     pooled_wape,
     summarise_accuracy,
+    summarise_mase_coverage,
     summarise_plan_accuracy,
     value_added_by_author,
+    value_added_over_naive,
 )
 from sopkit.demand.consensus import (
     RULE_AUTHOR,
@@ -79,8 +81,10 @@ __all__ = [
     "stack_models",
     "statistical_forecast",
     "summarise_accuracy",
+    "summarise_mase_coverage",
     "summarise_plan_accuracy",
     "unmatched_inputs",
     "value_added_by_author",
+    "value_added_over_naive",
     "warm_start",
 ]
