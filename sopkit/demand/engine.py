@@ -655,7 +655,12 @@ def _make(name: str, m: int):
         "ets": lambda: sf.AutoETS(season_length=m),
         "ets_nonseasonal": lambda: sf.AutoETS(season_length=1),
         "theta": lambda: sf.AutoTheta(season_length=m),
-        "arima": lambda: sf.AutoARIMA(season_length=m),
+        # approximation=None: the order search approximates the likelihood (conditional
+        # sums of squares) on series longer than 150 months or seasons above 12, as R's
+        # auto.arima does by default (statsforecast's AutoARIMA never does unless asked);
+        # the chosen orders are then estimated by maximum likelihood. On Tourism's
+        # 300-month series a search took 6 to 60 s without, 1 to 3 s with.
+        "arima": lambda: sf.AutoARIMA(season_length=m, approximation=None),
         "pmdarima": lambda: _PmdArima(m),
         "croston": sf.CrostonClassic,
         "croston_sba": sf.CrostonSBA,
