@@ -256,7 +256,7 @@ def test_seasonal_naive_matches_the_hand_computed_fpp3_forecast():
     k = floor((h - 1) / 12); bounds yhat -/+ z sigma_h."""
     rng = np.random.default_rng(3)
     y = np.round(100 + 20 * np.sin(np.arange(40) * 2 * np.pi / 12) + rng.normal(0, 5, 40))
-    fc = forecast(_frame("a", y), 15, models=["seasonal_naive"], n_jobs=1)
+    fc = forecast(_frame("a", y), 15, models=["seasonal_naive"], n_jobs=1, calibrate=False)
     expected = np.r_[y[-12:], y[-12:-9]]
     resid = y[12:] - y[:-12]
     sigma_h = np.sqrt(np.mean(resid**2)) * np.sqrt(np.arange(15) // 12 + 1)
@@ -295,12 +295,153 @@ def test_a_combination_is_the_mean_of_its_members():
     rng = np.random.default_rng(5)
     y = 80 + 2 * np.arange(40) + 15 * np.sin(2 * np.pi * np.arange(40) / 12) + rng.normal(0, 3, 40)
     history = _frame("a", y)
-    members = [forecast(history, 6, models=[m], n_jobs=1) for m in ("ets", "theta", "arima")]
-    combo = forecast(history, 6, models=["ets+theta+arima"], n_jobs=1)
+    options = {"n_jobs": 1, "calibrate": False}  # each run would calibrate on its own scores
+    members = [forecast(history, 6, models=[m], **options) for m in ("ets", "theta", "arima")]
+    combo = forecast(history, 6, models=["ets+theta+arima"], **options)
     assert (combo["model"] == "ets+theta+arima").all()
     for col in FORECAST_COLUMNS[2:7]:
         mean = np.mean([m[col].to_numpy() for m in members], axis=0)
         assert np.allclose(combo[col], np.maximum(mean, 0), rtol=1e-6), col
+
+
+# --------------------------------------------------------------------------- intervals
+
+
+class _Overconfident:
+    """Seasonal naive whose intervals are half as wide as its own: a model that is wrong
+    about its uncertainty by a known factor."""
+
+    def __init__(self, m):
+        from statsforecast.models import SeasonalNaive
+
+        self.model = SeasonalNaive(season_length=m)
+
+    def fit(self, y):
+        self.model.fit(y)
+        return self
+
+    @staticmethod
+    def _halve(out):
+        mean = out["mean"]
+        return {k: v if k == "mean" else mean + (v - mean) / 2 for k, v in out.items()}
+
+    def predict(self, h, level=None):
+        return self._halve(self.model.predict(h, level=level))
+
+    def forward(self, y, h, level=None):
+        return self._halve(self.model.forward(y, h, level=level))
+
+
+def _noise_panel(n_series: int, n_months: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Gaussian noise (sd 10) around a level of 100: history and the next 12 months."""
+    rng = np.random.default_rng(seed)
+    y = 100 + rng.normal(0, 10, (n_series, n_months + 12))
+    history = pd.concat(
+        [_frame(f"s{i:03d}", row[:n_months]) for i, row in enumerate(y)], ignore_index=True
+    )
+    return history, y[:, n_months:]
+
+
+def _coverage(fc: pd.DataFrame, future: np.ndarray, level: int) -> float:
+    lo = fc[f"yhat_lo_{level}"].to_numpy().reshape(future.shape)
+    hi = fc[f"yhat_hi_{level}"].to_numpy().reshape(future.shape)
+    return 100 * float(np.mean((future >= lo) & (future <= hi)))
+
+
+def test_calibration_restores_the_coverage_of_overconfident_intervals(monkeypatch):
+    """Seasonal naive on white noise: its error y[t] - y[t-12] has sd 10 sqrt(2), so the
+    right 80 % and 95 % half-widths are 1.2816 x 14.142 = 18.12 and 1.96 x 14.142 = 27.72.
+    The model below claims half of its own; the backtest errors show it, and the
+    calibrated intervals are back near the right widths and cover new months at close
+    to the nominal rates (about 2,400 new months)."""
+    import sopkit.demand.engine as engine
+
+    real = engine._make
+    monkeypatch.setattr(
+        engine,
+        "_make",
+        lambda name, m: _Overconfident(m) if name == "seasonal_naive" else real(name, m),
+    )
+    history, future = _noise_panel(200, 60, seed=12)
+    options = {"models": ["seasonal_naive"], "n_jobs": 1}
+    own = forecast(history, 12, calibrate=False, **options)
+    calibrated = forecast(history, 12, **options)
+    right = {80: 1.2815515655446004 * 10 * np.sqrt(2), 95: 1.959963984540054 * 10 * np.sqrt(2)}
+    for level, tolerance in ((80, 4.0), (95, 2.5)):
+        half = (calibrated[f"yhat_hi_{level}"] - calibrated["yhat"]).median()
+        assert half == pytest.approx(right[level], rel=0.1), level
+        assert (own[f"yhat_hi_{level}"] - own["yhat"]).median() < 0.6 * right[level]
+        assert _coverage(own, future, level) < level - 15
+        assert abs(_coverage(calibrated, future, level) - level) < tolerance, level
+    pd.testing.assert_series_equal(calibrated["yhat"], own["yhat"])  # only bounds change
+
+
+@pytest.mark.slow
+def test_calibration_keeps_intervals_that_were_right():
+    """The engine's own candidates on white noise: their intervals are about right, and
+    calibrated they still cover new months at close to the nominal rates."""
+    history, future = _noise_panel(60, 60, seed=5)
+    fc = forecast(history, 12, n_jobs=1)
+    assert abs(_coverage(fc, future, 80) - 80) < 5
+    assert abs(_coverage(fc, future, 95) - 95) < 3
+
+
+def test_calibrated_bounds_stay_nested_and_not_negative():
+    """Low counts with wide intervals: widened lower bounds are clipped at 0."""
+    rng = np.random.default_rng(8)
+    history = pd.concat(
+        [_frame(f"s{i}", np.maximum(3 + rng.normal(0, 2, 48), 0.5)) for i in range(8)],
+        ignore_index=True,
+    )
+    fc = forecast(history, 12, n_jobs=1)
+    values = fc[["yhat_lo_95", "yhat_lo_80", "yhat", "yhat_hi_80", "yhat_hi_95"]].to_numpy()
+    assert (values >= 0).all()
+    assert (np.diff(values, axis=1) >= 0).all()
+    assert (fc["yhat_lo_95"] == 0).any()
+
+
+def test_interval_factors_are_split_conformal_quantiles():
+    """Scores 0.01 ... 1.00 at every backtest month: with n = 100, the 80 % factor is the
+    ceil(101 x 0.8) = 81st smallest (0.81) and the 95 % one the 96th (0.96); forecast
+    months past the backtest horizon take the last month's. Fewer than 30 scores in a
+    month: the months are pooled."""
+    import sopkit.demand.engine as engine
+
+    cfg = engine._config(18, 12, ["ets"], ["tsb"], 3, 12, None, False, None)
+    scores = np.tile(np.arange(1, 101)[:, None] / 100, (1, 12))  # (windows, months)
+    rows = [
+        {"native_intervals": True, "calibration_scores": [{80: scores, 95: scores}]},
+        {"native_intervals": False, "calibration_scores": [{80: scores * 9, 95: scores * 9}]},
+    ]
+    factors = engine._interval_factors(rows, cfg)
+    assert factors[80] == pytest.approx(np.full(18, 0.81))
+    assert factors[95] == pytest.approx(np.full(18, 0.96))
+    few = np.arange(1, 13)[None, :] * np.ones((3, 1)) / 10  # 3 a month: 36 pooled
+    rows = [{"native_intervals": True, "calibration_scores": [{80: few, 95: few}]}]
+    # ceil(37 x 0.8) = 30th of 0.1 x (1, 1, 1, 2, 2, 2, ..., 12, 12, 12): 1.0
+    assert engine._interval_factors(rows, cfg)[80] == pytest.approx(np.full(18, 1.0))
+    assert engine._interval_factors([], cfg)[95] == pytest.approx(np.ones(18))
+
+
+def test_combine_weighs_the_single_models_by_their_backtest_error():
+    """The weights are 1 / MAE, normalised; MAE / MASE is the same scale for every model
+    of a series, so the weights follow from the selection's MASE columns."""
+    rng = np.random.default_rng(5)
+    y = 80 + 2 * np.arange(40) + 15 * np.sin(2 * np.pi * np.arange(40) / 12) + rng.normal(0, 3, 40)
+    history = _frame("a", y)
+    singles = ("seasonal_naive", "ets", "theta", "arima")
+    fc, sel = forecast(history, 6, n_jobs=1, combine=True, calibrate=False, return_selection=True)
+    assert (fc["model"] == "weighted").all()
+    assert sel.loc[0, "model"] == "weighted"
+    assert "4 single models weighted by 1 / backtest MAE" in sel.loc[0, "reason"]
+    inverse = np.array([1 / sel.loc[0, f"mase_{m}"] for m in singles])
+    weights = inverse / inverse.sum()
+    parts = [forecast(history, 6, models=[m], n_jobs=1, calibrate=False) for m in singles]
+    for col in ("yhat", "yhat_lo_80", "yhat_hi_95"):
+        expected = sum(w * p[col].to_numpy() for w, p in zip(weights, parts, strict=True))
+        assert np.allclose(fc[col], np.maximum(expected, 0), rtol=1e-6), col
+    for m, w in zip(singles, weights, strict=True):
+        assert f"{m} {w:.2f}" in sel.loc[0, "reason"]
 
 
 # --------------------------------------------------------------------------- running
@@ -312,12 +453,12 @@ def test_two_processes_give_the_same_result_as_one(panel, result):
     pd.testing.assert_frame_equal(two.selection, result.selection)
 
 
-def test_an_executor_can_run_the_work(panel, result):
-    small = panel[panel["unique_id"].isin(["seasonal", "short15", "zero"])]
+def test_an_executor_can_run_the_work(panel):
+    small = panel[panel["unique_id"].isin(["seasonal", "trend_season", "short15", "zero"])]
     with ThreadPoolExecutor(2) as pool:
         fc = forecast(small, H, executor=pool, n_jobs=2)
-    expected = result.forecast[result.forecast["unique_id"].isin(small["unique_id"])]
-    pd.testing.assert_frame_equal(fc, expected.reset_index(drop=True))
+    # the same panel in this process (intervals are calibrated on the panel's backtests)
+    pd.testing.assert_frame_equal(fc, forecast(small, H, n_jobs=1))
 
 
 def test_the_progress_bar_goes_to_stderr(panel, capsys):
@@ -396,6 +537,8 @@ def test_every_problem_is_reported_at_once():
         ({"spike_factor": 0.5}, "spike_factor must be a number above 1"),
         ({"n_jobs": 0}, "n_jobs must be a whole number"),
         ({"refit": "yes"}, "refit must be True or False"),
+        ({"combine": 1}, "combine must be True or False"),
+        ({"calibrate": None}, "calibrate must be True or False"),
     ],
 )
 def test_bad_options_are_refused(options, message):
