@@ -174,6 +174,11 @@ ARTIFACTS: dict[str, Artifact] = {
             ),
             ("gaps_filled", INTEGER, "months without a row counted as 0 sold"),
             ("spikes_replaced", INTEGER, "months replaced as spikes before fitting"),
+            (
+                "form", TEXT,
+                "what the searches chose, as JSON: ETS components, ARIMA orders [p, d, q, P, "
+                "D, Q, mean, drift]; a warm start re-estimates these instead of searching",
+            ),
             ("reason", TEXT, "why this model: the rule, failures, notes"),
             workbook=False,
         ),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,6 +14,7 @@ from sopkit.demand import (
     STATISTICAL,
     backtest,
     backtest_statistical,
+    engine,
     model_choice,
     pooled_wape,
     statistical,
@@ -203,7 +206,7 @@ def test_stage_2_warm_starts_from_the_latest_earlier_cycle_of_the_same_run():
     backtest_rows = first.assign(run="backtest", model="ets")
     earlier = pd.concat([older, first, backtest_rows], ignore_index=True)
     warm = demand.warm_start(earlier, "forecast")
-    assert warm.equals(first[["sku", "region", "model", "relative_mae", "age"]])
+    assert warm.equals(first[["sku", "region", "model", "relative_mae", "age", "form"]])
     assert demand.warm_start(earlier, "backtest")["model"].eq("ets").all()
     assert demand.warm_start(earlier.iloc[0:0]) is None
     second = statistical_forecast(h, CYCLE, 6, n_jobs=1, warm_start=warm).models
@@ -214,6 +217,87 @@ def test_stage_2_warm_starts_from_the_latest_earlier_cycle_of_the_same_run():
         assert a["age"] == 1
     # C has too short a history for a backtest: its rule stands, warm start or not
     assert second.set_index("sku").loc["C", "selected_by"] == "rule"
+
+
+def _searches(monkeypatch) -> list[str]:
+    """The names of the models built to search a form (``_make``), recorded as they are."""
+    made: list[str] = []
+    real = engine._make
+
+    def make(name, m):
+        made.append(name)
+        return real(name, m)
+
+    monkeypatch.setattr(engine, "_make", make)
+    return made
+
+
+def test_the_selection_records_the_forms_the_searches_chose():
+    sel = demand.forecast(
+        _panel(), 6, n_jobs=1, return_selection=True, models=["ets", "arima", "ets+arima"]
+    ).selection.loc[0]
+    form = json.loads(sel["form"])
+    assert set(form) == set(sel["model"].split("+"))
+    if "ets" in form:  # error, trend, season, damped: e.g. "AAAN"
+        assert len(form["ets"]) == 4
+        assert form["ets"][0] in "AM"
+        assert form["ets"][3] in "ND"
+    if "arima" in form:  # p, d, q, P, D, Q, mean, drift
+        assert len(form["arima"]) == 8
+        assert all(isinstance(v, int) for v in form["arima"][:6])
+    # models without a search have no form
+    naive = demand.forecast(_panel(), 6, n_jobs=1, return_selection=True, models=["theta"])
+    assert naive.selection.loc[0, "form"] == ""
+
+
+def test_a_kept_model_is_re_estimated_in_its_form_not_searched_again(monkeypatch):
+    cold = demand.forecast(_panel(), 6, n_jobs=1, return_selection=True, models=["arima", "ets"])
+    row = cold.selection.loc[0]
+    warm_in = _warm(row["model"], row["relative_mae"]).assign(form=row["form"])
+    made = _searches(monkeypatch)
+    warm = demand.forecast(
+        _panel(), 6, n_jobs=1, return_selection=True, models=["arima", "ets"],
+        warm_start=warm_in,
+    )  # fmt: skip
+    assert warm.selection.loc[0, "selected_by"] == "warm start"
+    assert warm.selection.loc[0, "form"] == row["form"]
+    assert row["model"] not in made  # only seasonal naive, the benchmark, was built anew
+    assert made == ["seasonal_naive"]
+    # the same form re-estimated on the same data: the same forecast
+    pd.testing.assert_frame_equal(warm.forecast, cold.forecast)
+
+
+def test_a_rule_keeps_its_forms_until_it_is_old_and_a_bad_form_is_searched_again(monkeypatch):
+    short = _panel().iloc[:28]  # 28 months: too short for a backtest, the combination by rule
+    cold = demand.forecast(short, 6, n_jobs=1, return_selection=True).selection.loc[0]
+    assert (cold["model"], cold["selected_by"]) == ("ets+theta+arima", "rule")
+    assert set(json.loads(cold["form"])) == {"ets", "arima"}
+    made = _searches(monkeypatch)
+    kept = demand.forecast(
+        short, 6, n_jobs=1, return_selection=True,
+        warm_start=_warm(cold["model"], np.nan).assign(form=cold["form"]),
+    )  # fmt: skip
+    row = kept.selection.loc[0]
+    assert (row["selected_by"], row["age"], row["form"]) == ("rule", 1, cold["form"])
+    assert "model forms kept from an earlier run (1 run(s) ago)" in row["reason"]
+    assert made == ["theta"]  # ETS and ARIMA were re-estimated in their forms
+    made.clear()
+    old = demand.forecast(
+        short, 6, n_jobs=1, return_selection=True, reselect_after=3,
+        warm_start=_warm(cold["model"], np.nan, age=2).assign(form=cold["form"]),
+    ).selection.loc[0]  # fmt: skip
+    assert old["age"] == 0
+    assert "forms kept" not in old["reason"]
+    assert sorted(made) == ["arima", "ets", "theta"]
+    # a form that is not one (a damaged archive) is searched again, without a failure
+    for damaged in ('{"arima": [1, 2]}', "not json", '{"ets": "XYZW"}'):
+        made.clear()
+        again = demand.forecast(
+            short, 6, n_jobs=1, return_selection=True,
+            warm_start=_warm(cold["model"], np.nan).assign(form=damaged),
+        ).selection.loc[0]  # fmt: skip
+        assert again["model"] == "ets+theta+arima"
+        assert again["form"] == cold["form"]
 
 
 # --------------------------------------------------------------------------- new items

@@ -15,12 +15,14 @@ and why a rule was used instead.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import NamedTuple
 
 import numpy as np
@@ -217,7 +219,11 @@ def forecast(
     choice is ``reselect_after`` runs old, or the model is no longer a candidate of the
     series' demand class, or it failed. The selection's ``age`` counts the runs since
     the choice was made (0: made in this run) and ``selected_by`` says
-    ``"warm start"`` for a kept choice.
+    ``"warm start"`` for a kept choice. The selection's ``form`` records what each
+    model's search chose (ETS components, ARIMA orders, as JSON); a kept model keeps
+    its form too, so it is re-estimated, not searched again (a fraction of the cost:
+    the search is most of a selection's time). A series forecast by a rule that gives
+    the same model as before keeps that model's forms too, until ``reselect_after``.
 
     **Weighted combination.** With ``combine=True``, a series with a backtest is
     forecast by the single models among its candidates (each name in ``models`` without
@@ -296,8 +302,9 @@ def forecast(
     return_selection : bool, default False
         Also return the selection table (see Returns).
     warm_start : pandas.DataFrame, optional
-        An earlier run's selection table (unique_id, model, relative_mae, age): keep
-        each series' model unless its accuracy degraded (see Warm start).
+        An earlier run's selection table (unique_id, model, relative_mae, and optionally
+        age and form): keep each series' model unless its accuracy degraded (see Warm
+        start).
     reselect_after : int, default 6
         Runs after which a kept choice is made again from all candidates.
     tolerance : float, default 0.10
@@ -319,7 +326,8 @@ def forecast(
         demand_class (smooth, erratic, intermittent, lumpy, zero, constant), adi, cv2,
         model, selected_by (``"backtest"``, ``"warm start"`` or ``"rule"``), age,
         n_windows, mase,
-        mase_seasonal_naive, relative_mae, gaps_filled, spikes_replaced, reason, and
+        mase_seasonal_naive, relative_mae, gaps_filled, spikes_replaced, form (the
+        forms of the model's members as JSON, "" for models without one), reason, and
         ``mase_<name>`` for every name in ``models`` and ``intermittent_models`` (NaN
         where not scored). Results do not depend on ``n_jobs`` or ``executor``; with
         ``calibrate=True`` a series' intervals depend on the other series of the panel.
@@ -439,11 +447,12 @@ def _config(
 
 
 class _Prior(NamedTuple):
-    """An earlier run's choice for one series (warm start)."""
+    """An earlier run's choice for one series (warm start), and its models' forms."""
 
     model: str
     relative_mae: float
     age: int
+    form: dict | None = None
 
 
 def _priors(warm_start: pd.DataFrame | None, keys: pd.Index) -> list[_Prior | None]:
@@ -454,6 +463,7 @@ def _priors(warm_start: pd.DataFrame | None, keys: pd.Index) -> list[_Prior | No
     known = set(MODELS)
     rows = warm_start.drop_duplicates("unique_id", keep="last").set_index("unique_id")
     age = rows["age"] if "age" in rows.columns else pd.Series(0, index=rows.index)
+    forms = rows["form"] if "form" in rows.columns else pd.Series(None, index=rows.index)
     out: list[_Prior | None] = []
     for key in keys:
         if key not in rows.index:
@@ -464,12 +474,22 @@ def _priors(warm_start: pd.DataFrame | None, keys: pd.Index) -> list[_Prior | No
             out.append(None)  # a rule's "zero" or "constant", or a model unknown here
             continue
         rel = float(pd.to_numeric(rows.at[key, "relative_mae"], errors="coerce"))
-        if not np.isfinite(rel):
-            out.append(None)  # chosen by a rule, never backtested: nothing to keep
-            continue
         n = float(pd.to_numeric(age.get(key, 0), errors="coerce"))
-        out.append(_Prior(model, rel, int(n) if np.isfinite(n) and n > 0 else 0))
+        out.append(
+            _Prior(model, rel, int(n) if np.isfinite(n) and n > 0 else 0, _read_form(forms[key]))
+        )
     return out
+
+
+def _read_form(text: object) -> dict | None:
+    """The forms of a ``form`` cell (JSON, see :func:`_form_of`), or None if unreadable."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        form = json.loads(text)
+    except ValueError:
+        return None
+    return form if isinstance(form, dict) else None
 
 
 def _check_models(names: Sequence[str], option: str) -> tuple[str, ...]:
@@ -743,45 +763,80 @@ def _finite(out: dict[str, np.ndarray], name: str) -> dict[str, np.ndarray]:
     return out
 
 
-def _same_form(name: str, fitted, m: int):
-    """An unfitted model of the form ``fitted`` chose (ETS components, ARIMA orders).
+def _form_of(name: str, fitted) -> object:
+    """What a fitted model's search chose, as JSON-ready values; None for other models.
 
-    Re-estimating a known form on the whole history costs a fraction of a new search
-    (statsforecast's AutoARIMA searched about 50 times longer on the demo company).
+    ETS: its components, e.g. ``"AAND"`` (error, trend, season, damped); ARIMA (and
+    pmdarima): ``[p, d, q, P, D, Q, mean, drift]``, the orders and whether an intercept
+    and a drift are estimated.
+    """
+    if name in ("ets", "ets_nonseasonal"):
+        return str(fitted.model_["components"])
+    if name == "arima":
+        p, q, P, Q, _, d, D = (int(v) for v in fitted.model_["arma"])
+        coef = fitted.model_["coef"]
+        return [p, d, q, P, D, Q, "intercept" in coef, "drift" in coef]
+    if name == "pmdarima":
+        (p, d, q), (P, D, Q, _) = fitted.model_.order, fitted.model_.seasonal_order
+        return [p, d, q, P, D, Q, bool(fitted.model_.with_intercept), False]
+    return None
+
+
+def _from_form(name: str, form: object, m: int):
+    """An unfitted model of a known form (see :func:`_form_of`); a new search without one.
+
+    Re-estimating a known form costs a fraction of a search (statsforecast's AutoARIMA
+    searched about 50 times longer on the demo company).
     """
     from statsforecast import models as sf
 
-    if name == "ets":
-        form = fitted.model_["components"]  # e.g. "AAND": error, trend, season, damped
-        return sf.AutoETS(season_length=m, model=form[:3], damped=form[3] == "D")
-    if name == "arima":
-        p, q, P, Q, _, d, D = fitted.model_["arma"]
-        coef = fitted.model_["coef"]
+    if form is None:
+        return _make(name, m)
+    if name in ("ets", "ets_nonseasonal"):
+        if not (isinstance(form, str) and len(form) == 4):
+            raise ValueError(f"not an ETS form: {form!r}")
+        season = m if name == "ets" else 1
+        return sf.AutoETS(season_length=season, model=form[:3], damped=form[3] == "D")
+    if name in ("arima", "pmdarima"):
+        if not (isinstance(form, list) and len(form) == 8):
+            raise ValueError(f"not an ARIMA form: {form!r}")
+        p, d, q, P, D, Q, mean, drift = form
+        if name == "pmdarima":
+            orders = SimpleNamespace(
+                order=(p, d, q), seasonal_order=(P, D, Q, m), with_intercept=bool(mean)
+            )
+            return _PmdArima(m, form=orders)
         return sf.ARIMA(
             order=(p, d, q),
             season_length=m,
             seasonal_order=(P, D, Q),
-            include_mean="intercept" in coef,
-            include_drift="drift" in coef,
+            include_mean=bool(mean),
+            include_drift=bool(drift),
         )
-    if name == "pmdarima":
-        return _PmdArima(m, form=fitted.model_)
     return _make(name, m)
 
 
-def _backtest_single(name: str, y: np.ndarray, origins: list[int], cfg: _Config) -> tuple:
+def _same_form(name: str, fitted, m: int):
+    """An unfitted model of the form ``fitted`` chose (ETS components, ARIMA orders)."""
+    return _from_form(name, _form_of(name, fitted), m)
+
+
+def _backtest_single(
+    name: str, y: np.ndarray, origins: list[int], cfg: _Config, form: object = None
+) -> tuple:
     """Forecasts of ``name`` at each origin: a dict of arrays (windows, backtest_horizon).
 
     ``"mean"``, and for a model with its own intervals its bounds too (``"lo-80"`` ...),
     which the interval calibration compares with the errors. Also the model fitted at
     the first origin (None with ``refit``), whose form the forecast on the whole
-    history keeps.
+    history keeps. With ``form`` (a warm start's), the model keeps that form instead of
+    searching one.
     """
     h = cfg.backtest_horizon
     level = list(LEVELS) if name in _NATIVE_INTERVALS else None
-    model = _make(name, cfg.m)
+    model = _from_form(name, form, cfg.m)
     if cfg.refit or not hasattr(model, "forward"):
-        outs = [_predict(_make(name, cfg.m).fit(y[:o]), h, level) for o in origins]
+        outs = [_predict(_from_form(name, form, cfg.m).fit(y[:o]), h, level) for o in origins]
         model = None
     else:
         outs = [_predict(model.fit(y[: origins[0]]), h, level)]
@@ -798,22 +853,32 @@ def _forward(model, y: np.ndarray, h: int, level: list[int] | None) -> dict[str,
     return model.forward(y, h, level=level) if level else model.forward(y, h)
 
 
-def _final_single(name: str, y: np.ndarray, cfg: _Config, fitted=None) -> dict[str, np.ndarray]:
-    """Forecast and bounds of one model fitted on the whole series.
+def _final_single(name: str, y: np.ndarray, cfg: _Config, fitted=None) -> tuple[dict, object]:
+    """Forecast and bounds of one model fitted on the whole series, and the model's form.
 
-    With ``fitted`` (the backtest's model), its form is re-estimated; if that fails, a
-    new search is made.
+    With ``fitted`` (the backtest's model, or a form kept by a warm start), that form is
+    re-estimated; if that fails, a new search is made.
     """
-    try:
-        model = _same_form(name, fitted, cfg.m).fit(y) if fitted is not None else None
-    except Exception:  # the form chosen on less data does not fit all of it: search again
-        model = None
+    model = None
+    if fitted is not None:
+        try:
+            form = fitted if isinstance(fitted, _KeptForm) else _form_of(name, fitted)
+            model = _from_form(name, getattr(form, "form", form), cfg.m).fit(y)
+        except Exception:  # the form chosen on less data does not fit all of it: search again
+            model = None
     if model is None:
         model = _make(name, cfg.m).fit(y)
+    form = _form_of(name, model)
     if name in _NATIVE_INTERVALS:
-        return _finite(model.predict(cfg.horizon, level=list(LEVELS)), name)
+        return _finite(model.predict(cfg.horizon, level=list(LEVELS)), name), form
     mean = _finite(model.predict(cfg.horizon), name)["mean"]
-    return {"mean": mean, **_spread_bounds(mean, y)}
+    return {"mean": mean, **_spread_bounds(mean, y)}, form
+
+
+class _KeptForm(NamedTuple):
+    """A form kept from an earlier run, for a model fitted without a backtest (a rule's)."""
+
+    form: object
 
 
 def _spread_bounds(mean: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
@@ -828,12 +893,16 @@ def _spread_bounds(mean: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
-def _final(name: str, y: np.ndarray, cfg: _Config, fitted: dict) -> dict[str, np.ndarray]:
-    """Forecast and bounds of a model or a (mean or weighted) combination, on the whole series."""
+def _final(name: str, y: np.ndarray, cfg: _Config, fitted: dict) -> tuple[dict, dict]:
+    """Forecast and bounds of a model or a (mean or weighted) combination, on the whole series.
+
+    Also the forms of its members that have one (see :func:`_form_of`).
+    """
     weights = fitted[WEIGHTED] if name == WEIGHTED else dict.fromkeys(name.split("+"), 1.0)
     parts = {p: _final_single(p, y, cfg, fitted.get(p)) for p in weights}
     total = sum(weights.values())
-    return {k: sum(wt * parts[p][k] for p, wt in weights.items()) / total for k in _BOUND_KEYS}
+    out = {k: sum(wt * parts[p][0][k] for p, wt in weights.items()) / total for k in _BOUND_KEYS}
+    return out, {p: part[1] for p, part in parts.items() if part[1] is not None}
 
 
 def _calibration_scores(
@@ -976,14 +1045,21 @@ def _forecast_series(
     else:
         (ranked, reason), fitted = _rule(n, kind, cfg), {}
         row["selected_by"] = "rule"
+        same = prior is not None and prior.form and prior.model == ranked[0]
+        if same and prior.age + 1 < cfg.reselect_after:
+            fitted = {p: _KeptForm(f) for p, f in prior.form.items()}
+            row["age"] = prior.age + 1
+            notes.append(f"model forms kept from an earlier run ({row['age']} run(s) ago)")
+    forms: dict = {}
     for name in [*ranked, MEAN_FALLBACK]:
         try:
-            out = _final(name, y, cfg, fitted)
+            out, forms = _final(name, y, cfg, fitted)
         except Exception as exc:  # recorded; the next model is used instead
             notes.append(f"{name} failed on the whole history ({_why(exc)}); next in line used")
             continue
         row["model"] = name
         break
+    row["form"] = json.dumps(forms, separators=(",", ":")) if forms else ""
     if not ranked or row["model"] != ranked[0]:
         reason = f"{reason}; fell back to {row['model']}"
     row["reason"] = "; ".join([reason, *notes])
@@ -992,10 +1068,11 @@ def _forecast_series(
     return out, row
 
 
-def _select(y, candidates, w, cfg, row, notes) -> tuple[list[str], str, dict]:
+def _select(y, candidates, w, cfg, row, notes, forms=None) -> tuple[list[str], str, dict]:
     """Candidates ranked by backtest MAE (failures left out), the reason, the fitted models.
 
-    Scores go to ``row``, failures to ``notes``.
+    Scores go to ``row``, failures to ``notes``. ``forms`` (a warm start's) fixes the
+    form of the single models it names instead of searching one.
     """
     h = cfg.backtest_horizon
     origins = [len(y) - h - (w - 1 - k) * cfg.step for k in range(w)]
@@ -1005,7 +1082,8 @@ def _select(y, candidates, w, cfg, row, notes) -> tuple[list[str], str, dict]:
     outs, failed, fitted = {}, {}, {}
     for name in singles:
         try:
-            outs[name], fitted[name] = _backtest_single(name, y, origins, cfg)
+            form = (forms or {}).get(name)
+            outs[name], fitted[name] = _backtest_single(name, y, origins, cfg, form)
         except Exception as exc:  # recorded; the model cannot win
             failed[name] = _why(exc)
     notes += [f"{name} failed in the backtest ({why})" for name, why in failed.items()]
@@ -1082,13 +1160,13 @@ def _keep(prior, candidates, y, w, cfg, row, notes) -> tuple[list[str], str, dic
     longer a candidate, it is ``reselect_after`` runs old, it failed, or its relative MAE
     grew by more than ``tolerance`` or went above 1.
     """
-    if prior is None or prior.model not in candidates:
-        return None
+    if prior is None or not np.isfinite(prior.relative_mae) or prior.model not in candidates:
+        return None  # no earlier choice by backtest (a rule's has no relative MAE)
     if prior.age + 1 >= cfg.reselect_after:
         notes.append(f"selected again: the choice of {prior.model} was {prior.age + 1} runs old")
         return None
     trial: dict = {"scores": {}}
-    ranked, _, fitted = _select(y, [prior.model], w, cfg, trial, [])
+    ranked, _, fitted = _select(y, [prior.model], w, cfg, trial, [], prior.form)
     rel = trial.get("relative_mae", np.nan)
     limit = prior.relative_mae + cfg.tolerance if np.isfinite(prior.relative_mae) else 1.0
     if not ranked or not np.isfinite(rel) or rel > limit or rel > 1.0:
@@ -1223,6 +1301,7 @@ def _assemble(
             "relative_mae": [r.get("relative_mae", np.nan) for r in rows],
             "gaps_filled": np.asarray(gaps, dtype=int),
             "spikes_replaced": [r.get("spikes_replaced", 0) for r in rows],
+            "form": [r.get("form", "") for r in rows],
             "reason": [r["reason"] for r in rows],
         }
     )

@@ -342,9 +342,9 @@ def statistical_forecast(
     progress : bool, optional
         Show a progress bar (default: from 100 series on).
     warm_start : pandas.DataFrame, optional
-        An earlier cycle's choices (sku, region, model, relative_mae, age: rows of the
-        ``forecast_models`` artifact, see :func:`warm_start`): each series keeps its
-        model unless its accuracy degraded (the engine's warm start).
+        An earlier cycle's choices (sku, region, model, relative_mae, age, form: rows of
+        the ``forecast_models`` artifact, see :func:`warm_start`): each series keeps its
+        model, and its form, unless its accuracy degraded (the engine's warm start).
     run : str, default "forecast"
         The ``run`` column of the ``forecast_models`` rows.
     products : pandas.DataFrame, optional
@@ -663,7 +663,7 @@ def _new_items(
     new_rows = pd.DataFrame(notes).assign(
         run=run, demand_class="new", adi=np.nan, cv2=np.nan, selected_by="rule", age=0,
         n_windows=0, mase=np.nan, mase_seasonal_naive=np.nan, relative_mae=np.nan,
-        spikes_replaced=0,
+        spikes_replaced=0, form="",
     )  # fmt: skip
     keep = ~chosen.set_index(["sku", "region"]).index.isin(keys)
     chosen = pd.concat([chosen.loc[keep], new_rows], ignore_index=True)
@@ -687,7 +687,8 @@ def warm_start(earlier_models: pd.DataFrame, run: str = "forecast") -> pd.DataFr
     Returns
     -------
     pandas.DataFrame or None
-        sku, region, model, relative_mae, age of the latest cycle's ``run`` rows.
+        sku, region, model, relative_mae, age and form (where the archive has it) of the
+        latest cycle's ``run`` rows.
     """
     if earlier_models is None or earlier_models.empty or "run" not in earlier_models.columns:
         return None
@@ -695,7 +696,9 @@ def warm_start(earlier_models: pd.DataFrame, run: str = "forecast") -> pd.DataFr
     if rows.empty:
         return None
     latest = rows.loc[rows["cycle"] == rows["cycle"].max()]
-    return latest[["sku", "region", "model", "relative_mae", "age"]].reset_index(drop=True)
+    cols = ["sku", "region", "model", "relative_mae", "age"]
+    cols += ["form"] if "form" in latest.columns else []
+    return latest[cols].reset_index(drop=True)
 
 
 def stack_models(*runs: pd.DataFrame) -> pd.DataFrame:
