@@ -119,6 +119,37 @@ class PortfolioParams(_Model):
         return v
 
 
+#: what a Dask scheduler address may start with (distributed's comm backends)
+SCHEDULER_SCHEMES = ("tcp", "tls", "ucx", "ws", "wss", "inproc")
+# scheme://host:port or host:port (tcp); a host is a name, an IPv4 or a bracketed IPv6 address
+_HOST_PORT = re.compile(r"^(?:(?:tcp|tls|ucx|wss?)://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d+)$")
+
+
+def _check_scheduler(value: Any) -> str | None:
+    """A Dask scheduler address, or None (empty) for local worker processes."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    expected = (
+        "a Dask scheduler address such as tcp://10.0.0.5:8786 or 10.0.0.5:8786 (schemes: "
+        + ", ".join(f"{s}://" for s in SCHEDULER_SCHEMES)
+        + "), or nothing for worker processes on this machine"
+    )
+    if not isinstance(value, str):
+        raise ValueError(f"{expected}; got {value!r}")
+    address = value.strip()
+    if address.startswith(("http://", "https://")):
+        raise ValueError(
+            f"{expected}; got {value!r}, a web address (the dashboard's?): the scheduler "
+            "listens on tcp://, port 8786 unless `dask scheduler --port` says otherwise"
+        )
+    match = _HOST_PORT.match(address)
+    if match and 1 <= int(match[2]) <= 65535:
+        return address
+    if address.startswith("inproc://") and len(address) > len("inproc://"):
+        return address
+    raise ValueError(f"{expected}; got {value!r}")
+
+
 def _engine():
     """The forecasting engine's module, for its one list of models (imported when needed)."""
     from sopkit.demand import engine
@@ -133,6 +164,9 @@ class DemandParams(_Model):
     backtest_months: int = Field(12, ge=1, le=36)
     models: list[str] = Field(default_factory=lambda: list(_engine().DEFAULT_MODELS), min_length=1)
     n_jobs: int | None = Field(None, ge=1, le=256)
+    #: a Dask scheduler to run the forecast on (``sopkit.demand.forecast_executor``);
+    #: None: worker processes on this machine
+    scheduler: Annotated[str | None, BeforeValidator(_check_scheduler)] = None
 
     @field_validator("models")
     @classmethod
@@ -294,7 +328,8 @@ NOTEBOOK_PARAMETERS: dict[str, str] = _leaf_names(Parameters)
 #: parameters file, the cycle's folder and the run (set by ``sop run``)
 LOCATION_PARAMETERS = ("params_file", "cycle_dir", "run_id")
 #: settings that say where things are, not what the plan is: left out of a plan's identity
-LOCATION_SETTINGS = ("reports_dir", "data.source", "data.queries")
+#: (a forecast made on a Dask cluster is the one made here)
+LOCATION_SETTINGS = ("reports_dir", "data.source", "data.queries", "demand.scheduler")
 
 
 # --------------------------------------------------------------------------- loading

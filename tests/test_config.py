@@ -219,3 +219,44 @@ def test_a_drivers_message_loses_every_piece_of_the_password():
 def test_supply_settings_are_checked_before_any_stage(override, message):
     with pytest.raises(ConfigError, match=message):
         resolve_parameters(None, **override)
+
+
+@pytest.mark.parametrize(
+    ("address", "kept"),
+    [
+        ("tcp://10.0.0.5:8786", "tcp://10.0.0.5:8786"),
+        ("  tls://scheduler.example.com:8786 ", "tls://scheduler.example.com:8786"),
+        ("10.0.0.5:8786", "10.0.0.5:8786"),
+        ("tcp://[::1]:8786", "tcp://[::1]:8786"),
+        ("inproc://10.0.0.5/4242/1", "inproc://10.0.0.5/4242/1"),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_a_dask_scheduler_address_is_kept_and_empty_means_this_machine(address, kept):
+    p = resolve_parameters(None, scheduler=address)
+    assert p.demand.scheduler == kept
+    assert NOTEBOOK_PARAMETERS["scheduler"] == "demand.scheduler"
+    assert resolve_parameters(ROOT / "parameters" / "default.yaml").demand.scheduler is None
+
+
+@pytest.mark.parametrize(
+    ("address", "message"),
+    [
+        ("10.0.0.5", r"demand\.scheduler: expected a Dask scheduler address such as tcp://"),
+        ("tcp://10.0.0.5", r"demand\.scheduler: .*got 'tcp://10\.0\.0\.5'$"),
+        ("ftp://10.0.0.5:8786", r"demand\.scheduler: .*schemes: tcp://, tls://"),
+        ("tcp://10.0.0.5:0", r"demand\.scheduler: .*got 'tcp://10\.0\.0\.5:0'"),
+        ("http://10.0.0.5:8787/status", r"a web address \(the dashboard's\?\).*port 8786"),
+        (8786, r"demand\.scheduler: .*got 8786"),
+    ],
+)
+def test_a_malformed_scheduler_address_is_refused_naming_the_key(tmp_path, address, message):
+    path = write(tmp_path, f"data:\n  source: demo\ndemand:\n  scheduler: {address}\n")
+    with pytest.raises(ConfigError, match=message):
+        resolve_parameters(path)
+
+
+def test_the_scheduler_is_where_the_forecast_runs_not_what_the_plan_is():
+    base = resolve_run(None)
+    assert resolve_run(None, scheduler="tcp://10.0.0.5:8786").hash == base.hash
