@@ -36,6 +36,7 @@ from sopkit.demand.accuracy import (
     value_added_by_author,
     value_added_over_naive,
 )
+from sopkit.demand.backend import forecast_executor
 from sopkit.demand.consensus import (
     RULE_AUTHOR,
     Consensus,
@@ -72,6 +73,7 @@ __all__ = [
     "backtest_statistical",
     "build_demand_plan",
     "forecast",
+    "forecast_executor",
     "list_adjustments",
     "make_consensus",
     "model_choice",
