@@ -20,14 +20,22 @@ from sopkit.errors import SopError
 @pytest.fixture(scope="module")
 def cluster():
     """Two single-threaded worker processes on the loopback interface, no dashboard."""
-    with distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-    ) as cluster:
-        yield cluster
+    before = dict(os.environ)
+    try:
+        with distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster:
+            yield cluster
+    finally:
+        # the nannies run in this process and set OMP_NUM_THREADS=1 etc. here before
+        # spawning the workers (Dask's distributed.nanny.pre-spawn-environ): undo it
+        for key in set(os.environ) - set(before):
+            del os.environ[key]
+        os.environ.update(before)
 
 
 def _panel() -> pd.DataFrame:
@@ -62,9 +70,14 @@ def _connect(scheduler, **options) -> None:
 
 
 def test_the_workers_run_numeric_work_on_one_thread(cluster):
+    import threadpoolctl
+
     with distributed.Client(cluster, set_as_default=False) as client:
-        env = client.run(os.environ.get, "OMP_NUM_THREADS")
+        # os.getenv, not os.environ.get: that would ship this process's environ over
+        env = client.run(os.getenv, "OMP_NUM_THREADS")
         assert sorted(env.values()) == ["1", "1"], "Dask's nanny sets OMP_NUM_THREADS=1"
+        pools = client.run(threadpoolctl.threadpool_info)
+        assert {p["num_threads"] for libs in pools.values() for p in libs} == {1}
         assert sorted(client.nthreads().values()) == [1, 1]
 
 
