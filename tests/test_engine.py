@@ -545,3 +545,40 @@ def test_bad_options_are_refused(options, message):
     kwargs = {"horizon": 3, **options}
     with pytest.raises(SopError, match=message):
         forecast(_good(), **kwargs)
+
+
+def test_return_fitted_gives_each_models_in_sample_fit_and_residuals():
+    months = pd.date_range("2022-01-01", periods=40, freq="MS")
+    rng = np.random.default_rng(1)
+    wave = 100 + 10 * np.sin(np.arange(40)) + rng.normal(0, 2, 40)
+    history = pd.concat(
+        [
+            pd.DataFrame({"unique_id": "wave", "ds": months, "y": wave}),
+            pd.DataFrame({"unique_id": "zero", "ds": months[:10], "y": 0.0}),
+            pd.DataFrame({"unique_id": "short", "ds": months[:5], "y": [1, 2, 3, 4, 5.0]}),
+        ]
+    )
+    models = ["ets+theta"]
+    out = forecast(history, 6, n_jobs=1, models=models, return_fitted=True)
+    fit = out.fitted.set_index("unique_id")
+    assert list(out.fitted.columns) == ["unique_id", "ds", "y", "fitted", "residual"]
+    assert len(out.fitted) == 40 + 10 + 5
+    # the mean fallback fits each month by the mean of the (at most) 3 months before
+    assert fit.loc["short", "fitted"].to_numpy() == pytest.approx(
+        [np.nan, 1, 1.5, 2, 3], nan_ok=True
+    )
+    assert (fit.loc["zero", "fitted"] == 0).all()
+    # a combination fits by the mean of its members' fits
+    from statsforecast.models import AutoETS, AutoTheta
+
+    members = [AutoETS(season_length=12).fit(wave), AutoTheta(season_length=12).fit(wave)]
+    mean = np.mean([m.predict_in_sample()["fitted"] for m in members], axis=0)
+    assert out.selection.set_index("unique_id").loc["wave", "model"] == "ets+theta"
+    assert fit.loc["wave", "fitted"].to_numpy() == pytest.approx(mean, rel=1e-6)
+    assert (
+        (out.fitted["residual"] == out.fitted["y"] - out.fitted["fitted"])
+        .where(out.fitted["fitted"].notna(), True)
+        .all()
+    )
+    # the forecast itself is the one without return_fitted
+    pd.testing.assert_frame_equal(out.forecast, forecast(history, 6, n_jobs=1, models=models))

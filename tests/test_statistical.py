@@ -42,7 +42,7 @@ PRODUCTS = pd.DataFrame({"sku": ["A", "B", "C"], "family": ["F", "F", "G"]})
 
 
 def test_every_series_is_forecast_from_the_cycle_with_its_model_and_reason():
-    fc, chosen = statistical_forecast(_history(), CYCLE, 6, n_jobs=1)
+    fc, chosen, _ = statistical_forecast(_history(), CYCLE, 6, n_jobs=1)
     assert list(fc.columns) == columns("forecast")
     assert list(chosen.columns) == columns("forecast_models")
     assert len(fc) == 3 * 6
@@ -95,7 +95,7 @@ def test_the_engine_backtest_is_made_on_the_history_before_its_origin_only():
     2026-05 to 2026-10 (all of it, by lag), C (born 2026-08) is left out, as seasonal
     naive's backtest leaves it out."""
     h = _history()
-    acc, chosen = backtest_statistical(h, PRODUCTS, CYCLE, holdout=6, n_jobs=1)
+    acc, chosen, _, _ = backtest_statistical(h, PRODUCTS, CYCLE, holdout=6, n_jobs=1)
     assert set(acc["model"]) == {STATISTICAL}
     # the models the backtest chose, at its origin: C did not exist yet
     assert set(chosen["run"]) == {"backtest"}
@@ -237,7 +237,7 @@ def test_the_selection_records_the_forms_the_searches_chose():
         _panel(), 6, n_jobs=1, return_selection=True, models=["ets", "arima", "ets+arima"]
     ).selection.loc[0]
     form = json.loads(sel["form"])
-    assert set(form) == set(sel["model"].split("+"))
+    assert set(form) == {"ets", "arima"}  # every candidate searched, not only the winner
     if "ets" in form:  # error, trend, season, damped: e.g. "AAAN"
         assert len(form["ets"]) == 4
         assert form["ets"][0] in "AM"
@@ -265,6 +265,25 @@ def test_a_kept_model_is_re_estimated_in_its_form_not_searched_again(monkeypatch
     assert made == ["seasonal_naive"]
     # the same form re-estimated on the same data: the same forecast
     pd.testing.assert_frame_equal(warm.forecast, cold.forecast)
+
+
+def test_a_new_selection_in_a_warm_start_re_estimates_the_forms_it_has(monkeypatch):
+    models = ["seasonal_naive", "arima", "ets"]
+    cold = demand.forecast(
+        _panel(), 6, n_jobs=1, return_selection=True, models=models
+    ).selection.loc[0]
+    assert cold["model"] != "seasonal_naive"
+    made = _searches(monkeypatch)
+    # the earlier run says seasonal naive was far better than itself (relative MAE 0.1):
+    # select again, with the forms kept (age goes on), so only the benchmark is built anew
+    again = demand.forecast(
+        _panel(), 6, n_jobs=1, return_selection=True, models=models,
+        warm_start=_warm("seasonal_naive", 0.1, age=2).assign(form=cold["form"]),
+    ).selection.loc[0]  # fmt: skip
+    assert (again["selected_by"], again["model"], again["age"]) == ("backtest", cold["model"], 3)
+    assert "model forms kept from an earlier run (3 run(s) ago)" in again["reason"]
+    assert set(made) == {"seasonal_naive"}  # in the kept model's trial, then the selection
+    assert again["form"] == cold["form"]
 
 
 def test_a_rule_keeps_its_forms_until_it_is_old_and_a_bad_form_is_searched_again(monkeypatch):
@@ -333,7 +352,7 @@ def test_new_items_are_planned_from_their_like_sku_or_family_at_their_own_level(
     Sep-Oct where the family's mean SKU sold 1.5 x (40 + 60) = 150: N2 = the family's mean
     forecast (1.5 x A's) x 120/150. N3 launches in 2027-01: 0 before, A's forecast after."""
     sales, products = _with_new_items()
-    fc, chosen = statistical_forecast(sales, CYCLE, 6, n_jobs=1, products=products)
+    fc, chosen, _ = statistical_forecast(sales, CYCLE, 6, n_jobs=1, products=products)
     a = np.array(PATTERN[:6])
     yhat = fc.set_index(["sku", "month"])["yhat"]
     assert yhat.loc["A"].to_numpy() == pytest.approx(a, abs=1e-6)
@@ -362,7 +381,7 @@ def test_new_items_are_planned_from_their_like_sku_or_family_at_their_own_level(
 
 def test_a_sales_input_for_an_item_not_yet_launched_now_applies():
     sales, products = _with_new_items()
-    fc, _ = statistical_forecast(sales, CYCLE, 6, n_jobs=1, products=products)
+    fc, _, _ = statistical_forecast(sales, CYCLE, 6, n_jobs=1, products=products)
     inputs = pd.DataFrame(
         {
             "sku": ["N3"], "family": [None], "region": [None],
@@ -527,7 +546,7 @@ def test_sku_codes_typed_as_numbers_match_the_same_codes_written_as_text():
     sales, products = _numbered(*_with_new_items())
     sales["sku"] = sales["sku"].astype(str)
     assert products["like_sku"].dtype == float
-    fc, chosen = statistical_forecast(sales, CYCLE, 6, n_jobs=1, products=products)
+    fc, chosen, _ = statistical_forecast(sales, CYCLE, 6, n_jobs=1, products=products)
     by = chosen.set_index("sku")
     assert by.loc[["2001", "2002"], "model"].tolist() == ["like_sku", "family_profile"]
     assert by.loc["2001", "reason"].startswith("new item (launched 2026-08): like_sku 1001's")
@@ -539,7 +558,7 @@ def test_sku_codes_typed_as_numbers_match_the_same_codes_written_as_text():
     assert by.index.tolist() == expected
     assert by.loc[2003, "model"] == "like_sku"
     # the history's own spelling (numbers) is kept, so its forecasts join back to it
-    numbers, _ = statistical_forecast(
+    numbers, _, _ = statistical_forecast(
         sales.assign(sku=sales["sku"].astype(int)), CYCLE, 6, n_jobs=1, products=products
     )
     assert numbers["sku"].tolist() == fc["sku"].map(int).tolist()
@@ -587,7 +606,7 @@ def test_a_like_sku_that_no_longer_sells_gives_way_to_the_family_profile(kind, w
     forecast, scaled by 18 / (1.5 x 125), so N1 = A x 18/125 as with like_sku A. N2 (no
     like_sku) is planned from the same profile as without X: 1.5 x A x 120/150."""
     sales, products = _with_reference(kind)
-    fc, chosen = statistical_forecast(sales, CYCLE, 6, n_jobs=1, products=products)
+    fc, chosen, _ = statistical_forecast(sales, CYCLE, 6, n_jobs=1, products=products)
     a = np.array(PATTERN[:6])
     yhat = fc.set_index(["sku", "month"])["yhat"]
     assert yhat.loc["N1"].to_numpy() == pytest.approx(a * 18 / 125, abs=1e-6)
@@ -660,7 +679,7 @@ def test_a_new_item_without_a_source_is_planned_at_0_with_its_reason():
          "launch_month": pd.to_datetime(["2027-01-01", "2026-08-01"])}
     )  # fmt: skip
     products = pd.concat([products, more], ignore_index=True)
-    fc, chosen = statistical_forecast(sales, CYCLE, 6, n_jobs=1, products=products)
+    fc, chosen, _ = statistical_forecast(sales, CYCLE, 6, n_jobs=1, products=products)
     n5 = fc[fc["sku"] == "N5"]
     assert n5["region"].tolist() == ["North"] * 6
     assert (n5[columns("forecast")[4:]] == 0).all().all()

@@ -41,6 +41,7 @@ __all__ = [
     "LEVELS",
     "MODELS",
     "WEIGHTED",
+    "FittedForecast",
     "ForecastResult",
     "forecast",
 ]
@@ -119,6 +120,24 @@ class ForecastResult(NamedTuple):
     selection: pd.DataFrame
 
 
+class FittedForecast(NamedTuple):
+    """What :func:`forecast` returns with ``return_fitted=True``.
+
+    Attributes
+    ----------
+    forecast, selection : pandas.DataFrame
+        As in :class:`ForecastResult`.
+    fitted : pandas.DataFrame
+        The in-sample one-step-ahead fit of each series' model: unique_id, ds, y (the
+        history, gaps filled with 0), fitted (NaN where the model has none, such as
+        seasonal naive's first season), residual (y - fitted).
+    """
+
+    forecast: pd.DataFrame
+    selection: pd.DataFrame
+    fitted: pd.DataFrame
+
+
 @dataclass(frozen=True)
 class _Config:
     horizon: int
@@ -160,7 +179,8 @@ def forecast(
     tolerance: float = 0.10,
     combine: bool = False,
     calibrate: bool = True,
-) -> pd.DataFrame | ForecastResult:
+    return_fitted: bool = False,
+) -> pd.DataFrame | ForecastResult | FittedForecast:
     """Forecast every series of a monthly panel with the model its own backtest prefers.
 
     **Preparation.** Months missing inside a series (between its first and last row)
@@ -210,20 +230,25 @@ def forecast(
     best is used, and if every candidate or the rule's model fails, the mean fallback.
 
     **Warm start.** With ``warm_start`` (an earlier run's selection table: unique_id,
-    model, relative_mae and, optionally, age), a series chosen by backtest before keeps
-    its model (a choice without a finite relative_mae, such as a rule's, is not kept):
-    only that model and seasonal naive are backtested, which skips the
-    other candidates' searches. It is selected again from all candidates when its
+    model, relative_mae and, optionally, age and form), a series chosen by backtest
+    before keeps its model (a choice without a finite relative_mae, such as a rule's, is
+    not kept): only that model and seasonal naive are backtested, which skips the
+    other candidates. It is selected again from all candidates when its
     relative MAE now exceeds the earlier one by more than ``tolerance`` (0.10: ten
     points of seasonal naive's error), or is above 1 (worse than seasonal naive), or the
     choice is ``reselect_after`` runs old, or the model is no longer a candidate of the
-    series' demand class, or it failed. The selection's ``age`` counts the runs since
-    the choice was made (0: made in this run) and ``selected_by`` says
-    ``"warm start"`` for a kept choice. The selection's ``form`` records what each
-    model's search chose (ETS components, ARIMA orders, as JSON); a kept model keeps
-    its form too, so it is re-estimated, not searched again (a fraction of the cost:
-    the search is most of a selection's time). A series forecast by a rule that gives
-    the same model as before keeps that model's forms too, until ``reselect_after``.
+    series' demand class, or it failed. ``selected_by`` says ``"warm start"`` for a
+    kept choice.
+
+    *Forms.* The selection's ``form`` records what the searches chose for the series
+    (ETS components, ARIMA orders, as JSON), for every candidate searched, not only the
+    winner. A warm start re-estimates these forms instead of searching again, in a kept
+    model and in a new selection alike (a fraction of the cost: the search is most of a
+    selection's time), and searches only a candidate without a form, or whose form no
+    longer fits the history. A series forecast by a rule that gives the same model as
+    before keeps that model's forms too. The selection's ``age`` counts the runs since
+    the forms were searched (0: in this run); at ``reselect_after`` runs, every
+    candidate is searched anew and the choice made again.
 
     **Weighted combination.** With ``combine=True``, a series with a backtest is
     forecast by the single models among its candidates (each name in ``models`` without
@@ -306,7 +331,7 @@ def forecast(
         age and form): keep each series' model unless its accuracy degraded (see Warm
         start).
     reselect_after : int, default 6
-        Runs after which a kept choice is made again from all candidates.
+        Runs after which every candidate is searched anew and the choice made again.
     tolerance : float, default 0.10
         How much the relative MAE of a kept model may grow before a new selection.
     combine : bool, default False
@@ -315,6 +340,9 @@ def forecast(
     calibrate : bool, default True
         Calibrate the intervals on the panel's backtest errors (see Interval
         calibration); False keeps the models' own.
+    return_fitted : bool, default False
+        Also return each series' in-sample one-step-ahead fit and residuals, the errors
+        forecast reconciliation by MinT estimates its covariance from (see Returns).
 
     Returns
     -------
@@ -331,6 +359,12 @@ def forecast(
         ``mase_<name>`` for every name in ``models`` and ``intermittent_models`` (NaN
         where not scored). Results do not depend on ``n_jobs`` or ``executor``; with
         ``calibrate=True`` a series' intervals depend on the other series of the panel.
+        With ``return_fitted=True``, a :class:`FittedForecast` ``(forecast, selection,
+        fitted)``: the final model's in-sample fit (a combination's is the mean or
+        weighted mean of its members'; the "zero" and "constant" rules fit their value;
+        the mean fallback the mean of the 3 months before). Fitted values are those of
+        the model fitted on the series as modelled (spikes replaced); ``y`` and the
+        residual are the history as given.
 
     Raises
     ------
@@ -368,8 +402,9 @@ def forecast(
         tolerance,
         combine,
     )
-    if not isinstance(calibrate, bool):
-        raise SopError(f"calibrate must be True or False; got {calibrate!r}.")
+    for name, flag in (("calibrate", calibrate), ("return_fitted", return_fitted)):
+        if not isinstance(flag, bool):
+            raise SopError(f"{name} must be True or False; got {flag!r}.")
     n_jobs = _check_jobs(n_jobs)
     frame = _check_history(history)
     keys, starts, series, gaps = _series(frame)
@@ -385,6 +420,8 @@ def forecast(
             for out, row in results
         ]
     fc, selection = _assemble(keys, starts, series, gaps, results, cfg)
+    if return_fitted:
+        return FittedForecast(fc, selection, _fitted_frame(keys, starts, series, results))
     return ForecastResult(fc, selection) if return_selection else fc
 
 
@@ -682,6 +719,7 @@ class _Mean:
     """Mean of the last (at most) three months."""
 
     def fit(self, y: np.ndarray) -> _Mean:
+        self.y_ = np.asarray(y, dtype=float)
         self.level_ = float(np.mean(y[-FALLBACK_MONTHS:]))
         return self
 
@@ -690,6 +728,10 @@ class _Mean:
 
     def forward(self, y: np.ndarray, h: int) -> dict[str, np.ndarray]:
         return self.fit(y).predict(h)
+
+    def predict_in_sample(self) -> dict[str, np.ndarray]:
+        y = pd.Series(self.y_)
+        return {"fitted": y.rolling(FALLBACK_MONTHS, min_periods=1).mean().shift(1).to_numpy()}
 
 
 class _PmdArima:
@@ -718,6 +760,9 @@ class _PmdArima:
 
     def predict(self, h: int, level: list[int] | None = None) -> dict[str, np.ndarray]:
         return self._forecast(self.result_, h, level)
+
+    def predict_in_sample(self) -> dict[str, np.ndarray]:
+        return {"fitted": np.asarray(self.model_.predict_in_sample(), dtype=float)}
 
     def forward(self, y: np.ndarray, h: int, level: list[int] | None = None) -> dict:
         return self._forecast(self.result_.apply(y), h, level)  # same orders and parameters
@@ -870,9 +915,25 @@ def _final_single(name: str, y: np.ndarray, cfg: _Config, fitted=None) -> tuple[
         model = _make(name, cfg.m).fit(y)
     form = _form_of(name, model)
     if name in _NATIVE_INTERVALS:
-        return _finite(model.predict(cfg.horizon, level=list(LEVELS)), name), form
-    mean = _finite(model.predict(cfg.horizon), name)["mean"]
-    return {"mean": mean, **_spread_bounds(mean, y)}, form
+        out = _finite(model.predict(cfg.horizon, level=list(LEVELS)), name)
+    else:
+        mean = _finite(model.predict(cfg.horizon), name)["mean"]
+        out = {"mean": mean, **_spread_bounds(mean, y)}
+    out["fitted"] = _in_sample(model, len(y))
+    return out, form
+
+
+def _in_sample(model, n: int) -> np.ndarray:
+    """The model's one-step-ahead fit of the ``n`` months it was fitted on (NaN: none)."""
+    try:
+        fit = np.asarray(model.predict_in_sample()["fitted"], dtype=float)
+    except Exception:  # a model without an in-sample fit: the residuals are unknown
+        return np.full(n, np.nan)
+    # Croston's methods fit from the first demand on: align on the last month
+    out = np.full(n, np.nan)
+    k = min(n, len(fit))
+    out[n - k :] = fit[len(fit) - k :]
+    return out
 
 
 class _KeptForm(NamedTuple):
@@ -901,7 +962,8 @@ def _final(name: str, y: np.ndarray, cfg: _Config, fitted: dict) -> tuple[dict, 
     weights = fitted[WEIGHTED] if name == WEIGHTED else dict.fromkeys(name.split("+"), 1.0)
     parts = {p: _final_single(p, y, cfg, fitted.get(p)) for p in weights}
     total = sum(weights.values())
-    out = {k: sum(wt * parts[p][0][k] for p, wt in weights.items()) / total for k in _BOUND_KEYS}
+    keys = (*_BOUND_KEYS, "fitted")
+    out = {k: sum(wt * parts[p][0][k] for p, wt in weights.items()) / total for k in keys}
     return out, {p: part[1] for p, part in parts.items() if part[1] is not None}
 
 
@@ -972,7 +1034,8 @@ def _conformal_quantile(scores: np.ndarray, q: float) -> float:
 def _widen(out: dict[str, np.ndarray], factors: dict[int, np.ndarray]) -> dict[str, np.ndarray]:
     """``out`` with each level's half-widths (on both sides of the mean) times its factors."""
     mean = out["mean"]
-    new = {"mean": mean}
+    new = {k: v for k, v in out.items() if k not in _BOUND_KEYS}
+    new["mean"] = mean
     for lv in LEVELS:
         new[f"lo-{lv}"] = mean - factors[lv] * (mean - out[f"lo-{lv}"])
         new[f"hi-{lv}"] = mean + factors[lv] * (out[f"hi-{lv}"] - mean)
@@ -992,8 +1055,8 @@ def _tidy(out: dict[str, np.ndarray]) -> np.ndarray:
 # --------------------------------------------------------------------------- one series
 
 
-def _flat(value: float, h: int) -> dict[str, np.ndarray]:
-    return dict.fromkeys(_BOUND_KEYS, np.full(h, value))
+def _flat(value: float, h: int, n: int) -> dict[str, np.ndarray]:
+    return {**dict.fromkeys(_BOUND_KEYS, np.full(h, value)), "fitted": np.full(n, value)}
 
 
 def _forecast_series(
@@ -1012,12 +1075,12 @@ def _forecast_series(
     if not (y > 0).any():
         row.update(demand_class="zero", model="zero", selected_by="rule")
         row["reason"] = f"all {n} month(s) are 0: forecast 0"
-        return _flat(0.0, cfg.horizon), row
+        return _flat(0.0, cfg.horizon, n), row
     kind, row["adi"], row["cv2"] = _classify(y)
     if n >= 2 and (y == y[0]).all():
         row.update(demand_class="constant", model="constant", selected_by="rule")
         row["reason"] = f"all {n} months equal {y[0]:g}: forecast {y[0]:g}"
-        return _flat(float(y[0]), cfg.horizon), row
+        return _flat(float(y[0]), cfg.horizon, n), row
     row["demand_class"] = kind
     intermittent = kind in ("intermittent", "lumpy")
     notes = []
@@ -1033,6 +1096,9 @@ def _forecast_series(
                 "replaced by the mean of the neighbouring months"
             )
     w = _n_windows(n, cfg)
+    # an earlier run's forms, re-estimated instead of searched until reselect_after
+    young = prior is not None and prior.form and prior.age + 1 < cfg.reselect_after
+    carried = dict(prior.form) if young else {}
     if w:
         candidates = cfg.intermittent_models if intermittent else cfg.models
         kept = _keep(prior, candidates, y, w, cfg, row, notes)
@@ -1040,14 +1106,16 @@ def _forecast_series(
             ranked, reason, fitted = kept
             row["selected_by"] = "warm start"
         else:
-            ranked, reason, fitted = _select(y, candidates, w, cfg, row, notes)
+            ranked, reason, fitted = _select(y, candidates, w, cfg, row, notes, carried)
             row["selected_by"] = "backtest"
+            if carried:
+                row["age"] = prior.age + 1
+                notes.append(f"model forms kept from an earlier run ({row['age']} run(s) ago)")
     else:
         (ranked, reason), fitted = _rule(n, kind, cfg), {}
         row["selected_by"] = "rule"
-        same = prior is not None and prior.form and prior.model == ranked[0]
-        if same and prior.age + 1 < cfg.reselect_after:
-            fitted = {p: _KeptForm(f) for p, f in prior.form.items()}
+        if carried and prior.model == ranked[0]:
+            fitted = {p: _KeptForm(f) for p, f in carried.items()}
             row["age"] = prior.age + 1
             notes.append(f"model forms kept from an earlier run ({row['age']} run(s) ago)")
     forms: dict = {}
@@ -1059,7 +1127,9 @@ def _forecast_series(
             continue
         row["model"] = name
         break
-    row["form"] = json.dumps(forms, separators=(",", ":")) if forms else ""
+    # every form known for the series (not only the winner's), for the next run's warm start
+    forms = {**carried, **row.pop("searched", {}), **forms}
+    row["form"] = json.dumps(forms, separators=(",", ":"), sort_keys=True) if forms else ""
     if not ranked or row["model"] != ranked[0]:
         reason = f"{reason}; fell back to {row['model']}"
     row["reason"] = "; ".join([reason, *notes])
@@ -1081,11 +1151,19 @@ def _select(y, candidates, w, cfg, row, notes, forms=None) -> tuple[list[str], s
     singles = list(dict.fromkeys(p for name in scored for p in name.split("+")))
     outs, failed, fitted = {}, {}, {}
     for name in singles:
+        form = (forms or {}).get(name)
         try:
-            form = (forms or {}).get(name)
-            outs[name], fitted[name] = _backtest_single(name, y, origins, cfg, form)
+            try:
+                outs[name], fitted[name] = _backtest_single(name, y, origins, cfg, form)
+            except Exception:
+                if form is None:
+                    raise
+                # an earlier form that does not fit this history: search one
+                outs[name], fitted[name] = _backtest_single(name, y, origins, cfg)
         except Exception as exc:  # recorded; the model cannot win
             failed[name] = _why(exc)
+    searched = {name: _form_of(name, model) for name, model in fitted.items() if model}
+    row["searched"] = {name: form for name, form in searched.items() if form is not None}
     notes += [f"{name} failed in the backtest ({why})" for name, why in failed.items()]
     mae = {}
     for name in scored:
@@ -1242,7 +1320,8 @@ def _run_chunk(chunk: list[tuple], cfg: _Config) -> list:
         # Model searches warn on short or flat data; what matters (a failure, the
         # choice) is recorded in the selection table instead.
         warnings.simplefilter("ignore")
-        return [_forecast_series(start, y, prior, cfg) for start, y, prior in chunk]
+        # a copy: Dask hands a task its arrays unaligned, which moved a forecast by 1e-14
+        return [_forecast_series(start, np.array(y), prior, cfg) for start, y, prior in chunk]
 
 
 def _run(items: list, cfg: _Config, n_jobs: int, executor: Executor | None, progress: bool) -> list:
@@ -1258,6 +1337,10 @@ def _run(items: list, cfg: _Config, n_jobs: int, executor: Executor | None, prog
                 results[i] = _run_chunk(chunk, cfg)
                 bar.update(len(chunk))
         else:
+            if executor is None:
+                # imported here once: forked workers inherit it instead of each paying
+                # its import (about 1.6 s) in every run
+                import statsforecast.models  # noqa: F401
             pool = executor or ProcessPoolExecutor(max_workers=min(n_jobs, len(chunks)))
             try:
                 futures = {pool.submit(_run_chunk, c, cfg): i for i, c in enumerate(chunks)}
@@ -1269,6 +1352,26 @@ def _run(items: list, cfg: _Config, n_jobs: int, executor: Executor | None, prog
                 if executor is None:
                     pool.shutdown()
     return [r for chunk in results for r in chunk]
+
+
+def _fitted_frame(keys, starts, series, results) -> pd.DataFrame:
+    """Each series' history with its model's in-sample fit and the residuals, long."""
+    lengths = np.array([len(y) for y in series])
+    first = np.array([month_number(s) for s in starts])
+    months = np.concatenate([f + np.arange(n) for f, n in zip(first, lengths, strict=True)])
+    y = np.concatenate(series) if series else np.empty(0)
+    fit = [r[0].get("fitted") for r in results]
+    fit = [np.full(n, np.nan) if f is None else f for f, n in zip(fit, lengths, strict=True)]
+    fitted = np.concatenate(fit) if fit else np.empty(0)
+    return pd.DataFrame(
+        {
+            "unique_id": np.repeat(keys.to_numpy(), lengths),
+            "ds": _months_to_dates(months),
+            "y": y,
+            "fitted": fitted,
+            "residual": y - fitted,
+        }
+    )
 
 
 def _assemble(
