@@ -167,6 +167,10 @@ class DemandParams(_Model):
     #: a Dask scheduler to run the forecast on (``sopkit.demand.forecast_executor``);
     #: None: worker processes on this machine
     scheduler: Annotated[str | None, BeforeValidator(_check_scheduler)] = None
+    #: how the levels (total, family, region, family x region, SKU, SKU x region) are
+    #: made to add up: MinT with shrinkage (the default: the most accurate at every
+    #: level but the total on the demo's backtest), bottom_up or top_down
+    reconciliation: Literal["mint_shrink", "bottom_up", "top_down"] = "mint_shrink"
 
     @field_validator("models")
     @classmethod

@@ -53,7 +53,11 @@ STAGES: tuple[Stage, ...] = (
     Stage("product_review", "Product review", "01_product_review.ipynb", (), ("portfolio",)),
     Stage(
         "demand_planning", "Demand planning", "02_demand_planning.ipynb",
-        (), ("forecast", "forecast_models", "accuracy", "demand_plan", "adjustments"),
+        (),
+        (
+            "forecast", "forecast_models", "forecast_levels", "level_models", "accuracy",
+            "reconciliation_accuracy", "demand_plan", "adjustments",
+        ),
     ),
     Stage(
         "supply_planning", "Supply planning", "03_supply_planning.ipynb",

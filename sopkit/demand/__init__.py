@@ -11,12 +11,15 @@ documented rule where no backtest is possible; it works on any panel in the long
 against.
 
 Modules: :mod:`~sopkit.demand.engine` and :mod:`~sopkit.demand.statistical` (the
-engine, and stage 2's use of it), :mod:`~sopkit.demand.naive` (the benchmark),
+engine, and stage 2's use of it), :mod:`~sopkit.demand.hierarchy` and
+:mod:`~sopkit.demand.levels` (the levels above SKU x region forecast on their own and
+reconciled with it: MinT, bottom-up or top-down), :mod:`~sopkit.demand.naive` (the benchmark),
 :mod:`~sopkit.demand.accuracy` (backtests by lag and their summaries; the accuracy of
 earlier plans of record and the value their adjustments added, by author) and
 :mod:`~sopkit.demand.consensus` (sales and marketing inputs, end of life, each
 adjustment kept with its author). The artifacts (``forecast``, ``forecast_models``,
-``accuracy``, ``demand_plan``, ``adjustments``) are described in :mod:`sopkit.schemas`.
+``forecast_levels``, ``level_models``, ``accuracy``, ``reconciliation_accuracy``,
+``demand_plan``, ``adjustments``) are described in :mod:`sopkit.schemas`.
 Ratios (wape, bias, mape, accuracy) are fractions: 0.12 means 12 %.
 """
 
@@ -45,7 +48,18 @@ from sopkit.demand.consensus import (
     make_consensus,
     unmatched_inputs,
 )
-from sopkit.demand.engine import ForecastResult, forecast
+from sopkit.demand.engine import FittedForecast, ForecastResult, forecast
+from sopkit.demand.levels import (
+    LevelBacktest,
+    LevelPlan,
+    backtest_levels,
+    forecast_levels,
+    method_summary,
+    plan_levels,
+    reconcile_plan,
+    reconciliation_sentence,
+    stack_level_models,
+)
 from sopkit.demand.naive import seasonal_naive_forecast
 from sopkit.demand.statistical import (
     STATISTICAL,
@@ -65,21 +79,31 @@ __all__ = [
     "STATISTICAL",
     "Backtest",
     "Consensus",
+    "FittedForecast",
     "ForecastResult",
+    "LevelBacktest",
+    "LevelPlan",
     "StatisticalForecast",
     "accuracy_by_family",
     "backtest",
+    "backtest_levels",
     "backtest_seasonal_naive",
     "backtest_statistical",
     "build_demand_plan",
     "forecast",
     "forecast_executor",
+    "forecast_levels",
     "list_adjustments",
     "make_consensus",
+    "method_summary",
     "model_choice",
     "plan_accuracy",
+    "plan_levels",
     "pooled_wape",
+    "reconcile_plan",
+    "reconciliation_sentence",
     "seasonal_naive_forecast",
+    "stack_level_models",
     "stack_models",
     "statistical_forecast",
     "summarise_accuracy",

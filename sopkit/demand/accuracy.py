@@ -128,10 +128,17 @@ def backtest_seasonal_naive(
 
 
 class Backtest(NamedTuple):
-    """A backtest of the engine: its ``accuracy`` rows and the ``models`` it chose."""
+    """A backtest of the engine: its accuracy, its model choices, its forecast and fit.
+
+    ``accuracy`` rows, the ``models`` it chose, and the ``forecast`` and in-sample
+    ``fitted`` values it made at the origin (as
+    :class:`~sopkit.demand.statistical.StatisticalForecast` has them).
+    """
 
     accuracy: pd.DataFrame
     models: pd.DataFrame
+    forecast: pd.DataFrame | None = None
+    fitted: pd.DataFrame | None = None
 
 
 def backtest_statistical(
@@ -167,13 +174,13 @@ def backtest_statistical(
         ``forecast_models`` rows of the backtest (``run = "backtest"``).
     """
     cycle, origin = _backtest_origin(sales_history, cycle, holdout)
-    fc, models = statistical_forecast(
+    fc, models, fitted = statistical_forecast(
         sales_history, origin, holdout, season_length=season_length, run="backtest", **options
     )
     accuracy = score_backtest(
         fc, sales_history, products, origin, cycle, STATISTICAL, season_length=season_length
     )
-    return Backtest(accuracy, models)
+    return Backtest(accuracy, models, fc, fitted)
 
 
 def backtest(
@@ -200,7 +207,8 @@ def backtest(
     naive = backtest_seasonal_naive(
         sales_history, products, cycle, holdout=holdout, season_length=season_length
     )
-    return Backtest(pd.concat([engine.accuracy, naive], ignore_index=True), engine.models)
+    accuracy = pd.concat([engine.accuracy, naive], ignore_index=True)
+    return Backtest(accuracy, engine.models, engine.forecast, engine.fitted)
 
 
 def _backtest_origin(

@@ -38,10 +38,15 @@ class StatisticalForecast(NamedTuple):
         The ``forecast`` artifact.
     models : pandas.DataFrame
         The ``forecast_models`` artifact: one row per SKU x region.
+    fitted : pandas.DataFrame
+        Each series' in-sample one-step fit by its model: sku, region, month, y, fitted,
+        residual (y - fitted; NaN where the model has no fit), up to the month before
+        the cycle. The errors MinT reconciliation estimates its covariance from.
     """
 
     forecast: pd.DataFrame
     models: pd.DataFrame
+    fitted: pd.DataFrame | None = None
 
 
 # --------------------------------------------------------------------------- input checks
@@ -369,7 +374,9 @@ def statistical_forecast(
     StatisticalForecast
         ``forecast``: the ``forecast`` artifact (sku, region, month, model, yhat and the
         80 % and 95 % bounds), sorted by sku, region, month; ``models``: the
-        ``forecast_models`` artifact, one row per series. For a new item's series
+        ``forecast_models`` artifact, one row per series; ``fitted``: each series' in-sample
+        fit and residuals (the engine's; a new item's are those of the engine's model of
+        its own sales, not of its like_sku's). For a new item's series
         (``demand_class`` "new"), ``n_months`` is the months from its launch_month (or
         its first row in the region, if earlier) to the month before the cycle, months
         without a row counted as 0 sold (0 for an item launching on or after the cycle);
@@ -390,8 +397,8 @@ def statistical_forecast(
 
     Examples
     --------
-    >>> fc, chosen = statistical_forecast(ds.sales_history, "2026-11", 18)  # doctest: +SKIP
-    >>> chosen["model"].value_counts()  # doctest: +SKIP
+    >>> stat = statistical_forecast(ds.sales_history, "2026-11", 18)  # doctest: +SKIP
+    >>> stat.models["model"].value_counts()  # doctest: +SKIP
     """
     cycle = month_start(cycle)
     horizon = whole_number(horizon, "horizon", what="months")
@@ -409,7 +416,7 @@ def statistical_forecast(
             sku=_codes(warm_start["sku"]), region=_codes(warm_start["region"])
         ).merge(ids, on=["sku", "region"], how="inner")
     try:
-        fc, selection = forecast(
+        fc, selection, fitted = forecast(
             panel,
             horizon,
             season_length,
@@ -417,7 +424,7 @@ def statistical_forecast(
             n_jobs=n_jobs,
             executor=executor,
             progress=progress,
-            return_selection=True,
+            return_fitted=True,
             warm_start=warm,
         )
     except SopError as exc:
@@ -444,6 +451,10 @@ def statistical_forecast(
         out, chosen = _new_items(out, chosen, hist, pr, cycle, horizon, new_item_months, run)
         skus.append((products["sku"], pd.Series(pr.index, index=products.index)))
     out, chosen = out[FORECAST_COLUMNS].copy(), chosen[FORECAST_MODELS_COLUMNS].copy()
+    fit = keys.iloc[fitted["unique_id"].to_numpy(), :2].reset_index(drop=True)
+    fit["month"] = fitted["ds"].to_numpy()
+    for col in ("y", "fitted", "residual"):
+        fit[col] = fitted[col].to_numpy()
     # codes were compared as text; each row is written back as its table writes it
     for column, spelling in (
         ("sku", _spellings(skus)),
@@ -451,7 +462,8 @@ def statistical_forecast(
     ):
         _respell(out, column, spelling)
         _respell(chosen, column, spelling)
-    return StatisticalForecast(out, chosen)
+        _respell(fit, column, spelling)
+    return StatisticalForecast(out, chosen, fit)
 
 
 #: the model of a new item's forecast: its like_sku's, or its family's profile, scaled; or
