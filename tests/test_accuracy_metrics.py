@@ -398,6 +398,29 @@ def test_family_view_has_a_panel_per_family():
     assert _legend(spec) == ["history", "forecast"]
 
 
+def test_total_and_family_views_draw_the_levels_own_bands_when_given():
+    """forecast_levels rows give the total and each family their own bounds."""
+    hist, fc = _chart_data()
+    months = sorted(fc["month"].unique())
+    rows = [("total", None, m, 36.0, 30.0, 44.0, 25.0, 50.0) for m in months]
+    rows += [("family", "F", m, 17.0, 14.0, 20.0, 12.0, 23.0) for m in months]
+    rows += [("family", "G", m, 19.0, 15.0, 24.0, 13.0, 27.0) for m in months]
+    cols = ["level", "family", "month", "yhat"]
+    cols += ["yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"]
+    levels = pd.DataFrame(rows, columns=cols)
+    spec = forecast_interval_chart(hist, fc, PRODUCTS, levels=levels).to_dict()
+    bands = [v for v in spec["data"]["values"] if v["series"] == "80 % interval"]
+    assert {(v["lo"], v["hi"]) for v in bands} == {(30.0, 44.0)}
+    assert _legend(spec) == list(INTERVAL_SERIES)
+    assert "its own 80 %" in spec["title"]["subtitle"][1]
+    spec = forecast_interval_chart(hist, fc, PRODUCTS, view="family", levels=levels).to_dict()
+    bands = [v for v in spec["data"]["values"] if v["series"] == "95 % interval"]
+    assert {(v["panel"], v["lo"], v["hi"]) for v in bands} == {("F", 12.0, 23.0), ("G", 13.0, 27.0)}
+    # levels without the view's rows: the point forecast only, as without levels
+    spec = forecast_interval_chart(hist, fc, PRODUCTS, levels=levels[levels["level"] == "family"])
+    assert "Point forecast only" in spec.to_dict()["title"]["subtitle"][0]
+
+
 def test_sku_view_draws_each_regions_own_bands_for_the_largest_sku():
     hist, fc = _chart_data()
     assert top_sku(hist, M("2026-11-01")) == "C"

@@ -619,15 +619,17 @@ def forecast_interval_chart(
     view: str = "total",
     sku: str | None = None,
     history_months: int = 36,
+    levels: pd.DataFrame | None = None,
 ) -> alt.LayerChart | alt.FacetChart | alt.Chart:
     """The forecast against history, with its 80 % and 95 % intervals where they are valid.
 
     Prediction intervals are the ``forecast`` artifact's, one per SKU x region series.
-    Bounds of a sum are not sums of bounds (quantiles do not add), and stage 2 makes no
-    forecast of the total or a family with an interval of its own, so the total and
-    family views draw the point forecast only (the sum of the series' point forecasts,
-    which does add up) and say so; the SKU view draws each of the SKU's regions with its
-    own bands.
+    Bounds of a sum are not sums of bounds (quantiles do not add), so the total and
+    family views draw bands only from ``levels`` (the ``forecast_levels`` artifact, whose
+    total and families have intervals of their own, re-centred on the reconciled
+    forecast); without it they draw the point forecast only (the sum of the series'
+    point forecasts, which does add up) and say so. The SKU view draws each of the
+    SKU's regions with its own bands.
 
     Parameters
     ----------
@@ -647,6 +649,9 @@ def forecast_interval_chart(
         most units in the 12 months before the forecast (:func:`top_sku`).
     history_months : int, default 36
         How many months of history, up to the month before the first forecast month.
+    levels : pd.DataFrame, optional
+        The ``forecast_levels`` artifact (level, family, month and the bounds): the
+        bands of the total and family views.
 
     Returns
     -------
@@ -677,6 +682,15 @@ def forecast_interval_chart(
         raise SopError(f"sku= is for view='sku'; got view={view!r} with sku={sku!r}.")
     first = forecast["month"].min() if not forecast.empty else None
     banded = view == "sku"
+    own = None  # the level's own rows, whose bounds are drawn (total and family views)
+    if levels is not None and view in ("total", "family"):
+        require_columns(levels, "forecast_levels", ["level", "family", "month"])
+        own = levels.loc[levels["level"] == view]
+        banded = not own.empty
+    bands_note = [
+        "Bands: its own 80 % (darker) and 95 % prediction intervals, re-centred on the",
+        "reconciled forecast (the sum of the SKU x region forecasts).",
+    ]
     if view == "total":
         heading = "Demand, all SKUs and regions: history and forecast"
         subtitle = [
@@ -687,6 +701,9 @@ def forecast_interval_chart(
         hist, fc = sales_history, forecast
         hist_panel = pd.Series("Total", index=hist.index)
         fc_panel = pd.Series("Total", index=fc.index)
+        if banded:
+            subtitle = ["Units per month, the total of every SKU and region.", *bands_note]
+            own = own.assign(panel="Total")
     elif view == "family":
         heading = "Demand by family: history and forecast"
         subtitle = [
@@ -697,6 +714,9 @@ def forecast_interval_chart(
         hist, fc = sales_history, forecast
         hist_panel = family_of(products, hist["sku"], "sales_history")
         fc_panel = family_of(products, fc["sku"], "forecast")
+        if banded:
+            subtitle = ["Units per month of each family, all regions.", *bands_note]
+            own = own.assign(panel=own["family"].astype(str))
     else:
         chosen, why = sku, ""
         if chosen is None and first is not None:
@@ -729,16 +749,17 @@ def forecast_interval_chart(
 
     frames = [past.assign(series="history"), future.assign(series="forecast")]
     if banded:
+        src, src_panel = (fc, fc_panel) if own is None else (own, own["panel"])
         for band, (lo, hi) in _BOUNDS.items():
-            if lo in fc.columns and hi in fc.columns and fc[[lo, hi]].notna().any(axis=None):
+            if lo in src.columns and hi in src.columns and src[[lo, hi]].notna().any(axis=None):
                 frames.append(
                     pd.DataFrame(
                         {
-                            "panel": fc_panel.to_numpy(),
-                            "month": fc["month"].to_numpy(),
+                            "panel": src_panel.to_numpy(),
+                            "month": src["month"].to_numpy(),
                             "series": band,
-                            "lo": fc[lo].to_numpy(dtype=float),
-                            "hi": fc[hi].to_numpy(dtype=float),
+                            "lo": src[lo].to_numpy(dtype=float),
+                            "hi": src[hi].to_numpy(dtype=float),
                         }
                     )
                 )
