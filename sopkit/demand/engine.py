@@ -861,11 +861,6 @@ def _from_form(name: str, form: object, m: int):
     return _make(name, m)
 
 
-def _same_form(name: str, fitted, m: int):
-    """An unfitted model of the form ``fitted`` chose (ETS components, ARIMA orders)."""
-    return _from_form(name, _form_of(name, fitted), m)
-
-
 def _backtest_single(
     name: str, y: np.ndarray, origins: list[int], cfg: _Config, form: object = None
 ) -> tuple:
