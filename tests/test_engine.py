@@ -561,7 +561,7 @@ def test_return_fitted_gives_each_models_in_sample_fit_and_residuals():
     models = ["ets+theta"]
     out = forecast(history, 6, n_jobs=1, models=models, return_fitted=True)
     fit = out.fitted.set_index("unique_id")
-    assert list(out.fitted.columns) == ["unique_id", "ds", "y", "fitted", "residual"]
+    assert list(out.fitted.columns) == ["unique_id", "ds", "y", "modelled", "fitted", "residual"]
     assert len(out.fitted) == 40 + 10 + 5
     # the mean fallback fits each month by the mean of the (at most) 3 months before
     assert fit.loc["short", "fitted"].to_numpy() == pytest.approx(
@@ -582,3 +582,21 @@ def test_return_fitted_gives_each_models_in_sample_fit_and_residuals():
     )
     # the forecast itself is the one without return_fitted
     pd.testing.assert_frame_equal(out.forecast, forecast(history, 6, n_jobs=1, models=models))
+
+
+def test_residuals_are_those_of_the_series_as_modelled_so_a_typo_is_not_an_error():
+    months = pd.date_range("2022-01-01", periods=36, freq="MS")
+    y = 100 + 10 * np.sin(np.arange(36) * 2 * np.pi / 12)
+    typo = y.copy()
+    typo[30] *= 100  # one month keyed in with two zeros too many
+    history = pd.DataFrame({"unique_id": "s", "ds": months, "y": typo})
+    out = forecast(history, 6, n_jobs=1, models=["seasonal_naive"], return_fitted=True)
+    fit = out.fitted
+    assert out.selection.loc[0, "spikes_replaced"] == 1
+    assert fit["y"].iloc[30] == typo[30]
+    # the spike is replaced by the mean of its neighbours, and the residual is of that
+    assert fit["modelled"].iloc[30] == pytest.approx((y[29] + y[31]) / 2)
+    assert fit["residual"].iloc[30] == pytest.approx((y[29] + y[31]) / 2 - y[18])
+    assert fit["residual"].abs().max() < 10
+    # seasonal naive fits each month by the same month a year before
+    assert fit["fitted"].iloc[12:].to_numpy() == pytest.approx(fit["modelled"].iloc[:24])

@@ -129,8 +129,9 @@ class FittedForecast(NamedTuple):
         As in :class:`ForecastResult`.
     fitted : pandas.DataFrame
         The in-sample one-step-ahead fit of each series' model: unique_id, ds, y (the
-        history, gaps filled with 0), fitted (NaN where the model has none, such as
-        seasonal naive's first season), residual (y - fitted).
+        history, gaps filled with 0), modelled (y with spikes replaced, the series the
+        model was fitted on), fitted (NaN where the model has none, such as seasonal
+        naive's first season), residual (modelled - fitted).
     """
 
     forecast: pd.DataFrame
@@ -363,8 +364,9 @@ def forecast(
         fitted)``: the final model's in-sample fit (a combination's is the mean or
         weighted mean of its members'; the "zero" and "constant" rules fit their value;
         the mean fallback the mean of the 3 months before). Fitted values are those of
-        the model fitted on the series as modelled (spikes replaced); ``y`` and the
-        residual are the history as given.
+        the model fitted on the series as modelled (spikes replaced), and so are the
+        residuals: a one-off typo does not pass for a large forecast error; ``y`` is the
+        history as given.
 
     Raises
     ------
@@ -1130,6 +1132,7 @@ def _forecast_series(
     row["reason"] = "; ".join([reason, *notes])
     used = fitted[WEIGHTED] if row["model"] == WEIGHTED else row["model"].split("+")
     row["native_intervals"] = set(used) <= _NATIVE_INTERVALS
+    out["modelled"] = y  # spikes replaced
     return out, row
 
 
@@ -1358,13 +1361,16 @@ def _fitted_frame(keys, starts, series, results) -> pd.DataFrame:
     fit = [r[0].get("fitted") for r in results]
     fit = [np.full(n, np.nan) if f is None else f for f, n in zip(fit, lengths, strict=True)]
     fitted = np.concatenate(fit) if fit else np.empty(0)
+    used = [r[0].get("modelled", s) for r, s in zip(results, series, strict=True)]
+    modelled = np.concatenate(used) if used else np.empty(0)
     return pd.DataFrame(
         {
             "unique_id": np.repeat(keys.to_numpy(), lengths),
             "ds": _months_to_dates(months),
             "y": y,
+            "modelled": modelled,
             "fitted": fitted,
-            "residual": y - fitted,
+            "residual": modelled - fitted,
         }
     )
 

@@ -453,7 +453,7 @@ def statistical_forecast(
     out, chosen = out[FORECAST_COLUMNS].copy(), chosen[FORECAST_MODELS_COLUMNS].copy()
     fit = keys.iloc[fitted["unique_id"].to_numpy(), :2].reset_index(drop=True)
     fit["month"] = fitted["ds"].to_numpy()
-    for col in ("y", "fitted", "residual"):
+    for col in ("y", "modelled", "fitted", "residual"):
         fit[col] = fitted[col].to_numpy()
     # codes were compared as text; each row is written back as its table writes it
     for column, spelling in (
