@@ -53,6 +53,8 @@ BASE_M1 = {
     "sku_region D / S": 3.0,
 }
 NODE_ORDER = list(BASE_M1)
+#: the same with every base positive (MinT holds a zero base at 0, outside the dense formula)
+POSITIVE = {**BASE_M1, "sku_region C / S": 1.0}
 
 
 def _node(label: str) -> dict:
@@ -256,13 +258,16 @@ def test_bottom_up_sums_the_bottom_forecasts_by_hand():
 
 
 def test_top_down_averages_historical_proportions_gross_sohl_method_a():
-    """Gross & Sohl (1990) method A: p_j = mean over months of y_j,t / total_t.
+    """Gross & Sohl (1990) method A: p_j = mean over months of y_j,t / total_t, from the
+    series' first sale on.
 
     Month h1 (total 20): A/N 5, A/S 5, C/N 10 -> shares .25, .25, .5.
     Month h2 (total 40): A/S 10, B/N 10, C/N 10, D/N 10 -> .25 each.
-    Month h3 sells nothing: skipped. Averages: A/N .125, A/S .25, B/N .125, C/N .375,
-    D/N .125 (sum 1). Method F (shares of the summed history) would give A/N 5/60.
-    Region W of SKU A is not a series of base, so its history is left out.
+    Month h3 sells nothing: skipped. Averages: A/N (.25 + 0) / 2 = .125, A/S .25, C/N
+    .375; B/N and D/N first sell in h2: .25 each (over every month, .125: a launch
+    diluted). Sum 1.25, rescaled to 1: A/N .1, A/S .2, B/N .2, C/N .3, D/N .2.
+    Method F (shares of the summed history) would give A/N 5/60. Region W of SKU A is
+    not a series of base, so its history is left out.
     """
     rows = [
         ("A", "N", "h1", 5),
@@ -276,30 +281,94 @@ def test_top_down_averages_historical_proportions_gross_sohl_method_a():
         ("A", "W", "h1", 1000),
     ]
     history = pd.DataFrame(rows, columns=["sku", "region", "month", "qty"])
-    rec = reconcile(make_base(), PRODUCTS, method="top_down", history=history)
+    # B/S and D/S sold nothing in those months: base 0 here (a positive base would keep it)
+    base = make_base({**BASE_M1, "sku_region B / S": 0.0, "sku_region D / S": 0.0})
+    rec = reconcile(base, PRODUCTS, method="top_down", history=history)
     got = by_label(rec.forecast)
     expected_bottom = {
-        "sku_region A / N": 5.0,  # .125 x total 40
-        "sku_region A / S": 10.0,
-        "sku_region B / N": 5.0,
+        "sku_region A / N": 4.0,  # .1 x total 40
+        "sku_region A / S": 8.0,
+        "sku_region B / N": 8.0,
         "sku_region B / S": 0.0,
-        "sku_region C / N": 15.0,
+        "sku_region C / N": 12.0,
         "sku_region C / S": 0.0,
-        "sku_region D / N": 5.0,
+        "sku_region D / N": 8.0,
         "sku_region D / S": 0.0,
     }
     assert {k: v for k, v in got.items() if k.startswith("sku_region")} == expected_bottom
     assert got["total"] == 40.0
     assert got["family F1"] == 20.0
-    assert got["region S"] == 10.0
-    assert got["sku C"] == 15.0
-    assert by_label(rec.forecast, MONTHS[1])["sku_region C / N"] == 30.0  # total 80
+    assert got["region S"] == 8.0
+    assert got["sku C"] == 12.0
+    assert by_label(rec.forecast, MONTHS[1])["sku_region C / N"] == 24.0  # total 80
     assert_coherent(rec.forecast)
+
+
+def test_top_down_keeps_a_new_items_base_and_an_ended_items_zero():
+    """The mean shares of the test above (A/N .125, A/S .25, B/N .25, C/N .375, D/N .25).
+
+    A/S's base is 0 (the item ended): it stays 0 though its share is .25. D/S sold nothing
+    in the months averaged but its base is 3 (a launch): it keeps 3, taken off the total
+    of 40. The other 37 go to A/N, B/N, C/N and D/N by .125 : .25 : .375 : .25 (sum 1).
+    """
+    rows = [
+        ("A", "N", "h1", 5),
+        ("A", "S", "h1", 5),
+        ("C", "N", "h1", 10),
+        ("A", "S", "h2", 10),
+        ("B", "N", "h2", 10),
+        ("C", "N", "h2", 10),
+        ("D", "N", "h2", 10),
+    ]
+    history = pd.DataFrame(rows, columns=["sku", "region", "month", "qty"])
+    values = {**BASE_M1, "sku_region A / S": 0.0, "sku_region B / S": 0.0}  # D/S: 3
+    rec = reconcile(make_base(values), PRODUCTS, method="top_down", history=history)
+    got = by_label(rec.forecast)
+    assert got["sku_region A / S"] == 0.0
+    assert got["sku_region D / S"] == 3.0
+    assert got["sku_region A / N"] == pytest.approx(37 * 0.125)
+    assert got["sku_region B / N"] == pytest.approx(37 * 0.25)
+    assert got["sku_region C / N"] == pytest.approx(37 * 0.375)
+    assert got["sku_region D / N"] == pytest.approx(37 * 0.25)
+    assert got["total"] == pytest.approx(40.0)
+    assert_coherent(rec.forecast)
+
+
+def test_mint_holds_a_series_with_a_zero_base_at_zero_in_that_month():
+    """C/S's base is 0 in month 1 only; D/S's in both months. MinT leaves them at 0 there,
+    and month 1 equals MinT on the hierarchy without C/S and D/S (worked by dropping them)."""
+    R = np.random.default_rng(3).normal(size=(12, len(NODE_ORDER)))
+    base = make_base({**BASE_M1, "sku_region D / S": 0.0})
+    second = (base["month"] == MONTHS[1]) & (base["sku"] == "C") & (base["region"] == "S")
+    base.loc[second, ["yhat", "yhat_hi_80", "yhat_hi_95"]] = [4.0, 6.0, 8.0]
+    rec = reconcile(base, PRODUCTS, method="mint_shrink", residuals=residual_frame(R))
+    first, later = by_label(rec.forecast), by_label(rec.forecast, MONTHS[1])
+    assert first["sku_region C / S"] == 0.0
+    assert first["sku_region D / S"] == 0.0
+    assert later["sku_region D / S"] == 0.0
+    assert later["sku_region C / S"] > 0
+    assert_coherent(rec.forecast)
+    # month 1 by hand: the dense MinT formula on S without the columns of C/S and D/S
+    S = dense_S()
+    keep = [j for j in range(8) if j not in (5, 7)]  # columns A/N ... D/S; C/S is 5, D/S 7
+    lam = rec.shrinkage
+    D = np.diag((R * R).mean(axis=0))
+    W = lam * D + (1 - lam) * (R.T @ R) / len(R)
+    rows = [
+        i for i in range(len(NODE_ORDER)) if i not in (len(NODE_ORDER) - 3, len(NODE_ORDER) - 1)
+    ]
+    Sk, Wk = S[np.ix_(rows, keep)], W[np.ix_(rows, rows)]
+    y = np.array([BASE_M1[label] for label in NODE_ORDER])[rows]
+    Wi = np.linalg.inv(Wk)
+    b = np.linalg.solve(Sk.T @ Wi @ Sk, Sk.T @ Wi @ y)
+    labels = [NODE_ORDER[len(NODE_ORDER) - 8 + j] for j in keep]
+    assert [first[label] for label in labels] == pytest.approx(np.maximum(b, 0), rel=1e-6)
 
 
 def test_mint_ols_by_hand_on_a_total_and_its_eight_series():
     """With W = I (equal variances, shrinkage 1) and only the total above the series,
-    MinT moves every node by the same amount: (40 - 38) / 9 toward coherence."""
+    MinT moves every node by the same amount toward coherence, (40 - 38) / 8: C/S, whose
+    base is 0, stays 0, so the total and seven series share the gap."""
     levels = ["total", "sku_region"]
     labels = [k for k in NODE_ORDER if k.split()[0] in levels]
     base = make_base({k: BASE_M1[k] for k in labels})
@@ -313,10 +382,12 @@ def test_mint_ols_by_hand_on_a_total_and_its_eight_series():
         levels=levels,
     )
     got = by_label(rec.forecast)
-    step = (40.0 - 38.0) / 9
+    step = (40.0 - 38.0) / 8
     assert got["total"] == pytest.approx(40.0 - step, abs=1e-12)
+    assert got["sku_region C / S"] == 0.0
     for label in labels[1:]:
-        assert got[label] == pytest.approx(BASE_M1[label] + step, abs=1e-12)
+        if label != "sku_region C / S":
+            assert got[label] == pytest.approx(BASE_M1[label] + step, abs=1e-12)
     assert rec.shrinkage == 1.0
 
 
@@ -324,11 +395,11 @@ def test_mint_with_a_given_diagonal_W_matches_the_dense_formula():
     """Residuals +s and -s give W = diag(s^2) with shrinkage 1; G = (S'W^-1 S)^-1 S'W^-1."""
     variances = np.linspace(1.0, 5.0, 21) ** 2  # any positive diagonal
     R = np.vstack([np.sqrt(variances), -np.sqrt(variances)])
-    base = make_base()
+    base = make_base(POSITIVE)
     rec = reconcile(
         base, PRODUCTS, method="mint_shrink", residuals=residual_frame(R), shrinkage=1.0
     )
-    yhat = np.array([[v, 2 * v] for v in BASE_M1.values()])
+    yhat = np.array([[v, 2 * v] for v in POSITIVE.values()])
     expected = dense_mint(dense_S(), np.diag(variances), yhat)
     assert (expected >= 0).all()  # nothing clipped, so the formula is the whole answer
     np.testing.assert_allclose(rec.bottom["yhat"].to_numpy(), expected.ravel(), rtol=1e-10)
@@ -346,24 +417,27 @@ def test_mint_shrink_matches_the_dense_shrunk_covariance_and_hts_lambda():
     e_b = rng.normal(0, 1, (6, 8)) + rng.normal(0, 1, (6, 1))  # a shared shock
     S = dense_S()
     R = (S @ e_b.T).T + rng.normal(0, 0.5, (6, 21))
-    rec = reconcile(make_base(), PRODUCTS, method="mint_shrink", residuals=residual_frame(R))
+    rec = reconcile(
+        make_base(POSITIVE), PRODUCTS, method="mint_shrink", residuals=residual_frame(R)
+    )
     lam = hts_lambda(R)
     assert 0.001 < lam < 1
     assert rec.shrinkage == pytest.approx(lam, rel=1e-10)
     var = (R**2).mean(axis=0)
     W = lam * np.diag(var) + (1 - lam) * R.T @ R / R.shape[0]
-    yhat = np.array([[v, 2 * v] for v in BASE_M1.values()])
+    yhat = np.array([[v, 2 * v] for v in POSITIVE.values()])
     expected = np.maximum(dense_mint(S, W, yhat), 0)
     np.testing.assert_allclose(rec.bottom["yhat"].to_numpy(), expected.ravel(), rtol=1e-9)
     assert_coherent(rec.forecast)
 
 
 def test_mint_negatives_are_set_to_zero_and_every_level_summed_again():
-    """MinT-OLS on a total of 0 over series 0, ..., 0, 9: each moves by -9 / 9 = -1, so
-    seven series would be -1; they become 0 and the total is the sum, 8."""
+    """MinT-OLS on a total of 0 over series 0.5, ..., 0.5, 9 (sum 12.5): each series moves
+    by -12.5 / 9, so seven would be -0.89; they become 0 and the total is the sum, 9 - 12.5 / 9."""
     levels = ["total", "sku_region"]
     labels = [k for k in NODE_ORDER if k.split()[0] in levels]
-    values = dict.fromkeys(labels, 0.0)
+    values = dict.fromkeys(labels, 0.5)
+    values["total"] = 0.0
     values["sku_region D / S"] = 9.0
     R = np.tile([[1.0], [-1.0]], (1, len(labels)))
     rec = reconcile(
@@ -377,8 +451,8 @@ def test_mint_negatives_are_set_to_zero_and_every_level_summed_again():
     raw = dense_mint(dense_S(levels), np.eye(9), np.array([[values[k]] for k in labels]))
     assert (raw < 0).sum() == 7  # the formula alone goes negative
     got = by_label(rec.forecast)
-    assert got["sku_region D / S"] == pytest.approx(8.0)
-    assert got["total"] == pytest.approx(8.0)
+    assert got["sku_region D / S"] == pytest.approx(9 - 12.5 / 9)
+    assert got["total"] == pytest.approx(9 - 12.5 / 9)
     assert rec.clipped == 7
     assert (rec.forecast[["yhat", "yhat_lo_80", "yhat_lo_95"]] >= 0).all().all()
     assert_coherent(rec.forecast)

@@ -236,3 +236,33 @@ def test_the_level_models_warm_start_the_next_run():
     assert kept.any()
     assert (by.loc[kept, "model"] == chosen.loc[by.index[kept], "model"]).all()
     assert (by.loc[kept, "age"] == 1).all()
+
+
+def test_a_launch_is_added_to_the_levels_above_and_held_at_zero_before_it(planned):
+    """E (family G, like C) launches in 2027-01: the family's, region's and total's models
+    never saw it, so its SKU x region forecast is added to their base; before its launch
+    its base is 0 and no method plans it."""
+    stat, out = planned
+    sales, products = _history()
+    own = demand.forecast_levels(sales, products, CYCLE, 6, n_jobs=1).forecast
+    e = stat.forecast.loc[stat.forecast["sku"] == "E"].groupby("month")["yhat"].sum()
+    assert (e.loc[:"2026-12-01"] == 0).all()
+    assert (e.loc["2027-01-01":] > 0).all()
+    for method, plan in out.items():
+        lev = plan.levels
+        for level, key in (("family", "family"), ("region", "region"), ("total", None)):
+            rows = lev["level"] == level
+            mine = own["level"] == level
+            if key:
+                rows &= lev[key] == ("G" if key == "family" else "N")
+                mine &= own[key] == ("G" if key == "family" else "N")
+            base = lev.loc[rows].set_index("month")["base_yhat"]
+            engine = own.loc[mine].set_index("month")["yhat"]
+            region = stat.forecast["sku"].eq("E")
+            if level == "region":
+                region &= stat.forecast["region"].eq("N")
+            launch = stat.forecast.loc[region].groupby("month")["yhat"].sum()
+            expected = engine + launch.reindex(engine.index, fill_value=0.0)
+            np.testing.assert_allclose(base.to_numpy(), expected.to_numpy(), err_msg=method)
+        e_plan = lev.loc[(lev["level"] == "sku") & (lev["sku"] == "E")].set_index("month")
+        assert (e_plan.loc[:"2026-12-01", "yhat"] == 0).all(), method

@@ -28,7 +28,14 @@ SKU x region table (the sales history, say) to every level in this shape, with a
   (1990) method A, "Disaggregation methods to expedite product line forecasting",
   *Journal of Forecasting* 9(3), 233-254 (also FPP3, section 11.2): each series' share
   is the average over the months of ``history`` of its share of that month's total
-  (months whose total is 0 are skipped). A series without history gets 0.
+  (months whose total is 0 are skipped), from the series' first sale in those months on
+  (an item launched during them is not diluted by the months before its launch; Gross &
+  Sohl average over every month). Proportions know nothing of launches and ends,
+  so two rules come first: a series without history in those months (a new item) keeps
+  its own base forecast, taken off the total; a series whose base forecast is 0 in a
+  month (an item ended, not launched yet, or never sold) stays 0 there. The rest of the
+  total is split among the others by their proportions, rescaled to add up to 1 (in a
+  month where none is left, the series keep their base forecasts: bottom-up).
 - ``mint_shrink``: MinT, the minimum-trace reconciliation of Wickramasuriya,
   Athanasopoulos & Hyndman (2019), "Optimal forecast reconciliation for hierarchical
   and grouped time series through trace minimization", *JASA* 114(526), 804-819, with
@@ -53,6 +60,13 @@ part is sparse (an aggregate meets only the aggregates its series share), of the
 of the aggregates only (about 10,300 at 50,000 series), and factored once by SuperLU;
 the rank-T part is added by the Woodbury identity. Memory is linear in the number of
 series; a solve of 50,000 series takes seconds (``benchmarks/hierarchy.py``).
+**Zero base forecasts stay 0.** A bottom series whose base forecast is 0 in a month (an
+item ended, not launched yet, or never sold) is held at 0 there: MinT reconciles the
+other series only (W and the summing matrix without that series' column, so each
+distinct pattern of such series over the months is one more factorisation). Without
+this rule MinT spreads the incoherence over every series and plans sales for items that
+cannot sell.
+
 A variance of 0 (a node forecast without error over the residual months) is raised
 to 1/10,000 of its level's median variance, and lambda is kept at least 0.001, so that
 W stays invertible.
@@ -476,10 +490,16 @@ def reconcile(
         bottom = yhat[n_a:]
     elif method == "top_down":
         # levels are in canonical order, so the total is row 0
-        bottom = _proportions(history, hier)[:, None] * yhat[0][None, :]
+        bottom = _split_total(yhat[0], yhat[n_a:], _proportions(history, hier))
     else:
         R = _residual_matrix(residuals, hier, levels)
         bottom, lam = _mint_shrink(yhat, A, R, hier, shrinkage)
+    if not np.isfinite(bottom).all():
+        raise SopError(
+            f"method {method!r} gave forecasts that are not finite numbers: the base "
+            "forecasts or residuals hold values too large to reconcile. Check them for "
+            "absurd values, or choose method 'bottom_up'."
+        )
     negative = bottom < 0
     bottom = np.where(negative, 0.0, bottom)
     point = np.vstack([A @ bottom, bottom]) if n_a else bottom
@@ -507,7 +527,10 @@ def reconcile(
 
 
 def _proportions(history: pd.DataFrame | None, hier: Hierarchy) -> np.ndarray:
-    """Gross & Sohl (1990) method A: each series' mean share of the monthly totals."""
+    """Gross & Sohl (1990) method A: each series' mean share of the monthly totals.
+
+    The mean runs from the series' first sale on; a series that never sold gets 0.
+    """
     if history is None:
         raise SopError(
             "method 'top_down' needs history (sku, region, month, qty): the proportions "
@@ -538,7 +561,28 @@ def _proportions(history: pd.DataFrame | None, hier: Hierarchy) -> np.ndarray:
             "proportions to split the total by; give months with sales, or choose "
             "method 'bottom_up'."
         )
-    return (qty[:, used] / total[used]).mean(axis=1)
+    qty = qty[:, used]
+    share = qty / total[used]
+    # each series from its first sale on (months are sorted): a launch is not diluted
+    alive = np.cumsum(qty > 0, axis=1) > 0
+    months = alive.sum(axis=1)
+    return np.divide((share * alive).sum(axis=1), months, out=np.zeros(len(qty)), where=months > 0)
+
+
+def _split_total(total: np.ndarray, base: np.ndarray, shares: np.ndarray) -> np.ndarray:
+    """Top-down's bottom forecasts: new series keep their base, zero bases stay 0.
+
+    ``total`` (h,) is split among the series with a share and a positive base that month,
+    by their shares rescaled to 1, after the new series' (no share, positive base) own
+    forecasts are taken off it; a month with no such series left keeps ``base``.
+    """
+    new = (shares <= 0)[:, None] & (base > 0)
+    kept = np.where(new, base, 0.0)
+    share = np.where((base > 0) & ~new, shares[:, None], 0.0)
+    weight = share.sum(axis=0)
+    rest = np.maximum(total - kept.sum(axis=0), 0.0)
+    split = share * np.divide(rest, weight, out=np.zeros_like(rest), where=weight > 0)
+    return np.where(weight > 0, kept + split, base)
 
 
 def _mint_shrink(
@@ -551,7 +595,9 @@ def _mint_shrink(
     """MinT's bottom forecasts with W = lambda D + (1 - lambda) R'R / T, never dense.
 
     y~ = y^ - W C'(C W C')^-1 C y^ with C = [I, -A]; W = L + U U' (L diagonal, U of
-    rank T); C W C' = B + V V' with B = L_a + A L_b A' sparse and V = C U.
+    rank T); C W C' = B + V V' with B = L_a + A L_b A' sparse and V = C U. A bottom series
+    whose base is 0 in a month stays 0 there: the months are solved in groups of the
+    same such series, each without their columns.
     """
     n_months = R.shape[0]
     n_a = A.shape[0]
@@ -565,20 +611,27 @@ def _mint_shrink(
     l_a, l_b = diag[:n_a], diag[n_a:]
     if n_a == 0:
         return yhat.copy(), lam
-    B = (sparse.diags(l_a) + A @ sparse.diags(l_b) @ A.T).tocsc()
-    # symmetric diagonal scaling: variances of the total and of one SKU differ by 1e5 or more
-    s = 1.0 / np.sqrt(B.diagonal())
-    lu = splu((sparse.diags(s) @ B @ sparse.diags(s)).tocsc())
+    bottom = np.zeros_like(yhat[n_a:])
+    patterns, group = np.unique(yhat[n_a:] > 0, axis=1, return_inverse=True)
+    for k in range(patterns.shape[1]):
+        free, cols = patterns[:, k], np.flatnonzero(group.ravel() == k)
+        A_k = A[:, free]
+        y_b, U_b = yhat[n_a:][free][:, cols], U[n_a:][free]
+        B = (sparse.diags(l_a) + A_k @ sparse.diags(l_b[free]) @ A_k.T).tocsc()
+        # symmetric diagonal scaling: variances of the total and of one SKU differ by 1e5
+        s = 1.0 / np.sqrt(B.diagonal())
+        lu = splu((sparse.diags(s) @ B @ sparse.diags(s)).tocsc())
 
-    def solve(x: np.ndarray) -> np.ndarray:
-        return s[:, None] * lu.solve(s[:, None] * x)
+        def solve(x: np.ndarray, lu=lu, s=s) -> np.ndarray:
+            return s[:, None] * lu.solve(s[:, None] * x)
 
-    E = yhat[:n_a] - A @ yhat[n_a:]  # C y^: how far each aggregate is from its sum
-    V = U[:n_a] - A @ U[n_a:]
-    b_e, b_v = solve(E), solve(V)
-    small = np.eye(n_months) + V.T @ b_v
-    Z = b_e - b_v @ np.linalg.solve(small, V.T @ b_e)  # (C W C')^-1 C y^, Woodbury
-    bottom = yhat[n_a:] + l_b[:, None] * (A.T @ Z) - U[n_a:] @ (V.T @ Z)
+        E = yhat[:n_a][:, cols] - A_k @ y_b  # C y^: how far each aggregate is from its sum
+        V = U[:n_a] - A_k @ U_b
+        b_e, b_v = solve(E), solve(V)
+        small = np.eye(n_months) + V.T @ b_v
+        Z = b_e - b_v @ np.linalg.solve(small, V.T @ b_e)  # (C W C')^-1 C y^, Woodbury
+        rows = np.flatnonzero(free)
+        bottom[np.ix_(rows, cols)] = y_b + l_b[free][:, None] * (A_k.T @ Z) - U_b @ (V.T @ Z)
     return bottom, lam
 
 

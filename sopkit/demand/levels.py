@@ -17,6 +17,12 @@ counts 0 there, so a young series looks more accurate than it is and MinT moves 
 **Nodes without history** (a new item that has not sold yet, and a family of such items)
 have no base forecast of their own: their base is the sum of their SKU x region forecasts
 (bottom-up), bounds included (a sum of bounds: wider than the sum's own interval).
+
+**Launches.** A level's model forecasts the sum of the series that have sold; it cannot
+know of an item that has not sold yet. So the SKU x region forecasts of the series
+without a sale before the forecast (planned from a like_sku or the family's profile) are
+added to the base of every node above them, bounds included. Without this, MinT and
+top-down would take a launch's volume from the items already selling.
 """
 
 from __future__ import annotations
@@ -228,7 +234,7 @@ def reconcile_plan(
     _, prods = _text_codes(None, products)
     low = bottom.assign(sku=_codes(bottom["sku"]), region=_codes(bottom["region"]))
     start = low["month"].min()
-    base = _base(low, upper, prods)
+    base = _base(low, upper, prods, _unsold(low, sales_history, bottom_fitted, start))
     history = residuals = None
     if method == "top_down":
         if sales_history is None:
@@ -388,11 +394,48 @@ def _node_ids(frame: pd.DataFrame) -> pd.Series:
     return uid
 
 
-def _base(low: pd.DataFrame, upper: LevelForecast, prods: pd.DataFrame) -> pd.DataFrame:
-    """Base forecasts of every node: the engine's above, the bottom's; sums where none."""
+def _unsold(
+    low: pd.DataFrame,
+    sales_history: pd.DataFrame | None,
+    bottom_fitted: pd.DataFrame | None,
+    start: pd.Timestamp,
+) -> np.ndarray:
+    """Which rows of ``low`` are of a series without a sale before ``start`` (a launch)."""
+    if sales_history is not None:
+        sold, _ = _text_codes(sales_history, None)
+    elif bottom_fitted is not None and "y" in bottom_fitted.columns:
+        sold = pd.DataFrame(
+            {
+                "sku": _codes(bottom_fitted["sku"]),
+                "region": _codes(bottom_fitted["region"]),
+                "month": pd.to_datetime(bottom_fitted["month"]),
+                "qty": bottom_fitted["y"],
+            }
+        )
+    else:
+        return np.zeros(len(low), bool)
+    sold = sold.loc[(sold["month"] < start) & (sold["qty"] > 0), ["sku", "region"]]
+    pairs = pd.MultiIndex.from_frame(sold.drop_duplicates())
+    return ~pd.MultiIndex.from_frame(low[["sku", "region"]]).isin(pairs)
+
+
+def _base(
+    low: pd.DataFrame, upper: LevelForecast, prods: pd.DataFrame, unsold: np.ndarray
+) -> pd.DataFrame:
+    """Base forecasts of every node: the engine's above, plus the launches below them.
+
+    The bottom's own; the sum of its series where a node has no forecast of its own.
+    """
     bottom_up = aggregate(low[["sku", "region", "month", *_VALUES]], prods, values=_VALUES)
     bottom_up["unique_id"] = _node_ids(bottom_up)
     up = upper.forecast.assign(unique_id=_node_ids(upper.forecast))
+    if unsold.any():
+        launches = aggregate(low.loc[unsold, ["sku", "region", "month", *_VALUES]], prods, _VALUES)
+        launches["unique_id"] = _node_ids(launches)
+        add = up[["unique_id", "month"]].merge(
+            launches[["unique_id", "month", *_VALUES]], on=["unique_id", "month"], how="left"
+        )
+        up[_VALUES] = up[_VALUES].to_numpy() + add[_VALUES].fillna(0.0).to_numpy()
     months = set(low["month"].unique())
     if set(up["month"].unique()) != months:
         raise SopError(
