@@ -57,6 +57,7 @@ TOTALS_KEYS = (
     "variance_pct",
 )
 _MONEY = ["units", "revenue", "margin", "budget_revenue", "variance"]
+_TOL = 1e-6  # units below this are taken as none
 
 
 def _pct(part: pd.Series, whole: pd.Series) -> pd.Series:
@@ -96,20 +97,47 @@ def _require_shipments(supply_plan: pd.DataFrame) -> None:
         )
 
 
+#: the supply model's cost components each P&L line of ``financials`` takes (the others
+#: are in the standard cost of goods, or are penalties and opportunity costs, not money
+#: spent: materials, regular hours and wages, lost sales, safety-stock and ending targets)
+SUPPLY_LINES = {
+    "overtime_cost": ("overtime",),
+    "subcontract_cost": ("subcontract",),
+    "workforce_cost": ("hiring", "layoffs"),
+    "holding_cost": ("holding",),
+    "backlog_cost": ("backlog",),
+}
+
+
 def project_financials(
-    supply_plan: pd.DataFrame, products: pd.DataFrame, budget: pd.DataFrame
+    supply_plan: pd.DataFrame,
+    products: pd.DataFrame,
+    budget: pd.DataFrame,
+    supply_costs: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Value what the supply plan ships at list price and cost, per product family and month.
+    """Value what the supply plan ships, and what it costs, per product family and month.
+
+    Standard costing: what ships is charged at ``unit_cost`` (cost of goods, which
+    holds the materials and regular labour), and what the supply plan spends beyond
+    the standard is charged in the month it is spent (``supply_costs``, the supply
+    model's costs): overtime hours, the premium of bought-in units over their standard
+    cost, hiring and layoffs, stock held and backlog carried. ``margin`` is revenue less
+    all of these. Lost sales earn nothing, so they are not a cost twice: their revenue
+    is shown beside (``lost_revenue``).
 
     Parameters
     ----------
     supply_plan : pandas.DataFrame
-        ``sku``, ``month``, ``shipments`` (units; the stage 3 ``supply_plan`` artifact).
+        ``sku``, ``month``, ``shipments`` (units; the stage 3 ``supply_plan`` artifact),
+        and, where given, ``subcontract``, ``inventory`` and ``lost`` (units).
         Shipments, not demand: demand in backlog is valued in the month it ships.
     products : pandas.DataFrame
         ``sku``, ``family``, ``unit_price``, ``unit_cost``.
     budget : pandas.DataFrame
         ``family``, ``month``, ``revenue`` (the annual operating plan).
+    supply_costs : pandas.DataFrame, optional
+        The ``supply_costs`` artifact (family, month, one column per cost component of
+        the supply model, money); without it the supply lines are 0.
 
     Returns
     -------
@@ -117,10 +145,13 @@ def project_financials(
         The ``financials`` artifact, one row per family x plan month, sorted. Families
         are those of the planned SKUs plus those with a budget in a plan month (so a
         budgeted family the plan drops shows its whole gap). Columns: family, month,
-        units (shipped), revenue (shipments x unit_price), cost (shipments x
-        unit_cost), margin, margin_pct (of revenue), budget_revenue (NaN without a
-        budget row), variance (revenue - budget_revenue), variance_pct (of
-        budget_revenue).
+        units (shipped), revenue (shipments x unit_price), cogs (shipments x
+        unit_cost), overtime_cost, subcontract_cost (what the bought-in units cost
+        above their unit_cost), workforce_cost (hiring and layoffs), holding_cost,
+        backlog_cost, cost (all of these), margin (revenue - cost), margin_pct (of
+        revenue), lost_revenue (lost units x unit_price), inventory_value (end-of-month
+        stock x unit_cost), budget_revenue (NaN without a budget row), variance
+        (revenue - budget_revenue), variance_pct (of budget_revenue).
 
     Raises
     ------
@@ -130,33 +161,47 @@ def project_financials(
 
     Examples
     --------
-    >>> fin = project_financials(supply_plan, ds.products, ds.budget)  # doctest: +SKIP
+    >>> fin = project_financials(  # doctest: +SKIP
+    ...     plan.supply_plan, plan.products, ds.budget, plan.supply_costs)
     """
     _require_shipments(supply_plan)
     require_columns(products, "products", ["sku", "family", "unit_price", "unit_cost"])
     require_columns(budget, "budget", ["family", "month", "revenue"])
     reject_duplicates(budget, "budget", ["family", "month"])
-
+    optional = [c for c in ("subcontract", "inventory", "lost") if c in supply_plan.columns]
     lines = _price_lines(
-        supply_plan[["sku", "month", "shipments"]], products, "supply_plan", "shipments"
-    )
-    lines["revenue"] = lines["shipments"] * lines["unit_price"].fillna(0.0)
-    lines["cost"] = lines["shipments"] * lines["unit_cost"].fillna(0.0)
+        supply_plan[["sku", "month", "shipments", *optional]], products, "supply_plan",
+        "shipments",
+    )  # fmt: skip
+    price, cost = lines["unit_price"].fillna(0.0), lines["unit_cost"].fillna(0.0)
+    lines["revenue"] = lines["shipments"] * price
+    lines["cogs"] = lines["shipments"] * cost
+    for col in ("subcontract", "inventory", "lost"):
+        if col not in lines.columns:
+            lines[col] = 0.0
+    lines["standard_bought"] = lines["subcontract"].fillna(0.0) * cost
+    lines["inventory_value"] = lines["inventory"].fillna(0.0) * cost
+    lines["lost_revenue"] = lines["lost"].fillna(0.0) * price
     months = pd.DatetimeIndex(np.sort(supply_plan["month"].unique()), name="month")
     budget_in = budget.loc[budget["month"].isin(months), ["family", "month", "revenue"]]
     families = sorted(set(lines["family"]) | set(budget_in["family"]))
     grid = pd.MultiIndex.from_product([families, months], names=["family", "month"])
+    sums = ["revenue", "cogs", "standard_bought", "inventory_value", "lost_revenue"]
     fin = (
         lines.groupby(["family", "month"])
-        .agg(units=("shipments", "sum"), revenue=("revenue", "sum"), cost=("cost", "sum"))
+        .agg(units=("shipments", "sum"), **{c: (c, "sum") for c in sums})
         .reindex(grid, fill_value=0.0)
         .astype(float)
-        .reset_index()
-        .merge(
-            budget_in.rename(columns={"revenue": "budget_revenue"}),
-            on=["family", "month"],
-            how="left",
-        )
+    )
+    supply = _supply_lines(supply_costs, grid)
+    fin = fin.join(supply)
+    # bought-in units are in cogs at standard: the supply line is their premium over it
+    standard_bought = fin.pop("standard_bought")
+    if supply_costs is not None:
+        fin["subcontract_cost"] -= standard_bought
+    fin["cost"] = fin[["cogs", *SUPPLY_LINES]].sum(axis=1)
+    fin = fin.reset_index().merge(
+        budget_in.rename(columns={"revenue": "budget_revenue"}), on=["family", "month"], how="left"
     )
     fin["budget_revenue"] = fin["budget_revenue"].astype(float)
     fin["margin"] = fin["revenue"] - fin["cost"]
@@ -164,6 +209,208 @@ def project_financials(
     fin["variance"] = fin["revenue"] - fin["budget_revenue"]
     fin["variance_pct"] = _pct(fin["variance"], fin["budget_revenue"])
     return fin[FINANCIALS_COLUMNS]
+
+
+def _supply_lines(supply_costs: pd.DataFrame | None, grid: pd.MultiIndex) -> pd.DataFrame:
+    """The supply P&L lines per family and month from the ``supply_costs`` artifact."""
+    out = pd.DataFrame(0.0, index=grid, columns=list(SUPPLY_LINES))
+    if supply_costs is None:
+        return out
+    parts = sorted({c for comps in SUPPLY_LINES.values() for c in comps})
+    require_columns(supply_costs, "supply_costs", ["family", "month", *parts])
+    reject_duplicates(supply_costs, "supply_costs", ["family", "month"])
+    costs = supply_costs.set_index(["family", "month"])[parts].astype(float)
+    unknown = costs.index.difference(grid)
+    spent = costs.loc[unknown].abs().to_numpy().sum() if len(unknown) else 0.0
+    if spent > 1e-6:
+        where = ", ".join(f"{f} {m:%Y-%m}" for f, m in unknown[:5])
+        raise SopError(
+            f"supply_costs has costs for family-months the supply plan does not plan ({where}); "
+            "pass the supply_costs of the same plan."
+        )
+    costs = costs.reindex(grid, fill_value=0.0).fillna(0.0)
+    for line, comps in SUPPLY_LINES.items():
+        out[line] = costs[list(comps)].sum(axis=1)
+    return out
+
+
+GAPS_COLUMNS = columns("supply_gaps")
+
+
+def supply_gaps(
+    supply_plan: pd.DataFrame, products: pd.DataFrame, top: int | None = 10
+) -> pd.DataFrame:
+    """Where the supply plan does not follow the demand plan, per family and month, in money.
+
+    A unit is *held back* in the month it is asked for and not shipped: backlog added
+    that month, or lost (each unit counted once, in its first month). Its revenue and
+    margin are *at risk*: lost for good when the sale is lost, late when it waits in
+    backlog. ``reason`` is why: the resource or material that binds (the supply model's
+    ``unmet_reason`` of the SKU-months holding back the most units), or cost.
+
+    Parameters
+    ----------
+    supply_plan : pandas.DataFrame
+        The ``supply_plan`` artifact: sku, month, demand, backlog, lost, unmet_reason.
+    products : pandas.DataFrame
+        sku, family, unit_price, unit_cost (the plan's prices).
+    top : int or None, default 10
+        How many family-months to return, the most revenue at risk first; None for all.
+
+    Returns
+    -------
+    pandas.DataFrame
+        family, month, demand (units asked), held_back (units), lost (units),
+        revenue_at_risk (held_back x unit_price), margin_at_risk (held_back x
+        (unit_price - unit_cost)), lost_revenue (lost x unit_price), reason. Only
+        family-months holding some back; the most revenue at risk first.
+
+    Raises
+    ------
+    SopError
+        Missing columns, a SKU without a product row or prices, ``top`` below 0.
+
+    Examples
+    --------
+    >>> supply_gaps(plan.supply_plan, plan.products, top=5)  # doctest: +SKIP
+    """
+    need = ["sku", "month", "demand", "backlog", "lost", "unmet_reason"]
+    require_columns(supply_plan, "supply_plan", need)
+    if top is not None and top < 0:
+        raise SopError(f"top must be 0 or more (how many family-months to show), got {top}.")
+    plan = _price_lines(supply_plan[need], products, "supply_plan", "demand")
+    plan = plan.sort_values(["sku", "month"])
+    carried = plan.groupby("sku")["backlog"].shift(1, fill_value=0.0)
+    plan["held_back"] = np.maximum(plan["backlog"] - carried, 0.0) + plan["lost"]
+    plan = plan.loc[plan["held_back"] > _TOL]
+    if plan.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in GAPS_COLUMNS})
+    price, cost = plan["unit_price"].fillna(0.0), plan["unit_cost"].fillna(0.0)
+    plan["revenue_at_risk"] = plan["held_back"] * price
+    plan["margin_at_risk"] = plan["held_back"] * (price - cost)
+    plan["lost_revenue"] = plan["lost"] * price
+    plan["unmet_reason"] = plan["unmet_reason"].fillna("").replace("", "cost")
+    keys = ["family", "month"]
+    why = (
+        plan.groupby([*keys, "unmet_reason"], as_index=False)["held_back"].sum()
+        .sort_values([*keys, "held_back", "unmet_reason"], ascending=[True, True, False, True])
+        .drop_duplicates(keys)
+        .set_index(keys)["unmet_reason"]
+    )  # fmt: skip
+    demand = supply_plan[["sku", "month", "demand"]].assign(
+        family=family_of(products, supply_plan["sku"], "supply_plan").to_numpy()
+    )
+    cols = ["held_back", "lost", "revenue_at_risk", "margin_at_risk", "lost_revenue"]
+    out = (
+        plan.groupby(keys)[cols].sum()
+        .join(demand.groupby(keys)["demand"].sum())
+        .join(why.rename("reason"))
+        .reset_index()
+        .sort_values(["revenue_at_risk", "family", "month"], ascending=[False, True, True])
+    )  # fmt: skip
+    out = out if top is None else out.head(top)
+    return out.reset_index(drop=True)[GAPS_COLUMNS]
+
+
+VARIANCE_COLUMNS = columns("budget_variance")
+
+
+def variance_causes(
+    supply_plan: pd.DataFrame,
+    products: pd.DataFrame,
+    budget: pd.DataFrame,
+    base_products: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The plan's revenue against budget, split into volume, mix, price and constraint.
+
+    For each family and budgeted month (every part in money; they add up to the
+    variance exactly):
+
+    - **constraint** = shipments - demand, valued at the base prices: what supply holds
+      back (negative), or backlog it catches up (positive);
+    - **price** = shipments x (price - base price): a price change of the scenario;
+    - **volume** and **mix** split demand at base prices - budget. The budget holds
+      revenue only, so its units are implied at the family's average base price over
+      the plan's demand, p_f (the mean list price of its SKUs where it has no demand):
+      u_f = budget_f / p_f. With U_f the family's demand, P the budget's average price
+      over every family that month (sum of budgets / sum of u_f),
+      volume_f = (U_f - u_f) x P and mix_f = (U_f - u_f) x (p_f - P): more units at the
+      average price, and those units sold in a dearer or cheaper family than average.
+
+    Parameters
+    ----------
+    supply_plan : pandas.DataFrame
+        sku, month, demand, shipments (the plan's).
+    products : pandas.DataFrame
+        sku, family, unit_price (the plan's prices: a scenario's).
+    budget : pandas.DataFrame
+        family, month, revenue.
+    base_products : pandas.DataFrame, optional
+        sku, unit_price before the scenario's price change; ``products`` when None.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per family and plan month with a budget: family, month,
+        budget_revenue, revenue, variance, volume, mix, price, constraint.
+
+    Raises
+    ------
+    SopError
+        Missing columns, a SKU without a product row or price, a family-month budgeted
+        twice.
+
+    Examples
+    --------
+    >>> causes = variance_causes(  # doctest: +SKIP
+    ...     plan.supply_plan, plan.products, ds.budget, ds.products)
+    >>> causes[["volume", "mix", "price", "constraint"]].sum(axis=1)  # doctest: +SKIP
+    """
+    require_columns(supply_plan, "supply_plan", ["sku", "month", "demand", "shipments"])
+    require_columns(budget, "budget", ["family", "month", "revenue"])
+    reject_duplicates(budget, "budget", ["family", "month"])
+    base_products = products if base_products is None else base_products
+    require_columns(base_products, "base_products", ["sku", "unit_price"])
+    lines = _price_lines(
+        supply_plan[["sku", "month", "demand", "shipments"]], products, "supply_plan", "shipments"
+    )
+    base = base_products.set_index("sku")["unit_price"]
+    lines["base_price"] = lines["sku"].map(base).fillna(lines["unit_price"]).fillna(0.0)
+    price = lines["unit_price"].fillna(0.0)
+    lines["revenue"] = lines["shipments"] * price
+    lines["price"] = lines["shipments"] * (price - lines["base_price"])
+    lines["constraint"] = (lines["shipments"] - lines["demand"]) * lines["base_price"]
+    lines["demand_value"] = lines["demand"] * lines["base_price"]
+    keys = ["family", "month"]
+    sums = ["demand", "revenue", "price", "constraint", "demand_value"]
+    fam = lines.groupby(keys)[sums].sum()
+    months = pd.DatetimeIndex(np.sort(supply_plan["month"].unique()), name="month")
+    budget_in = budget.loc[budget["month"].isin(months)].set_index(keys)["revenue"]
+    fam = fam.reindex(fam.index.union(budget_in.index), fill_value=0.0)
+    fam["budget_revenue"] = budget_in.astype(float)
+    fam = fam.loc[fam["budget_revenue"].notna()]
+    # the family's average base price over its demand; its SKUs' mean list price without any
+    listed = base_products.assign(
+        family=family_of(products, base_products["sku"], "base_products").to_numpy()
+    ).groupby("family")["unit_price"].mean()  # fmt: skip
+    avg = fam["demand_value"] / fam["demand"].where(fam["demand"] > 0)
+    avg = avg.fillna(fam.index.get_level_values("family").to_series(index=fam.index).map(listed))
+    if (avg.isna() | (avg <= 0)).any():
+        bad = ", ".join(f"{f} {m:%Y-%m}" for f, m in avg.index[avg.isna() | (avg <= 0)][:5])
+        raise SopError(
+            f"budget has revenue for family-months whose average price is unknown or 0 "
+            f"({bad}): no SKU of the family has a unit_price above 0 in products."
+        )
+    implied = fam["budget_revenue"] / avg
+    budget_price = (
+        fam["budget_revenue"].groupby(level="month").sum() / implied.groupby(level="month").sum()
+    )
+    P = fam.index.get_level_values("month").map(budget_price).to_numpy()
+    extra = fam["demand"] - implied
+    fam["volume"] = extra * P
+    fam["mix"] = extra * (avg - P)
+    fam["variance"] = fam["revenue"] - fam["budget_revenue"]
+    return fam.reset_index()[VARIANCE_COLUMNS]
 
 
 def summary_window(months: pd.Series | pd.Index, summary_months: int = 12) -> pd.DatetimeIndex:
@@ -297,6 +544,74 @@ def financial_summary(financials: pd.DataFrame, months: int = 12) -> pd.DataFram
     out = pd.concat([per_family, total], ignore_index=True)
     out["family"] = out["family"].astype(object)
     return out[SUMMARY_COLUMNS]
+
+
+#: the P&L lines of :func:`pnl_summary`, in the order a statement reads
+PNL_LINES = ["revenue", "cogs", *SUPPLY_LINES, "cost", "margin"]
+
+
+def pnl_summary(financials: pd.DataFrame, months: int = 12) -> pd.DataFrame:
+    """The plan's P&L over the summary window: each line per family and in total.
+
+    Parameters
+    ----------
+    financials : pandas.DataFrame
+        The ``financials`` artifact.
+    months : int, default 12
+        The summary window: how many plan months, from the first.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per family (``level == "family"``) and a last ``level == "total"`` row:
+        level, family, units, revenue, cogs, overtime_cost, subcontract_cost,
+        workforce_cost, holding_cost, backlog_cost, cost, margin, margin_pct,
+        lost_revenue (summed over the window) and inventory_value (at the end of the
+        window's last month).
+    """
+    require_columns(financials, "financials", FINANCIALS_COLUMNS)
+    window = summary_window(financials["month"], months)
+    fin = financials[financials["month"].isin(window)]
+    summed = ["units", *PNL_LINES, "lost_revenue"]
+    per = fin.groupby("family")[summed].sum()
+    per["inventory_value"] = (
+        fin.loc[fin["month"] == window.max()].set_index("family")["inventory_value"]
+        if len(window)
+        else np.nan
+    )
+    total = per.sum().to_frame().T.assign(level="total", family=None)
+    out = pd.concat([per.reset_index().assign(level="family"), total], ignore_index=True)
+    out["margin_pct"] = _pct(out["margin"], out["revenue"])
+    out["family"] = out["family"].astype(object)
+    return out[["level", "family", "units", *PNL_LINES, "margin_pct", "lost_revenue",
+                "inventory_value"]]  # fmt: skip
+
+
+def variance_summary(causes: pd.DataFrame, months: int = 12) -> pd.DataFrame:
+    """The ``budget_variance`` rows summed over the summary window, per family and in total.
+
+    Parameters
+    ----------
+    causes : pandas.DataFrame
+        The ``budget_variance`` artifact (:func:`variance_causes`).
+    months : int, default 12
+        The summary window: how many plan months, from the first budgeted one.
+
+    Returns
+    -------
+    pandas.DataFrame
+        level, family and the columns of the artifact but month, summed; the total row
+        last (``level == "total"``). volume + mix + price + constraint = variance.
+    """
+    require_columns(causes, "budget_variance", VARIANCE_COLUMNS)
+    window = summary_window(causes["month"], months)
+    part = causes[causes["month"].isin(window)]
+    values = VARIANCE_COLUMNS[2:]
+    per = part.groupby("family")[values].sum().reset_index().assign(level="family")
+    total = pd.DataFrame([part[values].sum()]).assign(level="total", family=None)
+    out = pd.concat([per, total], ignore_index=True)
+    out["family"] = out["family"].astype(object)
+    return out[["level", "family", *values]]
 
 
 def actuals_vs_budget(

@@ -614,10 +614,13 @@ def _supply_costs(result: SupplyResult, products: pd.DataFrame) -> pd.DataFrame:
 
 
 def _plan_finance(
-    inputs: PlanInputs, supply_plan: pd.DataFrame, products: pd.DataFrame
+    inputs: PlanInputs,
+    supply_plan: pd.DataFrame,
+    products: pd.DataFrame,
+    supply_costs: pd.DataFrame,
 ) -> pd.DataFrame:
-    """Step 3: what the supply plan ships, valued at the scenario's prices."""
-    return project_financials(supply_plan, products, inputs.budget)
+    """Step 3: what the supply plan ships and spends, valued at the scenario's prices."""
+    return project_financials(supply_plan, products, inputs.budget, supply_costs)
 
 
 def replan(
@@ -665,7 +668,8 @@ def replan(
     demand_plan, products, resources = _plan_demand(inputs, changes, name)
     result = _plan_supply(inputs, demand_plan, changes, name)
     artifacts = result.artifacts()
-    financials = _plan_finance(inputs, artifacts["supply_plan"], products)
+    supply_costs = _supply_costs(result, products)
+    financials = _plan_finance(inputs, artifacts["supply_plan"], products, supply_costs)
     return Plan(
         name=name,
         scenario=changes,
@@ -675,7 +679,7 @@ def replan(
         supply_plan=artifacts["supply_plan"],
         capacity=artifacts["capacity"],
         materials=artifacts["materials"],
-        supply_costs=_supply_costs(result, products),
+        supply_costs=supply_costs,
         workforce_plan=artifacts["workforce_plan"],
         financials=financials,
         supply=result,

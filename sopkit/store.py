@@ -66,7 +66,8 @@ STAGES: tuple[Stage, ...] = (
     ),
     Stage(
         "reconciliation", "Reconciliation", "04_reconciliation.ipynb",
-        ("demand_plan", "accuracy", "supply_plan"), ("financials", "scenarios"),
+        ("demand_plan", "accuracy", "supply_plan"),
+        ("financials", "supply_gaps", "budget_variance", "scenarios"),
     ),
     Stage(
         "executive_review", "Executive review", "05_executive_review.ipynb",

@@ -14,8 +14,12 @@ from sopkit.finance import (
     actuals_vs_budget,
     financial_summary,
     financial_totals,
+    pnl_summary,
     project_financials,
     summary_window,
+    supply_gaps,
+    variance_causes,
+    variance_summary,
 )
 from sopkit.schemas import ARTIFACTS
 from sopkit.supply import plan_production
@@ -244,3 +248,173 @@ def test_actuals_vs_budget_year_to_date():
     assert parts["revenue"].tolist() == [50.0, 0.0]
     assert parts["budget_revenue"].isna().all()
     assert actuals_vs_budget(history.iloc[:0], PRODUCTS, budget).empty
+
+
+# --------------------------------------------------------------------------- two SKUs, by hand
+
+M2 = pd.date_range("2027-01-01", periods=2, freq="MS")
+TWO = pd.DataFrame(
+    {"sku": ["A", "B"], "family": ["F", "G"], "unit_price": [10.0, 25.0], "unit_cost": [6.0, 15.0]}
+)
+
+
+def _two_plan() -> pd.DataFrame:
+    """A: 100 asked a month; 80 ship in month 1 (20 in backlog, Line1 binds), 120 in month 2.
+    B: 50 a month; 40 ship in month 1 and 10 are lost (Steel binds), 50 in month 2."""
+    cols = ["sku", "month", "demand", "shipments", "subcontract", "inventory", "backlog", "lost"]
+    rows = [
+        ("A", M2[0], 100.0, 80.0, 10.0, 5.0, 20.0, 0.0),
+        ("A", M2[1], 100.0, 120.0, 0.0, 0.0, 0.0, 0.0),
+        ("B", M2[0], 50.0, 40.0, 0.0, 2.0, 0.0, 10.0),
+        ("B", M2[1], 50.0, 50.0, 0.0, 0.0, 0.0, 0.0),
+    ]
+    plan = pd.DataFrame(rows, columns=cols)
+    plan["unmet_reason"] = [
+        "resource Line1: regular and overtime hours used up", "",
+        "material Steel: all available used", "",
+    ]  # fmt: skip
+    return plan
+
+
+def _two_costs() -> pd.DataFrame:
+    """The supply model's costs by family-month. F month 1: overtime 30, 10 units bought in
+    at 8 (80), holding 5, backlog 10, hiring 12; G month 1: holding 3. Materials, lost
+    sales and the penalties are not P&L lines of their own (in cogs, or not money spent)."""
+    comps = ["overtime", "subcontract", "hiring", "layoffs", "holding", "backlog", "lost",
+             "materials", "regular", "wages", "safety_stock", "ending", "setup"]  # fmt: skip
+    rows = []
+    for fam, month, values in (
+        ("F", M2[0], {"overtime": 30, "subcontract": 80, "holding": 5, "backlog": 10,
+                      "hiring": 12, "materials": 999}),
+        ("F", M2[1], {"materials": 999}),
+        ("G", M2[0], {"holding": 3, "lost": 250, "safety_stock": 7}),
+        ("G", M2[1], {}),
+    ):  # fmt: skip
+        rows.append({"family": fam, "month": month, **{c: float(values.get(c, 0)) for c in comps}})
+    return pd.DataFrame(rows)
+
+
+def test_financial_projection_of_two_skus_by_hand():
+    """F month 1: revenue 80 x 10 = 800; cogs 80 x 6 = 480; overtime 30; the 10 bought-in
+    units cost 80, 60 of it in cogs at standard: premium 20; hiring 12; holding 5; backlog
+    10; cost 557, margin 243 (30.375 %); stock 5 x 6 = 30; budget 1,000: -200 (-20 %).
+    G month 1: revenue 40 x 25 = 1,000; cogs 600; holding 3; cost 603; margin 397; 10 lost
+    x 25 = 250 lost revenue (not a cost too); stock 2 x 15 = 30; budget 900: +100.
+    F month 2: 120 x 10 = 1,200, cogs 720, margin 480. G month 2: no budget."""
+    budget = pd.DataFrame({"family": ["F", "G", "F"], "month": [M2[0], M2[0], M2[1]],
+                           "revenue": [1000.0, 900.0, 1000.0]})  # fmt: skip
+    fin = project_financials(_two_plan(), TWO, budget, _two_costs())
+    assert list(fin.columns) == FINANCIALS_COLUMNS
+    f1 = fin.set_index(["family", "month"]).loc[("F", M2[0])]
+    expected = {
+        "units": 80, "revenue": 800, "cogs": 480, "overtime_cost": 30, "subcontract_cost": 20,
+        "workforce_cost": 12, "holding_cost": 5, "backlog_cost": 10, "cost": 557,
+        "margin": 243, "margin_pct": 30.375, "lost_revenue": 0, "inventory_value": 30,
+        "budget_revenue": 1000, "variance": -200, "variance_pct": -20,
+    }  # fmt: skip
+    assert f1[list(expected)].to_dict() == pytest.approx(expected)
+    g1 = fin.set_index(["family", "month"]).loc[("G", M2[0])]
+    expected = {
+        "revenue": 1000, "cogs": 600, "holding_cost": 3, "overtime_cost": 0, "cost": 603,
+        "margin": 397, "lost_revenue": 250, "inventory_value": 30, "variance": 100,
+    }  # fmt: skip
+    assert g1[list(expected)].to_dict() == pytest.approx(expected)
+    f2 = fin.set_index(["family", "month"]).loc[("F", M2[1])]
+    assert (f2["revenue"], f2["cost"], f2["margin"]) == (1200, 720, 480)
+    assert np.isnan(fin.set_index(["family", "month"]).loc[("G", M2[1]), "budget_revenue"])
+    # without the supply costs, cost is the standard cost of goods alone
+    bare = project_financials(_two_plan(), TWO, budget)
+    assert (bare["cost"] == bare["cogs"]).all()
+    assert bare["overtime_cost"].eq(0).all()
+
+
+def test_supply_costs_of_another_plan_are_refused():
+    costs = _two_costs()
+    costs.loc[0, "family"] = "Elsewhere"
+    with pytest.raises(SopError, match="Elsewhere 2027-01"):
+        project_financials(_two_plan(), TWO, _budget().iloc[:0], costs)
+
+
+def test_gaps_are_ranked_by_money_with_their_reason():
+    """Held back in month 1: A 20 into backlog (200 revenue, 80 margin at 10 - 6), B 10 lost
+    (250 revenue, 100 margin at 25 - 15; 250 lost for good). Month 2 catches A's backlog up:
+    no new gap. G first: more money at risk."""
+    gaps = supply_gaps(_two_plan(), TWO)
+    assert list(gaps["family"]) == ["G", "F"]
+    g, f = gaps.iloc[0], gaps.iloc[1]
+    assert (g["held_back"], g["lost"], g["revenue_at_risk"], g["margin_at_risk"]) == (
+        10,
+        10,
+        250,
+        100,
+    )
+    assert g["lost_revenue"] == 250
+    assert g["reason"] == "material Steel: all available used"
+    assert (f["held_back"], f["lost"], f["revenue_at_risk"], f["margin_at_risk"]) == (
+        20,
+        0,
+        200,
+        80,
+    )
+    assert f["demand"] == 100
+    assert f["reason"].startswith("resource Line1")
+    assert len(supply_gaps(_two_plan(), TWO, top=1)) == 1
+
+
+def test_variance_causes_by_hand_add_up_to_the_variance():
+    """A's price rises from 10 to 11. Month 1, budgets F 1,000 and G 900.
+    F: demand 100 at 10 = 1,000 = budget, so u = 100: volume and mix 0; price 80 x 1 = 80;
+    constraint (80 - 100) x 10 = -200; revenue 880: variance -120.
+    G: demand 50 at 25 = 1,250; u = 900 / 25 = 36; P = 1,900 / 136; volume 14 x P =
+    195.59, mix 14 x (25 - P) = 154.41; constraint (40 - 50) x 25 = -250; revenue 1,000:
+    variance +100. Month 2, F only: constraint (120 - 100) x 10 = +200, price 120."""
+    budget = pd.DataFrame({"family": ["F", "G", "F"], "month": [M2[0], M2[0], M2[1]],
+                           "revenue": [1000.0, 900.0, 1000.0]})  # fmt: skip
+    dearer = TWO.assign(unit_price=[11.0, 25.0])
+    causes = variance_causes(_two_plan(), dearer, budget, base_products=TWO)
+    got = causes.set_index(["family", "month"])
+    assert len(got) == 3  # G month 2 has no budget
+    P = 1900 / 136
+    expected = {
+        ("F", M2[0]): {"revenue": 880, "variance": -120, "volume": 0, "mix": 0, "price": 80,
+                       "constraint": -200},
+        ("G", M2[0]): {"revenue": 1000, "variance": 100, "volume": 14 * P,
+                       "mix": 14 * (25 - P), "price": 0, "constraint": -250},
+        ("F", M2[1]): {"revenue": 1320, "variance": 320, "volume": 0, "mix": 0, "price": 120,
+                       "constraint": 200},
+    }  # fmt: skip
+    for key, values in expected.items():
+        assert got.loc[key, list(values)].to_dict() == pytest.approx(values), key
+    parts = got[["volume", "mix", "price", "constraint"]].sum(axis=1)
+    np.testing.assert_allclose(parts, got["variance"], rtol=1e-12)
+
+
+def test_pnl_and_variance_summaries_sum_the_window_and_the_waterfall_ends_at_revenue():
+    from sopkit.charts import variance_waterfall
+
+    budget = pd.DataFrame({"family": ["F", "G", "F"], "month": [M2[0], M2[0], M2[1]],
+                           "revenue": [1000.0, 900.0, 1000.0]})  # fmt: skip
+    fin = project_financials(_two_plan(), TWO, budget, _two_costs())
+    pnl = pnl_summary(fin, months=1)  # month 1 only
+    total = pnl.loc[pnl["level"] == "total"].iloc[0]
+    assert (total["revenue"], total["cost"], total["margin"]) == (1800, 1160, 640)
+    assert total["inventory_value"] == 60  # 30 + 30 at the end of month 1
+    assert total["lost_revenue"] == 250
+    two = pnl_summary(fin, months=2).set_index("family")
+    assert two.loc["F", "revenue"] == 2000
+    assert two.loc["F", "inventory_value"] == 0  # the stock at the end of month 2
+    dearer = TWO.assign(unit_price=[11.0, 25.0])
+    causes = variance_causes(_two_plan(), dearer, budget, base_products=TWO)
+    summary = variance_summary(causes, months=2)
+    row = summary.loc[summary["level"] == "total"].iloc[0]
+    assert row["variance"] == pytest.approx(-120 + 100 + 320)
+    assert row["price"] == pytest.approx(200)
+    assert row[["volume", "mix", "price", "constraint"]].sum() == pytest.approx(row["variance"])
+    bars = variance_waterfall(summary).to_dict()["data"]["values"]
+    assert [b["step"] for b in bars] == [
+        "budget", "volume", "mix", "price", "constraint", "plan revenue"
+    ]  # fmt: skip
+    assert bars[0]["end"] == 2900
+    assert bars[-1]["end"] == pytest.approx(row["revenue"])
+    for i in range(1, 5):  # each step floats from where the one before ended
+        assert bars[i]["start"] == pytest.approx(bars[i - 1]["end"])

@@ -104,8 +104,8 @@ BASELINE = {
     "last_month": M[2],
     "units": 440.0,
     "revenue": 30_500.0,
-    "margin": 12_500.0,
-    "margin_pct": 12_500 / 30_500 * 100,
+    "margin": 12_464.0,
+    "margin_pct": 12_464 / 30_500 * 100,
     "budget_revenue": 8_500.0,
     "revenue_vs_budget_pct": 0.0,
     "required_hours": 440.0,
@@ -125,8 +125,9 @@ def test_replan_baseline_hand_worked():
     100, stock 10, 20, 0; holding (10 + 20) x 1.20 = 36, steel 290 x 2 = 580, total 616.
     Overtime (30 an hour) and backlog (5 a month, then lost at 100) cost more.
 
-    Finance: units 290 + 150 = 440; revenue 290 x 100 + 150 x 10 = 30,500; margin
-    290 x 40 + 150 x 6 = 12,500. Budget (month 0 only): 8,500 against month-0 revenue
+    Finance: units 290 + 150 = 440; revenue 290 x 100 + 150 x 10 = 30,500; margin at
+    standard cost 290 x 40 + 150 x 6 = 12,500, less the holding of 36 (steel is in the
+    standard cost): 12,464. Budget (month 0 only): 8,500 against month-0 revenue
     8,000 + 500, so 0 %. Hours: Press 90, 100, 100 on 100 regular; Lathe 50 a month on
     200: required 440, available 900, no overload, peak 1.0.
     """

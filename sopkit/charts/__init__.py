@@ -19,7 +19,7 @@ from sopkit.charts.demand import (
     plan_accuracy_chart,
 )
 from sopkit.charts.executive import kpi_cards, service_chart
-from sopkit.charts.finance import budget_chart, scenario_chart
+from sopkit.charts.finance import budget_chart, scenario_chart, variance_waterfall
 from sopkit.charts.portfolio import (
     abc_xyz_matrix,
     family_growth_chart,
@@ -55,5 +55,6 @@ __all__ = [
     "stock_chart",
     "supply_cost_chart",
     "table",
+    "variance_waterfall",
     "workforce_chart",
 ]

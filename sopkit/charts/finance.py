@@ -224,3 +224,53 @@ def scenario_chart(scenarios: pd.DataFrame) -> alt.HConcatChart | alt.Chart:
     )
     # Each panel has its own colours for above and below its line.
     return alt.hconcat(budget, peak, title=title, spacing=40).resolve_scale(color="independent")
+
+
+#: the steps of the variance waterfall, from the budget to the plan's revenue
+WATERFALL_STEPS = ("volume", "mix", "price", "constraint")
+
+
+def variance_waterfall(summary: pd.DataFrame) -> alt.Chart:
+    """Budget to planned revenue in steps: volume, mix, price and supply constraint.
+
+    Parameters
+    ----------
+    summary : pd.DataFrame
+        :func:`sopkit.finance.variance_summary` (its total row is drawn).
+
+    Returns
+    -------
+    alt.Chart
+        Bars from the budget to the revenue, each step floating from where the one before
+        ended: green up, red down; budget and revenue grey, from 0.
+    """
+    require_columns(summary, "variance summary", ["level", "budget_revenue", "revenue",
+                                                   *WATERFALL_STEPS])  # fmt: skip
+    name = "From budget to planned revenue"
+    total = summary.loc[summary["level"] == "total"]
+    if total.empty or not np.isfinite(total["budget_revenue"].iloc[0]):
+        return _no_data(alt.Title(name), "No budget over the plan's months")
+    row = total.iloc[0]
+    bars, level = [], float(row["budget_revenue"])
+    bars.append({"step": "budget", "start": 0.0, "end": level, "amount": level, "kind": "total"})
+    for step in WATERFALL_STEPS:
+        amount = float(row[step])
+        kind = "up" if amount >= 0 else "down"
+        bars.append({"step": step, "start": level, "end": level + amount, "amount": amount,
+                     "kind": kind})  # fmt: skip
+        level += amount
+    bars.append({"step": "plan revenue", "start": 0.0, "end": level, "amount": level,
+                 "kind": "total"})  # fmt: skip
+    order = [b["step"] for b in bars]
+    colours = alt.Scale(domain=["total", "up", "down"], range=["#888888", "#2a9d55", "#c0392b"])
+    return (
+        alt.Chart(alt.Data(values=bars), title=name, width=WIDTH)
+        .mark_bar()
+        .encode(
+            x=alt.X("step:N", sort=order, title=None, axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("start:Q", title="Revenue"),
+            y2="end:Q",
+            color=alt.Color("kind:N", scale=colours, legend=None),
+            tooltip=[alt.Tooltip("step:N"), alt.Tooltip("amount:Q", format=",.0f")],
+        )
+    )
