@@ -29,7 +29,7 @@ import pandas as pd
 
 from sopkit._checks import family_of, reject_duplicates, require_columns
 from sopkit.errors import SopError
-from sopkit.schemas import columns
+from sopkit.schemas import ARTIFACTS, columns
 
 FINANCIALS_COLUMNS = columns("financials")
 SUMMARY_COLUMNS = [
@@ -284,7 +284,7 @@ def supply_gaps(
     plan["held_back"] = np.maximum(plan["backlog"] - carried, 0.0) + plan["lost"]
     plan = plan.loc[plan["held_back"] > _TOL]
     if plan.empty:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in GAPS_COLUMNS})
+        return ARTIFACTS["supply_gaps"].empty()
     price, cost = plan["unit_price"].fillna(0.0), plan["unit_cost"].fillna(0.0)
     plan["revenue_at_risk"] = plan["held_back"] * price
     plan["margin_at_risk"] = plan["held_back"] * (price - cost)
@@ -389,6 +389,8 @@ def variance_causes(
     fam = fam.reindex(fam.index.union(budget_in.index), fill_value=0.0)
     fam["budget_revenue"] = budget_in.astype(float)
     fam = fam.loc[fam["budget_revenue"].notna()]
+    if fam.empty:  # no budget over the plan's months: nothing to explain
+        return ARTIFACTS["budget_variance"].empty()
     # the family's average base price over its demand; its SKUs' mean list price without any
     listed = base_products.assign(
         family=family_of(products, base_products["sku"], "base_products").to_numpy()
@@ -608,7 +610,7 @@ def variance_summary(causes: pd.DataFrame, months: int = 12) -> pd.DataFrame:
     part = causes[causes["month"].isin(window)]
     values = VARIANCE_COLUMNS[2:]
     per = part.groupby("family")[values].sum().reset_index().assign(level="family")
-    total = pd.DataFrame([part[values].sum()]).assign(level="total", family=None)
+    total = pd.DataFrame([part[values].sum(min_count=1)]).assign(level="total", family=None)
     out = pd.concat([per, total], ignore_index=True)
     out["family"] = out["family"].astype(object)
     return out[["level", "family", *values]]

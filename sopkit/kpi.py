@@ -332,7 +332,9 @@ def _plan_kpis(plan: Mapping) -> list[dict[str, object]]:
             "margin_pct",
             float(plan["margin_pct"]),
             "percent",
-            f"Gross margin (price - unit cost) of the shipments in percent of revenue, {window}",
+            f"Margin of the shipments after their standard cost and the supply plan's own "
+            f"costs (overtime, bought-in premium, hiring, holding, backlog), in percent of "
+            f"revenue, {window}",
             missing=(
                 f"the plan ships nothing {window}, so there is no margin to take"
                 if np.isnan(float(plan["margin_pct"]))

@@ -522,7 +522,7 @@ class Plan:
 
         See :func:`summarise_plan`; a row of the ``scenarios`` artifact without its name.
         """
-        return summarise_plan(self.financials, self.capacity, months)
+        return summarise_plan(self.financials, self.capacity, months, self.supply_plan)
 
     def __repr__(self) -> str:  # the frames' reprs would fill a screen
         frames = [f.name for f in fields(self) if isinstance(getattr(self, f.name), pd.DataFrame)]
@@ -730,7 +730,10 @@ def check_plan_of_record(plan: Plan, supply_plan: pd.DataFrame) -> None:
 
 
 def summarise_plan(
-    financials: pd.DataFrame, capacity: pd.DataFrame, months: int = 12
+    financials: pd.DataFrame,
+    capacity: pd.DataFrame,
+    months: int = 12,
+    supply_plan: pd.DataFrame | None = None,
 ) -> dict[str, object]:
     """A plan's headline figures over the summary window, the one definition of each.
 
@@ -746,14 +749,19 @@ def summarise_plan(
         The ``capacity`` artifact of the same plan.
     months : int, default 12
         The summary window: how many plan months, from the first.
+    supply_plan : pandas.DataFrame, optional
+        The ``supply_plan`` of the same plan (sku, month, demand, backlog, lost), for the
+        fill rate and service level (NaN without it).
 
     Returns
     -------
     dict
-        The columns of the ``scenarios`` artifact but ``scenario``: first_month and
-        last_month (the window), units (shipped), revenue, margin, margin_pct,
-        budget_revenue, revenue_vs_budget_pct (from
-        :func:`sopkit.finance.financial_totals`), required_hours, available_hours,
+        The columns of the ``scenarios`` artifact but ``scenario`` and ``inputs``:
+        first_month and last_month (the window), units (shipped), revenue, margin,
+        margin_pct, cost, budget_revenue, revenue_vs_budget_pct (from
+        :func:`sopkit.finance.financial_totals`), fill_rate and service_level (units
+        and SKU-months served in the month asked, from the supply plan),
+        inventory_value (at the end of the window), required_hours, available_hours,
         overload_hours, shortfall_hours, peak_utilisation and
         overloaded_resource_months (from :func:`sopkit.supply.summarise_capacity`
         over the window's resource-months; NaN when there are none).
@@ -772,6 +780,14 @@ def summarise_plan(
     money = financial_totals(financials, months)
     window = summary_window(financials["month"], months)
     hours = summarise_capacity(capacity[capacity["month"].isin(window)])
+    in_window = financials[financials["month"].isin(window)]
+    fill = service = np.nan
+    if supply_plan is not None:
+        served = _served_in_month(supply_plan)
+        served = served[served["month"].isin(window) & (served["demand"] > 0)]
+        if len(served):
+            fill = float(served["served"].sum() / served["demand"].sum())
+            service = float((served["served"] >= served["demand"] - 1e-6).mean())
     return {
         "first_month": money["first_month"],
         "last_month": money["last_month"],
@@ -779,10 +795,45 @@ def summarise_plan(
         "revenue": money["revenue"],
         "margin": money["margin"],
         "margin_pct": money["margin_pct"],
+        "cost": float(in_window["cost"].sum()),
+        "fill_rate": fill,
+        "service_level": service,
+        "inventory_value": float(
+            in_window.loc[in_window["month"] == window.max(), "inventory_value"].sum()
+        )
+        if len(window)
+        else np.nan,
         "budget_revenue": money["budget_revenue"],
         "revenue_vs_budget_pct": money["variance_pct"],
         **hours,
     }
+
+
+def _served_in_month(supply_plan: pd.DataFrame) -> pd.DataFrame:
+    """sku, month, demand and served: demand less what was held back that month."""
+    require_columns(supply_plan, "supply_plan", ["sku", "month", "demand", "backlog", "lost"])
+    plan = supply_plan.sort_values(["sku", "month"])
+    carried = plan.groupby("sku")["backlog"].shift(1, fill_value=0.0)
+    held = np.maximum(plan["backlog"] - carried, 0.0) + plan["lost"]
+    return plan[["sku", "month", "demand"]].assign(served=np.maximum(plan["demand"] - held, 0.0))
+
+
+def describe_inputs(scenario: Scenario | Mapping | None) -> str:
+    """A scenario's changes in words, e.g. "demand +10 %; overtime not allowed"; "none"."""
+    changes = validate_scenario(scenario).changes()
+    default = Scenario().changes()
+    words = []
+    for key, value in changes.items():
+        if value == default[key]:
+            continue
+        label = key.removesuffix("_pct").replace("_", " ")
+        if isinstance(value, bool):
+            words.append(f"{label}: {'yes' if value else 'no'}")
+        elif isinstance(value, dict):
+            words += [f"{label} {name} {pct:+g} %" for name, pct in value.items()]
+        else:
+            words.append(f"{label} {value:+g} %")
+    return "; ".join(words) if words else "none"
 
 
 def compare_scenarios(
@@ -826,14 +877,16 @@ def compare_scenarios(
         )
     if months < 1:
         raise ConfigError(f"months must be 1 or more (how many plan months to sum), got {months}.")
-    rows = [
-        {"scenario": name, **replan(inputs, spec, name=name).summary(months)}
-        for name, spec in scenarios.items()
-    ]
+    rows = []
+    for name, spec in scenarios.items():
+        plan = replan(inputs, spec, name=name)
+        rows.append(
+            {"scenario": name, "inputs": describe_inputs(plan.scenario), **plan.summary(months)}
+        )
     out = pd.DataFrame(rows, columns=SCENARIO_COLUMNS)
     for col in ("first_month", "last_month"):
         out[col] = pd.to_datetime(out[col]).astype("datetime64[ns]")
-    return out.astype(dict.fromkeys(SCENARIO_COLUMNS[3:], float))
+    return out.astype(dict.fromkeys(SCENARIO_COLUMNS[4:], float))
 
 
 __all__ = [
@@ -846,6 +899,7 @@ __all__ = [
     "check_plan_of_record",
     "check_scenario_names",
     "compare_scenarios",
+    "describe_inputs",
     "replan",
     "summarise_plan",
     "validate_scenario",

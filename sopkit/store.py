@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,8 +66,11 @@ STAGES: tuple[Stage, ...] = (
     ),
     Stage(
         "reconciliation", "Reconciliation", "04_reconciliation.ipynb",
-        ("demand_plan", "accuracy", "supply_plan"),
-        ("financials", "supply_gaps", "budget_variance", "scenarios"),
+        ("demand_plan", "adjustments", "forecast_models", "accuracy", "supply_plan"),
+        (
+            "financials", "supply_gaps", "budget_variance", "plan_tracking", "plan_changes",
+            "scenarios",
+        ),
     ),
     Stage(
         "executive_review", "Executive review", "05_executive_review.ipynb",
@@ -319,6 +322,33 @@ class PlanArchive:
             parts = [ARTIFACTS[artifact].empty().assign(cycle=pd.Series(dtype=object))]
         out = pd.concat(parts, ignore_index=True)
         return out[["cycle", *[c for c in out.columns if c != "cycle"]]]
+
+    def latest(
+        self, names: Sequence[str], before: str | None = None
+    ) -> tuple[str, dict[str, pd.DataFrame]] | None:
+        """The latest completed cycle (before ``before``) and its tables ``names``, or None.
+
+        A name is an artifact (empty with its columns where the cycle did not make it) or
+        an input table of the cycle's validated data (``products``, ...).
+        """
+        cycles = self.cycles(before)
+        if not cycles:
+            return None
+        cycle = cycles[-1]
+        store = CycleStore(self.reports_dir, cycle)
+        out = {}
+        for name in names:
+            if name in ARTIFACTS:
+                out[name] = store.read(name) if store.has(name) else ARTIFACTS[name].empty()
+                continue
+            path = store.inputs_dir / f"{name}.parquet"
+            if not path.is_file():
+                raise StageError(
+                    f"cycle {cycle} kept no input table {name!r} ({path} is missing); "
+                    "run that cycle again to rebuild its record."
+                )
+            out[name] = pd.read_parquet(path)
+        return cycle, out
 
 
 __all__ = [

@@ -473,6 +473,22 @@ def test_a_later_cycle_reads_the_plans_of_earlier_ones(workspace_copy):
     first = archive.read("demand_plan", before="2026-10")
     assert first.empty
     assert list(first.columns) == ["cycle", *columns("demand_plan")]
+    # stage 4 of 2026-11 holds October's plan against what happened, and explains the change
+    run_cycle(workspace=workspace_copy, only="4", progress=lambda _: None)
+    november = CycleStore(workspace_copy / "reports", "2026-11")
+    tracked = november.read("plan_tracking")
+    assert set(tracked["cycle"]) == {"2026-10"}
+    assert set(tracked["month"]) == {pd.Timestamp("2026-10-01")}  # the one month passed
+    assert (tracked["lag"] == 1).all()
+    assert tracked["actual_demand"].sum() > 0
+    changes = november.read("plan_changes")
+    total = changes[changes["level"] == "total"].set_index("part")
+    causes = total.drop(index=["previous plan", "current plan"])
+    for col in ("units", "revenue"):
+        assert total.loc["previous plan", col] + causes[col].sum() == pytest.approx(
+            total.loc["current plan", col], rel=1e-9
+        )
+    assert total.loc["new actuals", "units"] != 0
     # a cycle that is not complete is not a plan of record
     run_cycle(workspace=workspace_copy, cycle="2026-09", only="1", progress=lambda _: None)
     assert archive.cycles(before="2026-11") == ["2026-10"]

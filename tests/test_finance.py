@@ -418,3 +418,15 @@ def test_pnl_and_variance_summaries_sum_the_window_and_the_waterfall_ends_at_rev
     assert bars[-1]["end"] == pytest.approx(row["revenue"])
     for i in range(1, 5):  # each step floats from where the one before ended
         assert bars[i]["start"] == pytest.approx(bars[i - 1]["end"])
+
+
+def test_without_a_budget_there_is_no_variance_to_explain():
+    from sopkit.charts import variance_waterfall
+
+    none = pd.DataFrame({"family": [], "month": pd.Series(dtype="datetime64[ns]"), "revenue": []})
+    causes = variance_causes(_two_plan(), TWO, none)
+    assert causes.empty
+    assert list(causes.columns) == ARTIFACTS["budget_variance"].names
+    summary = variance_summary(causes)
+    assert np.isnan(summary["budget_revenue"].iloc[-1])
+    assert "No budget" in str(variance_waterfall(summary).to_dict())

@@ -89,6 +89,7 @@ def _inputs(plan: pd.DataFrame | None = None) -> PlanInputs:
 def _same(summary, expected) -> bool:
     """Equal months, and numbers equal within rounding (NaN equal to NaN)."""
     summary, expected = dict(summary), dict(expected)
+    summary.pop("inputs", None)
     months = ("first_month", "last_month")
     assert [summary.pop(k) for k in months] == [expected.pop(k) for k in months]
     assert summary == pytest.approx(expected, nan_ok=True)
@@ -106,6 +107,10 @@ BASELINE = {
     "revenue": 30_500.0,
     "margin": 12_464.0,
     "margin_pct": 12_464 / 30_500 * 100,
+    "cost": 30_500 - 12_464.0,
+    "fill_rate": 1.0,
+    "service_level": 1.0,
+    "inventory_value": 0.0,
     "budget_revenue": 8_500.0,
     "revenue_vs_budget_pct": 0.0,
     "required_hours": 440.0,
@@ -223,6 +228,12 @@ def test_scenario_changes_move_the_figures_as_they_should():
     assert half["shortfall_hours"] == pytest.approx(125.0)
     assert half["peak_utilisation"] == pytest.approx(1.1)
     assert half["overloaded_resource_months"] == 3.0
+    # A ships 55 of 80, 90 and 120 in the month asked; B all of its 50s
+    assert half["fill_rate"] == pytest.approx((3 * 55 + 150) / 440)
+    assert half["service_level"] == pytest.approx(3 / 6)
+    assert base["inputs"] == "none"
+    assert demand["inputs"] == "demand change +10 %"
+    assert half["inputs"] == "capacity change -50 %"
 
 
 def test_a_bottleneck_is_priced_and_named():
@@ -364,7 +375,8 @@ def test_kpi_cards_agree_with_the_baseline_scenario_row():
     row = scen.set_index("scenario").loc["baseline"]
     _assert_cards_match(_cards(row), row)
     plan = replan(_inputs())
-    assert _same(summarise_plan(plan.financials, plan.capacity, 2), row.to_dict())
+    summary = summarise_plan(plan.financials, plan.capacity, 2, plan.supply_plan)
+    assert _same(summary, row.drop("inputs").to_dict())
 
 
 def _demo_plan(ds, cycle: pd.Timestamp, horizon: int = 18) -> pd.DataFrame:
@@ -387,7 +399,8 @@ def test_on_the_demo_the_cards_and_the_table_agree_where_the_horizon_would_not(t
     record = replan(inputs, name="baseline")
     scen = compare_scenarios(inputs, scenarios, months=12).set_index("scenario")
     row = scen.loc["baseline"]
-    assert _same(summarise_plan(record.financials, record.capacity, 12), row.to_dict())
+    summary = summarise_plan(record.financials, record.capacity, 12, record.supply_plan)
+    assert _same(summary, row.drop("inputs").to_dict())
     _assert_cards_match(_cards(row), row)
     tight = replan(inputs, scenarios["tight"], name="tight")
     horizon = summarise_capacity(tight.capacity)["overloaded_resource_months"]

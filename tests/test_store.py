@@ -110,3 +110,28 @@ def test_an_empty_archive_reads_as_empty_tables(tmp_path):
     assert list(plans.columns) == ["cycle", *columns("supply_plan")]
     with pytest.raises(StageError, match="unknown artifact 'plan'"):
         archive.read("plan")
+
+
+def test_the_latest_completed_cycle_gives_its_artifacts_and_inputs(tmp_path):
+    """Cycles 2026-10 and 2026-11 completed, 2026-12 failed: before 2027-01 the latest
+    plan of record is 2026-11's; its supply plan and its products as that cycle read them."""
+    for cycle, status in (("2026-10", "complete"), ("2026-11", "complete"),
+                          ("2026-12", "failed")):  # fmt: skip
+        store = CycleStore(tmp_path, cycle)
+        store.write_manifest({"status": status, "run_id": cycle, "stages": {}})
+        plan = ARTIFACTS["supply_plan"].empty()
+        store.write("supply_plan", plan)
+        store.inputs_dir.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame({"sku": ["A"], "unit_price": [float(cycle[-2:])]}).to_parquet(
+            store.inputs_dir / "products.parquet"
+        )
+    archive = PlanArchive(tmp_path)
+    cycle, tables = archive.latest(["supply_plan", "capacity", "products"], before="2027-01")
+    assert cycle == "2026-11"
+    assert tables["products"]["unit_price"].tolist() == [11.0]
+    assert list(tables["supply_plan"].columns) == columns("supply_plan")
+    assert tables["capacity"].empty  # not made by that cycle: empty, with its columns
+    assert archive.latest(["products"], before="2026-11")[0] == "2026-10"
+    assert archive.latest(["products"], before="2026-10") is None
+    with pytest.raises(StageError, match="cycle 2026-11 kept no input table 'budget'"):
+        archive.latest(["budget"], before="2027-01")

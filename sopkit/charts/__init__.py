@@ -19,7 +19,13 @@ from sopkit.charts.demand import (
     plan_accuracy_chart,
 )
 from sopkit.charts.executive import kpi_cards, service_chart
-from sopkit.charts.finance import budget_chart, scenario_chart, variance_waterfall
+from sopkit.charts.finance import (
+    budget_chart,
+    plan_change_waterfall,
+    plan_tracking_chart,
+    scenario_chart,
+    variance_waterfall,
+)
 from sopkit.charts.portfolio import (
     abc_xyz_matrix,
     family_growth_chart,
@@ -49,6 +55,8 @@ __all__ = [
     "material_chart",
     "pareto_chart",
     "plan_accuracy_chart",
+    "plan_change_waterfall",
+    "plan_tracking_chart",
     "production_chart",
     "scenario_chart",
     "service_chart",

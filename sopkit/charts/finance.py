@@ -261,14 +261,92 @@ def variance_waterfall(summary: pd.DataFrame) -> alt.Chart:
         level += amount
     bars.append({"step": "plan revenue", "start": 0.0, "end": level, "amount": level,
                  "kind": "total"})  # fmt: skip
+    return _waterfall(bars, name, "Revenue")
+
+
+def plan_tracking_chart(summary: pd.DataFrame) -> alt.HConcatChart | alt.Chart:
+    """Earlier plans against what happened: forecast bias and plan attainment by family.
+
+    Parameters
+    ----------
+    summary : pd.DataFrame
+        :func:`sopkit.tracking.tracking_summary` (lag, family, bias, attainment).
+
+    Returns
+    -------
+    alt.HConcatChart
+        Two bar charts, one bar per family and lag: the bias of the planned demand
+        (positive: planned too much) and the attainment of planned shipments (1: shipped
+        what was planned).
+    """
+    require_columns(summary, "tracking summary", ["lag", "family", "bias", "attainment"])
+    name = "Earlier plans against what happened"
+    if summary.empty:
+        return _no_data(alt.Title(name), "No earlier plan has reached a month with actuals yet")
+    data = summary[["lag", "family", "bias", "attainment", "wape"]].copy()
+    data["lag"] = "lag " + data["lag"].astype(str)
+    values = _records(_without_infinity(data))
+    base = alt.Chart(alt.Data(values=values)).mark_bar().encode(
+        y=alt.Y("family:N", title=None),
+        yOffset="lag:N",
+        color=alt.Color("lag:N", title="Lag"),
+        tooltip=["family:N", "lag:N", alt.Tooltip("bias:Q", format=".1%"),
+                 alt.Tooltip("wape:Q", format=".1%"), alt.Tooltip("attainment:Q", format=".1%")],
+    )  # fmt: skip
+    bias = base.encode(x=alt.X("bias:Q", title="Demand bias", axis=alt.Axis(format="%")))
+    attain = base.encode(
+        x=alt.X("attainment:Q", title="Shipments attained", axis=alt.Axis(format="%"))
+    )
+    return alt.hconcat(
+        bias.properties(width=WIDTH // 2 - 40), attain.properties(width=WIDTH // 2 - 40),
+        title=name,
+    )  # fmt: skip
+
+
+def plan_change_waterfall(changes: pd.DataFrame, value: str = "revenue") -> alt.Chart:
+    """The change since the previous cycle as a waterfall, from its plan to this one.
+
+    Parameters
+    ----------
+    changes : pd.DataFrame
+        The ``plan_changes`` artifact (:func:`sopkit.tracking.plan_changes`); its total rows
+        are drawn.
+    value : {"revenue", "units"}, default "revenue"
+        What the bars measure.
+
+    Returns
+    -------
+    alt.Chart
+        The previous and current plans as grey bars from 0, each part floating from where
+        the one before ended, green up and red down.
+    """
+    require_columns(changes, "plan_changes", ["level", "part", value])
+    name = f"Why the plan's {value} changed since the previous cycle"
+    total = changes.loc[changes["level"] == "total"]
+    if total.empty:
+        return _no_data(alt.Title(name), "No earlier plan shares a month with this one")
+    bars, level = [], 0.0
+    for part, amount in zip(total["part"], total[value].astype(float), strict=True):
+        if part in ("previous plan", "current plan"):
+            bars.append({"step": part, "start": 0.0, "end": amount, "amount": amount,
+                         "kind": "total"})  # fmt: skip
+            level = amount
+            continue
+        bars.append({"step": part, "start": level, "end": level + amount, "amount": amount,
+                     "kind": "up" if amount >= 0 else "down"})  # fmt: skip
+        level += amount
+    return _waterfall(bars, name, value.capitalize())
+
+
+def _waterfall(bars: list[dict], name: str, axis: str) -> alt.Chart:
     order = [b["step"] for b in bars]
     colours = alt.Scale(domain=["total", "up", "down"], range=["#888888", "#2a9d55", "#c0392b"])
     return (
         alt.Chart(alt.Data(values=bars), title=name, width=WIDTH)
         .mark_bar()
         .encode(
-            x=alt.X("step:N", sort=order, title=None, axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("start:Q", title="Revenue"),
+            x=alt.X("step:N", sort=order, title=None, axis=alt.Axis(labelAngle=-30)),
+            y=alt.Y("start:Q", title=axis),
             y2="end:Q",
             color=alt.Color("kind:N", scale=colours, legend=None),
             tooltip=[alt.Tooltip("step:N"), alt.Tooltip("amount:Q", format=",.0f")],

@@ -278,6 +278,13 @@ class StageContext:
         """
         return PlanArchive(self.store.reports_dir).read(artifact, before=self.cycle_name)
 
+    def previous(self, *names: str) -> tuple[str, dict[str, pd.DataFrame]] | None:
+        """The latest earlier completed cycle and its tables ``names`` (artifacts or inputs).
+
+        None on a first cycle of record; see :meth:`sopkit.store.PlanArchive.latest`.
+        """
+        return PlanArchive(self.store.reports_dir).latest(names, before=self.cycle_name)
+
     def read(self, artifact: str) -> pd.DataFrame:
         """An upstream artifact this stage declares it reads.
 
