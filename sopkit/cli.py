@@ -192,6 +192,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if result.status in ("complete", "partial", "up to date") else 1
 
 
+def cmd_decide(args: argparse.Namespace) -> int:
+    """``sop decide``: record management's decision on a cycle's plan."""
+    from .decisions import decide_cycle
+
+    row = decide_cycle(
+        args.decision.replace("-", "_"), person=args.by, comment=args.comment or "",
+        cycle=args.cycle, scenario=args.scenario, params_file=args.params,
+    )  # fmt: skip
+    print(
+        f"Cycle {row['cycle']}: {row['decision'].replace('_', ' ')} by {row['person']}, "
+        f"scenario {row['scenario']!r} (plan {row['plan_hash']}), recorded."
+    )
+    return 0
+
+
 def _on_sigterm(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt  # handled like Ctrl-C: the run stops cleanly and says so
 
@@ -218,6 +233,10 @@ _EPILOG = {
 
 stages: 1 product_review, 2 demand_planning, 3 supply_planning, 4 reconciliation,
         5 executive_review""",
+    "decide": """examples:
+  sop decide approve --by "Ann Lee"                       the latest cycle's plan
+  sop decide reject --by "Ann Lee" --comment "budget gap too large" --cycle 2026-11
+  sop decide approve --by "Ann Lee" --scenario price_increase   promote a scenario""",
 }
 
 
@@ -277,6 +296,21 @@ def build_parser() -> argparse.ArgumentParser:
         "every stage through the cycle's recorded parameters",
     )  # fmt: skip
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "decide", help="record management's decision on a cycle's plan",
+        description="Record approve, reject or request-changes for a completed cycle's plan "
+        "(or a scenario of it) in the decision log, and show it in the cycle's index.html. "
+        "An approved cycle is not re-run without --force.",
+        epilog=_EPILOG["decide"], formatter_class=fmt,
+    )  # fmt: skip
+    p.add_argument("decision", choices=["approve", "reject", "request-changes"])
+    p.add_argument("--by", required=True, metavar="NAME", help="who decides")
+    p.add_argument("--comment", help="why (required to reject or request changes)")
+    p.add_argument("--cycle", help="the cycle YYYY-MM (default: the latest completed)")
+    p.add_argument("--scenario", help="the scenario decided on (default: the cycle's)")
+    p.add_argument("--params", help="parameters file (default: parameters/default.yaml)")
+    p.set_defaults(func=cmd_decide)
     return parser
 
 

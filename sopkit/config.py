@@ -227,6 +227,11 @@ class Parameters(_Model):
     )
     scenario: str = Field("baseline", description="scenario of scenarios.yaml to plan")
     reports_dir: str = Field("reports", description="where cycle reports go")
+    decision_log: str | None = Field(
+        None,
+        description="database URL of the decision log (sqlite:///..., postgresql+psycopg://"
+        "...); empty: <reports_dir>/decisions.sqlite",
+    )
     data: DataParams = Field(default_factory=DataParams)
     portfolio: PortfolioParams = Field(default_factory=PortfolioParams)
     demand: DemandParams = Field(default_factory=DemandParams)
@@ -333,7 +338,9 @@ NOTEBOOK_PARAMETERS: dict[str, str] = _leaf_names(Parameters)
 LOCATION_PARAMETERS = ("params_file", "cycle_dir", "run_id")
 #: settings that say where things are, not what the plan is: left out of a plan's identity
 #: (a forecast made on a Dask cluster is the one made here)
-LOCATION_SETTINGS = ("reports_dir", "data.source", "data.queries", "demand.scheduler")
+LOCATION_SETTINGS = (
+    "reports_dir", "decision_log", "data.source", "data.queries", "demand.scheduler",
+)  # fmt: skip
 
 
 # --------------------------------------------------------------------------- loading
@@ -501,6 +508,8 @@ class RunParameters:
         """The parameters as they may be written down: a database password hidden."""
         out = self.params.model_dump(mode="json")
         out["data"]["source"] = hide_password(out["data"]["source"])
+        if out.get("decision_log"):
+            out["decision_log"] = hide_password(out["decision_log"])
         return out
 
     def write(self, folder: Path) -> Path:

@@ -517,8 +517,46 @@ def _kpi_cards(store: CycleStore, current: set[str]) -> list[dict]:
     return format_kpis(store.read("kpis")).to_dict("records")
 
 
-def write_index(store: CycleStore) -> Path:
-    """Write ``index.html``: the cycle's status, headline KPIs and links to each stage."""
+def _decisions(store: CycleStore, decisions: pd.DataFrame | None) -> list[dict]:
+    """The cycle's decisions, newest first: given, or read from the cycle's decision log.
+
+    The log is the manifest's ``decision_log`` (when its URL carries no hidden password),
+    else ``<reports_dir>/decisions.sqlite`` if that file exists.
+    """
+    if decisions is None:
+        from .decisions import DEFAULT_FILE, DecisionLog
+
+        url = store.read_manifest().get("parameters", {}).get("decision_log") or None
+        default = store.reports_dir / DEFAULT_FILE
+        if url is None and default.is_file():
+            url = f"sqlite:///{default.resolve()}"
+        if url is None or "***" in url:
+            return []
+        log = DecisionLog(url)
+        try:
+            decisions = log.history(store.cycle)
+        finally:
+            log.dispose()
+    rows = decisions.loc[decisions["cycle"] == store.cycle].iloc[::-1]
+    return [
+        {
+            "decision": r["decision"].replace("_", " "),
+            "css": {"approve": "good", "reject": "bad"}.get(r["decision"], "watch"),
+            "scenario": r["scenario"],
+            "person": r["person"],
+            "comment": r["comment"],
+            "when": pd.Timestamp(r["decided_at"]).strftime("%Y-%m-%d %H:%M UTC"),
+            "plan_hash": r["plan_hash"],
+        }
+        for _, r in rows.iterrows()
+    ]
+
+
+def write_index(store: CycleStore, decisions: pd.DataFrame | None = None) -> Path:
+    """Write ``index.html``: the cycle's status, decisions, headline KPIs and stage links.
+
+    ``decisions`` (the decision log's history) is read from the cycle's log when not given.
+    """
     import jinja2
 
     env = jinja2.Environment(
@@ -552,6 +590,7 @@ def write_index(store: CycleStore) -> Path:
         manifest=manifest,
         stages=stages,
         kpis=_kpi_cards(store, current),
+        decisions=_decisions(store, decisions),
         workbook=store.workbook_path.name if store.workbook_path.is_file() else None,
         tables=[
             f"{TABLES_DIR}/{name}.csv"

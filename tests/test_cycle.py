@@ -492,3 +492,34 @@ def test_a_later_cycle_reads_the_plans_of_earlier_ones(workspace_copy):
     # a cycle that is not complete is not a plan of record
     run_cycle(workspace=workspace_copy, cycle="2026-09", only="1", progress=lambda _: None)
     assert archive.cycles(before="2026-11") == ["2026-10"]
+
+
+def test_an_approved_cycle_is_not_replaced_without_force(workspace_copy):
+    """`sop decide approve`: the decision goes to the log and the index; `sop run` then
+    refuses to replace the approved plan and says who approved it when, unless --force."""
+    from sopkit.decisions import decide_cycle, decision_log
+    from sopkit.errors import SopError
+
+    row = decide_cycle("approve", person="Ann Lee", comment="go", workspace=workspace_copy)
+    assert (row["cycle"], row["scenario"]) == ("2026-11", "baseline")
+    index = workspace_copy / "reports" / "2026-11" / "index.html"
+    assert 'data-decision="approve"' in index.read_text()
+    assert "Ann Lee" in index.read_text()
+    with pytest.raises(
+        StageError,
+        match=r"cycle 2026-11 was approved by Ann Lee on \d{4}-\d\d-\d\d \d\d:\d\d UTC, "
+        r"scenario 'baseline' \(go\).*--force",
+    ):
+        run_cycle(workspace=workspace_copy, only="4", progress=lambda _: None)
+    # nothing to replace: an up-to-date cycle is not refused
+    assert run_cycle(workspace=workspace_copy, progress=lambda _: None).status == "up to date"
+    with pytest.raises(SopError, match="scenario 'nope' is not among cycle 2026-11's"):
+        decide_cycle("approve", person="Ann", scenario="nope", workspace=workspace_copy)
+    with pytest.raises(SopError, match="a comment is required to reject"):
+        decide_cycle("reject", person="Bo", workspace=workspace_copy)
+    # with --force the plan is replaced; the log keeps the approval and the index shows it
+    run_cycle(workspace=workspace_copy, only="4", force=True, progress=lambda _: None)
+    assert "Ann Lee" in index.read_text()
+    log = decision_log(None, workspace_copy / "reports")
+    assert log.history("2026-11")["decision"].tolist() == ["approve"]
+    log.dispose()

@@ -422,15 +422,18 @@ def _run_locked(
             f"cycle under these, run all stages: `sop run --cycle {store.cycle} --force` "
             "with the same options."
         )
+    up_to_date = same_params and same_data and same_earlier and not missing
+    if not partial and old_status == "complete" and not force and up_to_date:
+        if _rewrite_missing_reports(store, old):
+            progress(f"Cycle {store.cycle}: its report files were incomplete; written again.")
+        progress(
+            f"Cycle {store.cycle} is up to date in {store.root} (same data and "
+            "parameters); use --force to run it again."
+        )
+        return RunResult(store.cycle, store.root, "up to date", [])
+    if old and not force:
+        _refuse_if_approved(run, store)
     if not partial and old_status == "complete" and not force:
-        if same_params and same_data and same_earlier and not missing:
-            if _rewrite_missing_reports(store, old):
-                progress(f"Cycle {store.cycle}: its report files were incomplete; written again.")
-            progress(
-                f"Cycle {store.cycle} is up to date in {store.root} (same data and "
-                "parameters); use --force to run it again."
-            )
-            return RunResult(store.cycle, store.root, "up to date", [])
         why = describe_difference(run.identity(), old.get("identity", {}))
         if not same_data:
             why.append("the input data changed")
@@ -681,6 +684,27 @@ def _rewrite_missing_reports(store: CycleStore, manifest: dict[str, Any]) -> boo
         write_index(store)
         rewrote = True
     return rewrote
+
+
+def _refuse_if_approved(run: RunParameters, store: CycleStore) -> None:
+    """Stop a run that would replace a plan management approved (unless --force)."""
+    from sopkit.decisions import decision_log
+
+    log = decision_log(run.params.decision_log, store.reports_dir)
+    try:
+        approval = log.approval(store.cycle)
+    finally:
+        log.dispose()
+    if approval is None:
+        return
+    when = approval["decided_at"].strftime("%Y-%m-%d %H:%M UTC")
+    scenario = approval["scenario"]
+    comment = f" ({approval['comment']})" if approval["comment"] else ""
+    raise StageError(
+        f"cycle {store.cycle} was approved by {approval['person']} on {when}, scenario "
+        f"{scenario!r}{comment}. Re-running would replace the approved plan; use --force to "
+        "replace it anyway (the decision log keeps the approval), or --cycle for another month."
+    )
 
 
 def _old_manifest(

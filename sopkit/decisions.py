@@ -1,0 +1,343 @@
+"""The decision log: who approved, rejected or asked for changes to which plan, and when.
+
+Stage 5 ends with management's decision on the cycle's plan (or on a scenario shown
+beside it). Each decision is one row of the ``decisions`` table of a database reached
+through SQLAlchemy: a SQLite file, ``<reports_dir>/decisions.sqlite``, by default, or
+the database of ``decisions.url`` in the parameters (PostgreSQL, say:
+``postgresql+psycopg://user:password@host/db``). A row holds the cycle, the scenario and
+its inputs written out, a hash of the plan decided on (:func:`plan_hash`), the decision,
+the comment, the person and the time (UTC).
+
+Rows are only ever added, each in its own transaction: concurrent writers (several
+executives deciding at once, from several dashboard kernels) each get their row. SQLite
+runs in WAL mode with a busy timeout, so writers wait for each other rather than fail.
+
+A cycle is **approved** while its latest decision is ``approve``; ``sop run`` then refuses
+to replace its plan without ``--force`` and says who approved it when.
+
+Examples
+--------
+>>> log = DecisionLog("sqlite:///reports/decisions.sqlite")  # doctest: +SKIP
+>>> log.record(cycle="2026-11", decision="approve", person="Ann Lee",  # doctest: +SKIP
+...            comment="as planned", plan_hash=plan_hash(plan.supply_plan))
+>>> log.history("2026-11")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from sopkit.config import MONTH_RE, hide_password
+from sopkit.errors import SopError
+
+__all__ = [
+    "DECISIONS",
+    "DEFAULT_FILE",
+    "HISTORY_COLUMNS",
+    "DecisionLog",
+    "approval_of",
+    "decide_cycle",
+    "decision_log",
+    "plan_hash",
+]
+
+#: what management may decide
+DECISIONS = ("approve", "reject", "request_changes")
+#: the SQLite file of the default log, in the reports folder
+DEFAULT_FILE = "decisions.sqlite"
+HISTORY_COLUMNS = [
+    "id", "cycle", "scenario", "inputs", "plan_hash", "decision", "comment", "person",
+    "decided_at",
+]  # fmt: skip
+_SQLITE_TIMEOUT_S = 30
+_MAX_TEXT = 2000
+
+_METADATA = sa.MetaData()
+_TABLE = sa.Table(
+    "decisions",
+    _METADATA,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("cycle", sa.String(7), nullable=False, index=True),
+    sa.Column("scenario", sa.String(200), nullable=False),
+    sa.Column("inputs", sa.Text, nullable=False),
+    sa.Column("plan_hash", sa.String(64), nullable=False),
+    sa.Column("decision", sa.String(20), nullable=False),
+    sa.Column("comment", sa.Text, nullable=False),
+    sa.Column("person", sa.String(200), nullable=False),
+    sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+def plan_hash(*frames: pd.DataFrame) -> str:
+    """A short, stable hash of the tables that make a plan (the same rows, the same hash).
+
+    Rows are hashed in order with :func:`pandas.util.hash_pandas_object` (index left
+    out), so a plan written and read back, or re-planned from the same inputs, hashes alike.
+    """
+    digest = hashlib.sha256()
+    for frame in frames:
+        digest.update(json.dumps([str(c) for c in frame.columns]).encode())
+        rows = pd.util.hash_pandas_object(frame.reset_index(drop=True), index=False)
+        digest.update(rows.to_numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+class DecisionLog:
+    """The decisions table of one database (created on first use).
+
+    Parameters
+    ----------
+    url : str
+        A SQLAlchemy database URL: ``sqlite:///path/to/decisions.sqlite`` or
+        ``postgresql+psycopg://user:password@host:5432/db``.
+
+    Raises
+    ------
+    SopError
+        A URL SQLAlchemy cannot parse, or a database that cannot be reached (the
+        message hides the password).
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = str(url)
+        try:
+            parsed = sa.engine.make_url(self.url)
+        except sa.exc.ArgumentError as exc:
+            raise SopError(
+                f"decisions.url {hide_password(self.url)!r} is not a database URL: {exc}. "
+                "Give e.g. sqlite:///reports/decisions.sqlite or "
+                "postgresql+psycopg://user:password@host/db, or leave it empty."
+            ) from None
+        sqlite = parsed.get_backend_name() == "sqlite"
+        if sqlite and parsed.database not in (None, "", ":memory:"):
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        options: dict[str, Any] = {"future": True}
+        if sqlite:
+            options["connect_args"] = {"timeout": _SQLITE_TIMEOUT_S}
+        self.engine = sa.create_engine(self.url, **options)
+        if sqlite:
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        try:
+            _METADATA.create_all(self.engine)
+        except sa.exc.SQLAlchemyError as exc:
+            raise SopError(
+                f"the decision log at {hide_password(self.url)} cannot be opened: "
+                f"{str(exc.orig if getattr(exc, 'orig', None) else exc).splitlines()[0]}"
+            ) from None
+
+    def __repr__(self) -> str:
+        return f"DecisionLog({hide_password(self.url)!r})"
+
+    def record(
+        self,
+        *,
+        cycle: str,
+        decision: str,
+        person: str,
+        plan_hash: str,
+        comment: str = "",
+        scenario: str = "baseline",
+        inputs: str | Mapping | None = None,
+    ) -> dict[str, Any]:
+        """Add one decision and return its row (with its id and time).
+
+        Parameters
+        ----------
+        cycle : str
+            The cycle decided on, ``YYYY-MM``.
+        decision : {"approve", "reject", "request_changes"}
+        person : str
+            Who decided (required).
+        plan_hash : str
+            :func:`plan_hash` of the plan shown when deciding.
+        comment : str, optional
+            Why; required when the decision is not ``approve``.
+        scenario : str, default "baseline"
+            The scenario decided on (the cycle's plan, or a scenario shown; approving a
+            scenario promotes it).
+        inputs : str or mapping, optional
+            The scenario's inputs (a mapping is stored as JSON).
+
+        Raises
+        ------
+        SopError
+            Every problem of the values at once (nothing is written); a database error.
+        """
+        problems = []
+        if not isinstance(cycle, str) or not MONTH_RE.match(cycle):
+            problems.append(f"cycle must be a month YYYY-MM; got {cycle!r}")
+        if decision not in DECISIONS:
+            problems.append(f"decision must be one of {', '.join(DECISIONS)}; got {decision!r}")
+        person = person.strip() if isinstance(person, str) else ""
+        if not person:
+            problems.append("person is required: the name of who decides")
+        comment = comment.strip() if isinstance(comment, str) else ""
+        if decision in DECISIONS and decision != "approve" and not comment:
+            problems.append(f"a comment is required to {decision.replace('_', ' ')}: say why")
+        if not isinstance(plan_hash, str) or not plan_hash.strip():
+            problems.append("plan_hash is required: the hash of the plan decided on")
+        if not isinstance(scenario, str) or not scenario.strip():
+            problems.append(f"scenario must be a name; got {scenario!r}")
+        for name, value in (("person", person), ("comment", comment)):
+            if len(value) > _MAX_TEXT:
+                problems.append(f"{name} is {len(value)} characters long; at most {_MAX_TEXT}")
+        if problems:
+            raise SopError("The decision was not recorded:\n  - " + "\n  - ".join(problems))
+        text = inputs if isinstance(inputs, str) else json.dumps(inputs or {}, sort_keys=True)
+        row = {
+            "cycle": cycle,
+            "scenario": scenario.strip(),
+            "inputs": text,
+            "plan_hash": plan_hash.strip(),
+            "decision": decision,
+            "comment": comment,
+            "person": person,
+            "decided_at": dt.datetime.now(dt.UTC),
+        }
+        try:
+            with self.engine.begin() as conn:
+                result = conn.execute(_TABLE.insert().values(**row))
+                row["id"] = int(result.inserted_primary_key[0])
+        except sa.exc.SQLAlchemyError as exc:
+            raise SopError(
+                f"the decision was not recorded: the log at {hide_password(self.url)} "
+                f"refused it ({str(getattr(exc, 'orig', exc)).splitlines()[0]})"
+            ) from None
+        return row
+
+    def history(self, cycle: str | None = None) -> pd.DataFrame:
+        """The decisions (of ``cycle``, or all), oldest first: :data:`HISTORY_COLUMNS`."""
+        query = sa.select(_TABLE).order_by(_TABLE.c.decided_at, _TABLE.c.id)
+        if cycle is not None:
+            query = query.where(_TABLE.c.cycle == cycle)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        out = pd.DataFrame([dict(r) for r in rows], columns=HISTORY_COLUMNS)
+        out["decided_at"] = pd.to_datetime(out["decided_at"], utc=True)
+        return out
+
+    def approval(self, cycle: str) -> dict[str, Any] | None:
+        """The approval in force for ``cycle``: its latest decision if it is ``approve``."""
+        return approval_of(self.history(cycle))
+
+    def dispose(self) -> None:
+        """Close the log's connections."""
+        self.engine.dispose()
+
+
+def approval_of(history: pd.DataFrame) -> dict[str, Any] | None:
+    """The last row of a cycle's ``history`` if it approves, else None."""
+    if history.empty:
+        return None
+    last = history.iloc[-1]
+    return last.to_dict() if last["decision"] == "approve" else None
+
+
+def decision_log(url: str | None, reports_dir: str | Path) -> DecisionLog:
+    """The cycle's decision log: ``url`` if set, else ``<reports_dir>/decisions.sqlite``."""
+    if url:
+        return DecisionLog(url)
+    return DecisionLog(f"sqlite:///{Path(reports_dir).resolve() / DEFAULT_FILE}")
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={_SQLITE_TIMEOUT_S * 1000}")
+    cursor.close()
+
+
+#: the artifacts a cycle's plan hash covers: what is planned, shipped and earned
+PLAN_ARTIFACTS = ("demand_plan", "supply_plan", "financials")
+
+
+def decide_cycle(
+    decision: str,
+    *,
+    person: str,
+    comment: str = "",
+    cycle: str | None = None,
+    scenario: str | None = None,
+    workspace: str | Path | None = None,
+    params_file: str | Path | None = None,
+) -> dict[str, Any]:
+    """Record a decision on a completed cycle's plan and show it in the cycle's index.
+
+    Parameters
+    ----------
+    decision, person, comment
+        As :meth:`DecisionLog.record`.
+    cycle : str, optional
+        ``YYYY-MM``; default: the latest completed cycle.
+    scenario : str, optional
+        The scenario decided on; default: the one the cycle planned. Another scenario
+        of the cycle's comparison may be approved (promoted): the decision names it and
+        its inputs, and ``sop run --scenario NAME --force`` makes it the plan.
+    workspace, params_file
+        As for ``sop run``.
+
+    Returns
+    -------
+    dict
+        The recorded row.
+
+    Raises
+    ------
+    SopError
+        No completed cycle, a cycle that is not complete, an unknown scenario, or what
+        :meth:`DecisionLog.record` refuses.
+    """
+    from sopkit.config import find_workspace, resolve_run
+    from sopkit.cycle.context import reports_root
+    from sopkit.report import write_index
+    from sopkit.store import CycleStore, PlanArchive
+
+    ws = Path(workspace).resolve() if workspace else find_workspace()
+    pfile = Path(params_file) if params_file else ws / "parameters" / "default.yaml"
+    run = resolve_run(pfile if pfile.is_absolute() else ws / pfile)
+    reports = reports_root(ws, run.params)
+    if cycle is None:
+        done = PlanArchive(reports).cycles()
+        if not done:
+            raise SopError(f"{reports} holds no completed cycle to decide on; `sop run` first.")
+        cycle = done[-1]
+    store = CycleStore(reports, cycle)
+    manifest = store.read_manifest()
+    if manifest.get("status") != "complete":
+        raise SopError(
+            f"cycle {cycle} is {manifest.get('status', 'not run')}, not complete: there is no "
+            f"plan of record to decide on. Run `sop run --cycle {cycle}` first."
+        )
+    planned = manifest.get("parameters", {}).get("scenario", "baseline")
+    scenario = scenario or planned
+    inputs = ""
+    if store.has("scenarios"):
+        table = store.read("scenarios").set_index("scenario")
+        if scenario not in table.index:
+            raise SopError(
+                f"scenario {scenario!r} is not among cycle {cycle}'s scenarios "
+                f"({', '.join(map(str, table.index))})."
+            )
+        inputs = str(table.loc[scenario, "inputs"]) if "inputs" in table.columns else ""
+    frames = [store.read(name) for name in PLAN_ARTIFACTS if store.has(name)]
+    digest = plan_hash(*frames)
+    if scenario != planned:
+        digest = plan_hash(pd.DataFrame({"cycle": [cycle], "scenario": [scenario]}), *frames)
+    log = decision_log(run.params.decision_log, reports)
+    try:
+        row = log.record(
+            cycle=cycle, decision=decision, person=person, comment=comment,
+            scenario=scenario, inputs=inputs, plan_hash=digest,
+        )  # fmt: skip
+        write_index(store, log.history(cycle))
+    finally:
+        log.dispose()
+    return row

@@ -1,0 +1,118 @@
+"""The decision log: rows recorded and read back, refused values, concurrent writers, and a
+real PostgreSQL server."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+
+import pandas as pd
+import pytest
+
+from sopkit.decisions import (
+    HISTORY_COLUMNS,
+    DecisionLog,
+    approval_of,
+    decision_log,
+    plan_hash,
+)
+from sopkit.errors import SopError
+
+PLAN = pd.DataFrame({"sku": ["A", "B"], "month": pd.to_datetime(["2026-11-01"] * 2),
+                     "shipments": [10.0, 20.0]})  # fmt: skip
+
+
+def test_decisions_are_recorded_and_the_latest_approval_is_in_force(tmp_path):
+    log = decision_log(None, tmp_path / "reports")
+    assert (tmp_path / "reports" / "decisions.sqlite").is_file()
+    digest = plan_hash(PLAN)
+    first = log.record(cycle="2026-11", decision="approve", person=" Ann Lee ",
+                       plan_hash=digest, comment="as planned")  # fmt: skip
+    assert first["id"] == 1
+    assert first["person"] == "Ann Lee"
+    log.record(cycle="2026-12", decision="approve", person="Bo", plan_hash=digest)
+    history = log.history("2026-11")
+    assert list(history.columns) == HISTORY_COLUMNS
+    assert history["decision"].tolist() == ["approve"]
+    assert str(history["decided_at"].dt.tz) == "UTC"
+    approval = log.approval("2026-11")
+    assert approval["person"] == "Ann Lee"
+    assert approval["plan_hash"] == digest
+    # a later rejection takes the approval back; the earlier row stays in the log
+    log.record(cycle="2026-11", decision="reject", person="Cy", plan_hash=digest,
+               comment="margin too low", scenario="capacity_loss",
+               inputs={"capacity_change_pct": -15})  # fmt: skip
+    assert log.approval("2026-11") is None
+    rows = log.history("2026-11")
+    assert rows["decision"].tolist() == ["approve", "reject"]
+    assert rows["inputs"].iloc[1] == '{"capacity_change_pct": -15}'
+    assert len(log.history()) == 3
+    assert approval_of(rows.iloc[:1])["decision"] == "approve"
+    log.dispose()
+
+
+def test_bad_values_are_all_refused_and_nothing_is_written(tmp_path):
+    log = DecisionLog(f"sqlite:///{tmp_path / 'd.sqlite'}")
+    with pytest.raises(SopError) as err:
+        log.record(cycle="Nov 2026", decision="maybe", person="  ", plan_hash="")
+    text = str(err.value)
+    for part in ("cycle must be a month YYYY-MM; got 'Nov 2026'", "decision must be one of",
+                 "person is required", "plan_hash is required"):  # fmt: skip
+        assert part in text
+    with pytest.raises(SopError, match="a comment is required to request changes"):
+        log.record(cycle="2026-11", decision="request_changes", person="Ann", plan_hash="x")
+    assert log.history().empty
+    with pytest.raises(SopError, match="is not a database URL"):
+        DecisionLog("not a url")
+    with pytest.raises(
+        SopError, match=r"log at postgresql\+psycopg://ann:\*\*\*@.*cannot be opened"
+    ):
+        DecisionLog("postgresql+psycopg://ann:secret@127.0.0.1:1/none")
+
+
+def test_the_plan_hash_follows_the_rows_not_the_index():
+    assert plan_hash(PLAN) == plan_hash(PLAN.set_index(pd.Index([5, 6])))
+    assert plan_hash(PLAN) != plan_hash(PLAN.assign(shipments=[10.0, 20.5]))
+    assert plan_hash(PLAN) != plan_hash(PLAN.iloc[::-1])
+    assert plan_hash(PLAN, PLAN) != plan_hash(PLAN)
+
+
+def _write_many(url: str, writer: int, rows: int) -> None:
+    log = DecisionLog(url)
+    for i in range(rows):
+        log.record(cycle="2026-11", decision="approve", person=f"writer {writer}",
+                   plan_hash=f"{writer}-{i}", comment=str(i))  # fmt: skip
+    log.dispose()
+
+
+def _eight_writers(url: str, rows: int = 15) -> pd.DataFrame:
+    DecisionLog(url).dispose()  # the table exists before the writers race
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_write_many, args=(url, w, rows)) for w in range(8)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert [p.exitcode for p in procs] == [0] * 8
+    return DecisionLog(url).history()
+
+
+@pytest.mark.slow
+def test_eight_concurrent_writers_lose_nothing_on_sqlite(tmp_path):
+    history = _eight_writers(f"sqlite:///{tmp_path / 'decisions.sqlite'}")
+    assert len(history) == 8 * 15
+    assert history["id"].is_unique
+    assert set(history["plan_hash"]) == {f"{w}-{i}" for w in range(8) for i in range(15)}
+
+
+@pytest.mark.slow
+def test_eight_concurrent_writers_lose_nothing_on_postgresql(pg_url):
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE IF EXISTS decisions"))
+    engine.dispose()
+    history = _eight_writers(pg_url)
+    assert len(history) == 8 * 15
+    assert history["id"].is_unique
+    assert history.groupby("person").size().tolist() == [15] * 8
