@@ -839,6 +839,24 @@ def test_budget_chart_on_the_demo(stages):
     assert rows[rows["series"] == "actual"]["revenue"].sum() == pytest.approx(act["revenue"].sum())
 
 
+def test_scenario_chart_shows_the_demand_held_back_when_the_fill_rate_is_given():
+    scen = pd.DataFrame(
+        {
+            "scenario": ["baseline", "tight"], "first_month": M("2026-11-01"),
+            "last_month": M("2027-10-01"), "revenue": [100.0, 90.0],
+            "budget_revenue": [100.0, 100.0], "revenue_vs_budget_pct": [0.0, -10.0],
+            "margin_pct": [30.0, 28.0], "peak_utilisation": [0.9, 1.2],
+            "overloaded_resource_months": [0, 4], "fill_rate": [0.994, 0.95],
+        }
+    )  # fmt: skip
+    spec = scenario_chart(scen).to_dict()
+    assert len(spec["hconcat"]) == 3
+    assert spec["hconcat"][2]["layer"][0]["encoding"]["x"]["field"] == "held_back"
+    rows = {r["scenario"]: r for r in _values(spec)}
+    assert rows["tight"]["held_back"] == pytest.approx(0.05)
+    assert rows["baseline"]["held_label"] == "0.6 %"
+
+
 def test_scenario_chart_baseline_first_and_no_hours():
     """Given out of order; a peak of inf (work without hours) has no bar and says so."""
     scen = pd.DataFrame(

@@ -151,10 +151,11 @@ def scenario_chart(scenarios: pd.DataFrame) -> alt.HConcatChart | alt.Chart:
     window = "" if pd.isna(first) else f", {first:%Y-%m} to {last:%Y-%m}"
     title = alt.Title(
         "Scenarios compared",
-        subtitle=f"Revenue against budget (over the budgeted months) and the busiest "
-        f"resource-month{window}",
+        subtitle=f"Revenue against budget (over the budgeted months), the busiest "
+        f"resource-month and the demand held back (1 - fill rate){window}",
     )
-    data = scenarios.loc[:, columns].drop(columns=["first_month", "last_month"])
+    extra = [c for c in ("fill_rate", "service_level", "cost") if c in scenarios.columns]
+    data = scenarios.loc[:, columns + extra].drop(columns=["first_month", "last_month"])
     no_hours = np.isposinf(data["peak_utilisation"])
     data = _without_infinity(data)
     data["budget_label"] = [
@@ -180,8 +181,17 @@ def scenario_chart(scenarios: pd.DataFrame) -> alt.HConcatChart | alt.Chart:
         alt.Tooltip("margin_pct:Q", title="margin %", format=".1f"),
         alt.Tooltip("peak_label:N", title="peak utilisation"),
         alt.Tooltip("overloaded_resource_months:Q", title="overloaded resource-months"),
+        *[alt.Tooltip(f"{c}:Q", format=".1%") for c in extra if c != "cost"],
+        *[alt.Tooltip("cost:Q", format=",.0f") for c in extra if c == "cost"],
     ]
-    half = (WIDTH - 60) // 2
+    fill = "fill_rate" in data.columns
+    if fill:  # the share held back shows the differences a fill rate near 100 % hides
+        data["held_back"] = 1.0 - data["fill_rate"]
+        data["held_label"] = [
+            NA_TEXT if pd.isna(v) else f"{100 * v:.1f} %" for v in data["held_back"]
+        ]
+        data["held_side"] = "above"
+    half = (WIDTH - 60) // (3 if fill else 2)
     records = alt.Data(values=_records(data))
 
     def panel(field: str, side: str, label: str, rule_at: float, colours: list[str], x: alt.X):
@@ -222,8 +232,17 @@ def scenario_chart(scenarios: pd.DataFrame) -> alt.HConcatChart | alt.Chart:
         ["#d62728", "#1f77b4"],
         alt.X("peak_utilisation:Q", title="Peak utilisation", axis=alt.Axis(format="%")),
     )
+    panels = [budget, peak]
+    if fill:
+        panels.append(
+            panel(
+                "held_back", "held_side", "held_label", 0.0, ["#ff7f0e", "#ff7f0e"],
+                alt.X("held_back:Q", title="Demand not shipped in the month asked",
+                      axis=alt.Axis(format="%")),
+            )
+        )  # fmt: skip
     # Each panel has its own colours for above and below its line.
-    return alt.hconcat(budget, peak, title=title, spacing=40).resolve_scale(color="independent")
+    return alt.hconcat(*panels, title=title, spacing=40).resolve_scale(color="independent")
 
 
 #: the steps of the variance waterfall, from the budget to the plan's revenue
