@@ -355,6 +355,10 @@ def plan_changes(previous: dict, current: dict) -> pd.DataFrame:
                              "units": float(gu.loc[fam, part]),
                              "revenue": float(gr.loc[fam, part])})  # fmt: skip
     out = pd.DataFrame(rows)
+    # float noise of a part that did not move (1e-15 units) reads as 0
+    for col in ("units", "revenue"):
+        scale = max(1.0, float(out[col].abs().max()))
+        out.loc[out[col].abs() < 1e-9 * scale, col] = 0.0
     out["first_month"], out["last_month"] = months[0], months[-1]
     out["first_month"] = pd.to_datetime(out["first_month"])
     out["last_month"] = pd.to_datetime(out["last_month"])
