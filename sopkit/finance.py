@@ -24,6 +24,8 @@ Artifact
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -97,16 +99,20 @@ def _require_shipments(supply_plan: pd.DataFrame) -> None:
         )
 
 
-#: the supply model's cost components each P&L line of ``financials`` takes (the others
-#: are in the standard cost of goods, or are penalties and opportunity costs, not money
-#: spent: materials, regular hours and wages, lost sales, safety-stock and ending targets)
+#: the supply model's cost components each P&L line of ``financials`` takes. Materials,
+#: regular hours and the wages of the standing workforce are in the standard cost of goods
+#: (``unit_cost``): only a scenario's change of their prices is a line of its own
+#: (``cost_change``). Overtime is paid on top of the regular wage bill, which is fixed (the
+#: supply model's view: regular hours cost nothing extra), so it is charged in full. The
+#: backlog cost is the model's penalty for late demand, not money paid: it stays out.
 SUPPLY_LINES = {
     "overtime_cost": ("overtime",),
     "subcontract_cost": ("subcontract",),
     "workforce_cost": ("hiring", "layoffs"),
     "holding_cost": ("holding",),
-    "backlog_cost": ("backlog",),
 }
+#: the components of the standard cost whose price a scenario may change
+STANDARD_COMPONENTS = ("materials", "regular", "wages")
 
 
 def project_financials(
@@ -114,16 +120,21 @@ def project_financials(
     products: pd.DataFrame,
     budget: pd.DataFrame,
     supply_costs: pd.DataFrame | None = None,
+    cost_multipliers: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """Value what the supply plan ships, and what it costs, per product family and month.
 
-    Standard costing: what ships is charged at ``unit_cost`` (cost of goods, which
-    holds the materials and regular labour), and what the supply plan spends beyond
-    the standard is charged in the month it is spent (``supply_costs``, the supply
-    model's costs): overtime hours, the premium of bought-in units over their standard
-    cost, hiring and layoffs, stock held and backlog carried. ``margin`` is revenue less
-    all of these. Lost sales earn nothing, so they are not a cost twice: their revenue
-    is shown beside (``lost_revenue``).
+    Standard costing: what ships is charged at ``unit_cost`` (cost of goods, which holds
+    the materials and the regular labour of a standing workforce), and what the supply
+    plan spends beyond the standard is charged in the month it is spent (``supply_costs``,
+    the supply model's costs; see :data:`SUPPLY_LINES`): overtime hours, the premium of
+    bought-in units over their standard cost, hiring and layoffs, and stock held; and a
+    scenario's change of the price of materials, regular hours or wages
+    (``cost_multipliers``) on what the plan uses of them. ``margin`` is revenue less all
+    of these. Lost sales earn nothing, so they are not a cost twice: their revenue is
+    shown beside (``lost_revenue``), as is the model's backlog penalty (``backlog_cost``,
+    not money paid). Assumed, not modelled: a workforce that grows beyond the standing one
+    costs its hiring, but its added wages are not charged.
 
     Parameters
     ----------
@@ -138,6 +149,9 @@ def project_financials(
     supply_costs : pandas.DataFrame, optional
         The ``supply_costs`` artifact (family, month, one column per cost component of
         the supply model, money); without it the supply lines are 0.
+    cost_multipliers : mapping of str to float, optional
+        The scenario's price factor of each cost component (``{"materials": 1.5}``);
+        ``cost_change`` is each standard component's cost x (1 - 1 / factor).
 
     Returns
     -------
@@ -148,16 +162,18 @@ def project_financials(
         units (shipped), revenue (shipments x unit_price), cogs (shipments x
         unit_cost), overtime_cost, subcontract_cost (what the bought-in units cost
         above their unit_cost), workforce_cost (hiring and layoffs), holding_cost,
-        backlog_cost, cost (all of these), margin (revenue - cost), margin_pct (of
-        revenue), lost_revenue (lost units x unit_price), inventory_value (end-of-month
-        stock x unit_cost), budget_revenue (NaN without a budget row), variance
-        (revenue - budget_revenue), variance_pct (of budget_revenue).
+        cost_change, cost (all of these), margin (revenue - cost), margin_pct (of
+        revenue), lost_revenue (lost units x unit_price), backlog_cost (memo),
+        inventory_value (end-of-month stock x unit_cost), budget_revenue (NaN without a
+        budget row), variance (revenue - budget_revenue), variance_pct (of
+        budget_revenue).
 
     Raises
     ------
     SopError
-        Missing columns, an empty plan, shipments without a value, a planned SKU
-        unknown to products or without prices, or a family-month budgeted twice.
+        Missing columns, an empty plan, shipments without a value, a SKU-month planned
+        twice, a planned SKU unknown to products or without prices, or a family-month
+        budgeted twice.
 
     Examples
     --------
@@ -165,6 +181,7 @@ def project_financials(
     ...     plan.supply_plan, plan.products, ds.budget, plan.supply_costs)
     """
     _require_shipments(supply_plan)
+    reject_duplicates(supply_plan, "supply_plan", ["sku", "month"])
     require_columns(products, "products", ["sku", "family", "unit_price", "unit_cost"])
     require_columns(budget, "budget", ["family", "month", "revenue"])
     reject_duplicates(budget, "budget", ["family", "month"])
@@ -193,13 +210,13 @@ def project_financials(
         .reindex(grid, fill_value=0.0)
         .astype(float)
     )
-    supply = _supply_lines(supply_costs, grid)
+    supply = _supply_lines(supply_costs, grid, cost_multipliers)
     fin = fin.join(supply)
     # bought-in units are in cogs at standard: the supply line is their premium over it
     standard_bought = fin.pop("standard_bought")
     if supply_costs is not None:
         fin["subcontract_cost"] -= standard_bought
-    fin["cost"] = fin[["cogs", *SUPPLY_LINES]].sum(axis=1)
+    fin["cost"] = fin[["cogs", *SUPPLY_LINES, "cost_change"]].sum(axis=1)
     fin = fin.reset_index().merge(
         budget_in.rename(columns={"revenue": "budget_revenue"}), on=["family", "month"], how="left"
     )
@@ -211,12 +228,22 @@ def project_financials(
     return fin[FINANCIALS_COLUMNS]
 
 
-def _supply_lines(supply_costs: pd.DataFrame | None, grid: pd.MultiIndex) -> pd.DataFrame:
+def _supply_lines(
+    supply_costs: pd.DataFrame | None,
+    grid: pd.MultiIndex,
+    multipliers: Mapping[str, float] | None,
+) -> pd.DataFrame:
     """The supply P&L lines per family and month from the ``supply_costs`` artifact."""
-    out = pd.DataFrame(0.0, index=grid, columns=list(SUPPLY_LINES))
+    lines = [*SUPPLY_LINES, "cost_change", "backlog_cost"]
+    out = pd.DataFrame(0.0, index=grid, columns=lines)
     if supply_costs is None:
         return out
-    parts = sorted({c for comps in SUPPLY_LINES.values() for c in comps})
+    parts = sorted({c for comps in SUPPLY_LINES.values() for c in comps} | {"backlog"})
+    changed = {c: float(f) for c, f in (multipliers or {}).items() if c in STANDARD_COMPONENTS}
+    bad = {c: f for c, f in changed.items() if not (np.isfinite(f) and f > 0)}
+    if bad:
+        raise SopError(f"cost_multipliers must be numbers above 0; got {bad}.")
+    parts = sorted(set(parts) | set(changed))
     require_columns(supply_costs, "supply_costs", ["family", "month", *parts])
     reject_duplicates(supply_costs, "supply_costs", ["family", "month"])
     costs = supply_costs.set_index(["family", "month"])[parts].astype(float)
@@ -231,6 +258,9 @@ def _supply_lines(supply_costs: pd.DataFrame | None, grid: pd.MultiIndex) -> pd.
     costs = costs.reindex(grid, fill_value=0.0).fillna(0.0)
     for line, comps in SUPPLY_LINES.items():
         out[line] = costs[list(comps)].sum(axis=1)
+    out["backlog_cost"] = costs["backlog"]
+    for comp, factor in changed.items():  # the part of the cost that the change added
+        out["cost_change"] += costs[comp] * (1.0 - 1.0 / factor)
     return out
 
 
@@ -276,6 +306,7 @@ def supply_gaps(
     """
     need = ["sku", "month", "demand", "backlog", "lost", "unmet_reason"]
     require_columns(supply_plan, "supply_plan", need)
+    reject_duplicates(supply_plan, "supply_plan", ["sku", "month"])
     if top is not None and top < 0:
         raise SopError(f"top must be 0 or more (how many family-months to show), got {top}.")
     plan = _price_lines(supply_plan[need], products, "supply_plan", "demand")
@@ -367,6 +398,7 @@ def variance_causes(
     >>> causes[["volume", "mix", "price", "constraint"]].sum(axis=1)  # doctest: +SKIP
     """
     require_columns(supply_plan, "supply_plan", ["sku", "month", "demand", "shipments"])
+    reject_duplicates(supply_plan, "supply_plan", ["sku", "month"])
     require_columns(budget, "budget", ["family", "month", "revenue"])
     reject_duplicates(budget, "budget", ["family", "month"])
     base_products = products if base_products is None else base_products
@@ -392,25 +424,33 @@ def variance_causes(
     if fam.empty:  # no budget over the plan's months: nothing to explain
         return ARTIFACTS["budget_variance"].empty()
     # the family's average base price over its demand; its SKUs' mean list price without any
-    listed = base_products.assign(
-        family=family_of(products, base_products["sku"], "base_products").to_numpy()
-    ).groupby("family")["unit_price"].mean()  # fmt: skip
-    avg = fam["demand_value"] / fam["demand"].where(fam["demand"] > 0)
-    avg = avg.fillna(fam.index.get_level_values("family").to_series(index=fam.index).map(listed))
-    if (avg.isna() | (avg <= 0)).any():
-        bad = ", ".join(f"{f} {m:%Y-%m}" for f, m in avg.index[avg.isna() | (avg <= 0)][:5])
-        raise SopError(
-            f"budget has revenue for family-months whose average price is unknown or 0 "
-            f"({bad}): no SKU of the family has a unit_price above 0 in products."
-        )
-    implied = fam["budget_revenue"] / avg
-    budget_price = (
-        fam["budget_revenue"].groupby(level="month").sum() / implied.groupby(level="month").sum()
+    families = fam.index.get_level_values("family").to_series(index=fam.index)
+    known = base_products["sku"].isin(products["sku"])
+    listed = (
+        base_products.loc[known]
+        .assign(family=family_of(products, base_products.loc[known, "sku"], "products").to_numpy())
+        .groupby("family")["unit_price"]
+        .mean()
     )
-    P = fam.index.get_level_values("month").map(budget_price).to_numpy()
+    avg = fam["demand_value"] / fam["demand"].where(fam["demand"] > 0)
+    avg = avg.fillna(families.map(listed)).where(lambda a: a > 0)
+    # a family without a price (no SKU): its budget cannot be turned into units; the whole
+    # of it is volume (nothing of it is planned)
+    priced = avg.notna()
+    implied = (fam["budget_revenue"] / avg).where(priced, 0.0)
+    month = fam.index.get_level_values("month")
+    by_month = pd.DataFrame(
+        {"budget": fam["budget_revenue"].where(priced, 0.0), "units": implied,
+         "value": fam["demand_value"], "demand": fam["demand"]}
+    ).groupby(level="month").sum()  # fmt: skip
+    # the budget's average price; a month budgeted at 0 takes the demand's instead
+    price = (by_month["budget"] / by_month["units"].where(by_month["units"] > 0)).fillna(
+        by_month["value"] / by_month["demand"].where(by_month["demand"] > 0)
+    ).fillna(0.0)  # fmt: skip
+    P = month.map(price).to_numpy()
     extra = fam["demand"] - implied
-    fam["volume"] = extra * P
-    fam["mix"] = extra * (avg - P)
+    fam["volume"] = np.where(priced, extra * P, -fam["budget_revenue"])
+    fam["mix"] = np.where(priced, extra * (avg.fillna(0.0) - P), 0.0)
     fam["variance"] = fam["revenue"] - fam["budget_revenue"]
     return fam.reset_index()[VARIANCE_COLUMNS]
 
@@ -549,7 +589,7 @@ def financial_summary(financials: pd.DataFrame, months: int = 12) -> pd.DataFram
 
 
 #: the P&L lines of :func:`pnl_summary`, in the order a statement reads
-PNL_LINES = ["revenue", "cogs", *SUPPLY_LINES, "cost", "margin"]
+PNL_LINES = ["revenue", "cogs", *SUPPLY_LINES, "cost_change", "cost", "margin"]
 
 
 def pnl_summary(financials: pd.DataFrame, months: int = 12) -> pd.DataFrame:
@@ -567,7 +607,7 @@ def pnl_summary(financials: pd.DataFrame, months: int = 12) -> pd.DataFrame:
     pandas.DataFrame
         One row per family (``level == "family"``) and a last ``level == "total"`` row:
         level, family, units, revenue, cogs, overtime_cost, subcontract_cost,
-        workforce_cost, holding_cost, backlog_cost, cost, margin, margin_pct,
+        workforce_cost, holding_cost, cost_change, cost, margin, margin_pct,
         lost_revenue (summed over the window) and inventory_value (at the end of the
         window's last month).
     """

@@ -589,15 +589,20 @@ def _plan_supply(
     if targets is not None:
         changes["safety_stock"] = targets
         changes["ending_target"] = targets.unstack("month").iloc[:, -1]
-    by_cost = _overrides(
-        scenario.supply_cost_change_pct, "supply_cost_change_pct",
-        pd.Series(COST_COMPONENTS), label,
-    )  # fmt: skip
-    multipliers = {c: 1.0 + by_cost.get(c, 0.0) / 100.0 for c in COST_COMPONENTS}
+    multipliers = _cost_multipliers(scenario, label)
     multipliers["lost"] *= price
     multipliers["ending"] *= price
     with inputs._engine["lock"]:
         return model.resolve(cost_multipliers=multipliers, **changes)
+
+
+def _cost_multipliers(scenario: Scenario, label: str) -> dict[str, float]:
+    """The factor of each cost component of the supply model from the scenario's changes."""
+    by_cost = _overrides(
+        scenario.supply_cost_change_pct, "supply_cost_change_pct",
+        pd.Series(COST_COMPONENTS), label,
+    )  # fmt: skip
+    return {c: 1.0 + by_cost.get(c, 0.0) / 100.0 for c in COST_COMPONENTS}
 
 
 def _supply_costs(result: SupplyResult, products: pd.DataFrame) -> pd.DataFrame:
@@ -618,9 +623,10 @@ def _plan_finance(
     supply_plan: pd.DataFrame,
     products: pd.DataFrame,
     supply_costs: pd.DataFrame,
+    multipliers: Mapping[str, float],
 ) -> pd.DataFrame:
     """Step 3: what the supply plan ships and spends, valued at the scenario's prices."""
-    return project_financials(supply_plan, products, inputs.budget, supply_costs)
+    return project_financials(supply_plan, products, inputs.budget, supply_costs, multipliers)
 
 
 def replan(
@@ -669,7 +675,10 @@ def replan(
     result = _plan_supply(inputs, demand_plan, changes, name)
     artifacts = result.artifacts()
     supply_costs = _supply_costs(result, products)
-    financials = _plan_finance(inputs, artifacts["supply_plan"], products, supply_costs)
+    multipliers = _cost_multipliers(changes, f"scenario {name!r}" if name else "the scenario")
+    financials = _plan_finance(
+        inputs, artifacts["supply_plan"], products, supply_costs, multipliers
+    )
     return Plan(
         name=name,
         scenario=changes,
@@ -810,11 +819,14 @@ def summarise_plan(
 
 
 def _served_in_month(supply_plan: pd.DataFrame) -> pd.DataFrame:
-    """sku, month, demand and served: demand less what was held back that month."""
+    """sku, month, demand and served: the month's demand shipped in that month.
+
+    Backlog is served first in, first out, so the backlog left at a month's end is of that
+    month's demand first; a standing backlog counts against every month it holds back.
+    """
     require_columns(supply_plan, "supply_plan", ["sku", "month", "demand", "backlog", "lost"])
     plan = supply_plan.sort_values(["sku", "month"])
-    carried = plan.groupby("sku")["backlog"].shift(1, fill_value=0.0)
-    held = np.maximum(plan["backlog"] - carried, 0.0) + plan["lost"]
+    held = np.minimum(plan["demand"], plan["backlog"] + plan["lost"])
     return plan[["sku", "month", "demand"]].assign(served=np.maximum(plan["demand"] - held, 0.0))
 
 

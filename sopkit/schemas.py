@@ -403,11 +403,18 @@ ARTIFACTS: dict[str, Artifact] = {
             ),
             ("workforce_cost", NUMBER, "hiring and layoffs"),
             ("holding_cost", NUMBER, "stock held, per unit-month"),
-            ("backlog_cost", NUMBER, "backlog carried, per unit-month"),
+            (
+                "cost_change", NUMBER,
+                "what a scenario's price change of materials, regular hours or wages adds",
+            ),
             ("cost", NUMBER, "cogs and the supply costs above"),
             ("margin", NUMBER, "revenue - cost"),
             ("margin_pct", NUMBER, "margin in percent of revenue"),
             ("lost_revenue", NUMBER, "lost units x unit_price: demand the plan gives up"),
+            (
+                "backlog_cost", NUMBER,
+                "memo: the supply model's penalty for backlog carried (not paid, not in cost)",
+            ),
             ("inventory_value", NUMBER, "end-of-month stock x unit_cost"),
             ("budget_revenue", NUMBER, "the budget (NaN where none is set)"),
             ("variance", NUMBER, "revenue - budget_revenue"),
@@ -462,8 +469,9 @@ ARTIFACTS: dict[str, Artifact] = {
             _FAMILY,
             (
                 "part", TEXT,
-                "previous plan, new actuals, forecast models, adjustments by <author>, demand "
-                "floor, supply constraints, prices, current plan",
+                "previous plan, new actuals, forecast models, adjustments by <author> (and "
+                "without an author's record), demand floor (or scenario demand), supply "
+                "constraints, prices, current plan",
             ),
             ("units", NUMBER, "units shipped: the plan, or the part's change"),
             ("revenue", NUMBER, "revenue: the plan, or the part's change"),

@@ -328,8 +328,9 @@ class PlanArchive:
     ) -> tuple[str, dict[str, pd.DataFrame]] | None:
         """The latest completed cycle (before ``before``) and its tables ``names``, or None.
 
-        A name is an artifact (empty with its columns where the cycle did not make it) or
-        an input table of the cycle's validated data (``products``, ...).
+        A name is an artifact (empty with its columns where the cycle did not make it), an
+        input table of the cycle's validated data (``products``, ...), or ``scenario``: the
+        :class:`~sopkit.config.Scenario` the cycle planned (None without its record).
         """
         cycles = self.cycles(before)
         if not cycles:
@@ -338,6 +339,13 @@ class PlanArchive:
         store = CycleStore(self.reports_dir, cycle)
         out = {}
         for name in names:
+            if name == "scenario":
+                from .config import resolve_run
+
+                out[name] = (
+                    resolve_run(store.record_path).scenario if store.record_path.is_file() else None
+                )
+                continue
             if name in ARTIFACTS:
                 out[name] = store.read(name) if store.has(name) else ARTIFACTS[name].empty()
                 continue

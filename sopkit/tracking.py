@@ -9,8 +9,9 @@ happened, per family and month:
 - **actual demand**: what was sold (``sales_history``), the quantity the demand plan
   forecasts (as stage 2's plan accuracy measures it);
 - **actual shipments**: what the order lines shipped that month (``shipped_qty`` by
-  ``shipped_date``), from the first month the order lines cover; the sales history
-  before it, or where there are no order lines;
+  ``shipped_date``) over the months the order lines cover (from the first whole month to
+  the last month anything shipped); the sales history outside them, or where there are
+  no order lines;
 - **actual revenue**: actual shipments x today's ``unit_price`` (history carries no
   prices, so a price change shows as volume, as in :func:`sopkit.finance.actuals_vs_budget`).
 
@@ -156,7 +157,7 @@ def plan_vs_actuals(
 
 
 def _shipments(sold: pd.DataFrame, order_lines: pd.DataFrame | None) -> pd.DataFrame:
-    """sku, month, qty shipped: the order lines from the first month they cover, else sales."""
+    """sku, month, qty shipped: the order lines over the months they cover, else sales."""
     if order_lines is None or order_lines.empty:
         return sold[["sku", "month", "qty"]]
     require_columns(order_lines, "order_lines", ["sku", "shipped_date", "shipped_qty"])
@@ -174,9 +175,10 @@ def _shipments(sold: pd.DataFrame, order_lines: pd.DataFrame | None) -> pd.DataF
     first = lines["month"].min()
     if pd.to_datetime(order_lines["shipped_date"]).min() > first:
         first = first + pd.DateOffset(months=1)
+    last = lines["month"].max()  # months after the last line shipped: the sales history
     lines = lines.loc[lines["month"] >= first]
-    before = sold.loc[sold["month"] < first, ["sku", "month", "qty"]]
-    return pd.concat([before, lines], ignore_index=True)
+    outside = sold.loc[(sold["month"] < first) | (sold["month"] > last), ["sku", "month", "qty"]]
+    return pd.concat([outside, lines], ignore_index=True)
 
 
 def tracking_summary(tracked: pd.DataFrame, lags: tuple[int, ...] = TRACKING_LAGS) -> pd.DataFrame:
@@ -268,13 +270,18 @@ def plan_changes(previous: dict, current: dict) -> pd.DataFrame:
     shipments x (current price - previous price). A SKU priced in one cycle only is
     valued at that price.
 
+    A cycle planned under a scenario is compared as planned: give its ``scenario``, and its
+    consensus and prices are changed as :func:`sopkit.scenarios.replan` changed them (the
+    consensus change of a scenario shows as "scenario demand").
+
     Parameters
     ----------
-    previous, current : dict of str to pandas.DataFrame
+    previous, current : dict
         Each cycle's :data:`CHANGE_INPUTS`: ``demand_plan`` (sku, region, month,
         statistical, adjustment, consensus), ``adjustments`` (sku, region, month, author,
         effect), ``supply_plan`` (sku, month, shipments), ``forecast_models`` (run, sku,
-        region, model) and ``products`` (sku, family, unit_price).
+        region, model) and ``products`` (sku, family, unit_price, the input table); and
+        optionally ``scenario`` (a :class:`sopkit.config.Scenario` or mapping).
 
     Returns
     -------
@@ -294,6 +301,8 @@ def plan_changes(previous: dict, current: dict) -> pd.DataFrame:
         missing = [t for t in CHANGE_INPUTS if t not in cycle]
         if missing:
             raise SopError(f"plan_changes: the {name} cycle lacks {', '.join(missing)}.")
+    moved = any(_moves_demand(c.get("scenario")) for c in (previous, current))
+    previous, current = _as_planned(previous), _as_planned(current)
     months = sorted(
         set(previous["supply_plan"]["month"]) & set(current["supply_plan"]["month"])
         & set(previous["demand_plan"]["month"]) & set(current["demand_plan"]["month"])
@@ -308,18 +317,26 @@ def plan_changes(previous: dict, current: dict) -> pd.DataFrame:
     delta = demand["statistical_c"] - demand["statistical_p"]
     parts["new actuals"] = delta.where(same, 0.0)
     parts["forecast models"] = delta.where(~same, 0.0)
-    before = _by_author(previous["adjustments"], months)
-    after = _by_author(current["adjustments"], months)
+    before = _by_author(previous["adjustments"], months).reindex(demand.index, fill_value=0.0)
+    after = _by_author(current["adjustments"], months).reindex(demand.index, fill_value=0.0)
     for author in sorted(set(before.columns) | set(after.columns), key=str):
-        a, b = (
-            f[author].reindex(demand.index, fill_value=0.0) if author in f.columns else 0.0
-            for f in (after, before)
-        )
+        a, b = (f[author] if author in f.columns else 0.0 for f in (after, before))
         parts[f"adjustments by {author}"] = a - b
-    floor = lambda x: x["consensus"] - x["statistical"] - x["adjustment"]  # noqa: E731
-    parts["demand floor"] = floor(demand.rename(columns=lambda c: c.removesuffix("_c"))) - floor(
-        demand.rename(columns=lambda c: c.removesuffix("_p"))
+    # adjustments the demand plan holds that no author's row accounts for
+    unattributed = (demand["adjustment_c"] - after.sum(axis=1)) - (
+        demand["adjustment_p"] - before.sum(axis=1)
     )
+    if (unattributed.abs() > 1e-9).any():
+        parts["adjustments without an author's record"] = unattributed
+    # consensus = statistical + adjustment, floored at 0 (and moved by a scenario)
+    rest = {
+        x: demand[f"consensus{x}"] - demand[f"statistical{x}"] - demand[f"adjustment{x}"]
+        for x in ("_p", "_c")
+    }
+    parts["scenario demand" if moved else "demand floor"] = rest["_c"] - rest["_p"]
+    # rows planned at 0 in both cycles (ended items) did not move: their parts cancel
+    still = (demand["consensus_p"] == 0) & (demand["consensus_c"] == 0)
+    parts = {k: v.where(~still, 0.0) for k, v in parts.items()}
     # every demand part summed over regions: per SKU and month, like the supply plan
     sku_parts = pd.DataFrame(parts).groupby(level=["sku", "month"]).sum()
     consensus = demand[["consensus_p", "consensus_c"]].groupby(level=["sku", "month"]).sum()
@@ -375,6 +392,7 @@ def _demand(cycle: dict, months: list) -> pd.DataFrame:
 def _by_author(adjustments: pd.DataFrame, months: list) -> pd.DataFrame:
     require_columns(adjustments, "adjustments", [*_DEMAND_KEY, "author", "effect"])
     adj = adjustments.loc[adjustments["month"].isin(months)]
+    adj = adj.assign(author=adj["author"].fillna("(no author)").astype(str))
     if adj.empty:
         return pd.DataFrame(index=pd.MultiIndex.from_arrays([[], [], []], names=_DEMAND_KEY))
     return adj.pivot_table(index=_DEMAND_KEY, columns="author", values="effect", aggfunc="sum",
@@ -423,3 +441,25 @@ def _prices(prev: pd.DataFrame, cur: pd.DataFrame, grid: pd.MultiIndex):
 def no_changes() -> pd.DataFrame:
     """An empty ``plan_changes`` table (a first cycle of record has nothing to compare)."""
     return ARTIFACTS["plan_changes"].empty()
+
+
+def _as_planned(cycle: dict) -> dict:
+    """The cycle's demand plan and prices with its scenario applied, as replan applies it."""
+    scenario = cycle.get("scenario")
+    if scenario is None:
+        return {k: v for k, v in cycle.items() if k != "scenario"}
+    from sopkit.scenarios import apply_scenario
+
+    none = pd.DataFrame({"resource": [], "regular_hours": [], "max_overtime_hours": []})
+    plan, products, _ = apply_scenario(cycle["demand_plan"], cycle["products"], none, scenario)
+    return {**cycle, "demand_plan": plan, "products": products}
+
+
+def _moves_demand(scenario) -> bool:
+    """Whether a scenario changes the consensus (overall or for a family)."""
+    if scenario is None:
+        return False
+    from sopkit.scenarios import validate_scenario
+
+    scn = validate_scenario(scenario)
+    return bool(scn.demand_change_pct) or any(scn.family_demand_change_pct.values())

@@ -296,8 +296,9 @@ def _two_costs() -> pd.DataFrame:
 
 def test_financial_projection_of_two_skus_by_hand():
     """F month 1: revenue 80 x 10 = 800; cogs 80 x 6 = 480; overtime 30; the 10 bought-in
-    units cost 80, 60 of it in cogs at standard: premium 20; hiring 12; holding 5; backlog
-    10; cost 557, margin 243 (30.375 %); stock 5 x 6 = 30; budget 1,000: -200 (-20 %).
+    units cost 80, 60 of it in cogs at standard: premium 20; hiring 12; holding 5; cost
+    547, margin 253 (31.625 %); the backlog penalty of 10 is a memo, not a cost; stock
+    5 x 6 = 30; budget 1,000: -200 (-20 %). Materials (999) are in cogs at standard.
     G month 1: revenue 40 x 25 = 1,000; cogs 600; holding 3; cost 603; margin 397; 10 lost
     x 25 = 250 lost revenue (not a cost too); stock 2 x 15 = 30; budget 900: +100.
     F month 2: 120 x 10 = 1,200, cogs 720, margin 480. G month 2: no budget."""
@@ -308,8 +309,9 @@ def test_financial_projection_of_two_skus_by_hand():
     f1 = fin.set_index(["family", "month"]).loc[("F", M2[0])]
     expected = {
         "units": 80, "revenue": 800, "cogs": 480, "overtime_cost": 30, "subcontract_cost": 20,
-        "workforce_cost": 12, "holding_cost": 5, "backlog_cost": 10, "cost": 557,
-        "margin": 243, "margin_pct": 30.375, "lost_revenue": 0, "inventory_value": 30,
+        "workforce_cost": 12, "holding_cost": 5, "cost_change": 0, "cost": 547,
+        "margin": 253, "margin_pct": 31.625, "lost_revenue": 0, "backlog_cost": 10,
+        "inventory_value": 30,
         "budget_revenue": 1000, "variance": -200, "variance_pct": -20,
     }  # fmt: skip
     assert f1[list(expected)].to_dict() == pytest.approx(expected)
@@ -322,6 +324,11 @@ def test_financial_projection_of_two_skus_by_hand():
     f2 = fin.set_index(["family", "month"]).loc[("F", M2[1])]
     assert (f2["revenue"], f2["cost"], f2["margin"]) == (1200, 720, 480)
     assert np.isnan(fin.set_index(["family", "month"]).loc[("G", M2[1]), "budget_revenue"])
+    # a scenario that makes materials 50 % dearer: a third of what F spent on them, 333
+    dearer = project_financials(_two_plan(), TWO, budget, _two_costs(), {"materials": 1.5})
+    f1 = dearer.set_index(["family", "month"]).loc[("F", M2[0])]
+    assert f1["cost_change"] == pytest.approx(999 * (1 - 1 / 1.5))
+    assert f1["margin"] == pytest.approx(253 - 333)
     # without the supply costs, cost is the standard cost of goods alone
     bare = project_financials(_two_plan(), TWO, budget)
     assert (bare["cost"] == bare["cogs"]).all()
@@ -397,7 +404,7 @@ def test_pnl_and_variance_summaries_sum_the_window_and_the_waterfall_ends_at_rev
     fin = project_financials(_two_plan(), TWO, budget, _two_costs())
     pnl = pnl_summary(fin, months=1)  # month 1 only
     total = pnl.loc[pnl["level"] == "total"].iloc[0]
-    assert (total["revenue"], total["cost"], total["margin"]) == (1800, 1160, 640)
+    assert (total["revenue"], total["cost"], total["margin"]) == (1800, 1150, 650)
     assert total["inventory_value"] == 60  # 30 + 30 at the end of month 1
     assert total["lost_revenue"] == 250
     two = pnl_summary(fin, months=2).set_index("family")
@@ -430,3 +437,32 @@ def test_without_a_budget_there_is_no_variance_to_explain():
     summary = variance_summary(causes)
     assert np.isnan(summary["budget_revenue"].iloc[-1])
     assert "No budget" in str(variance_waterfall(summary).to_dict())
+
+
+def test_the_variance_adds_up_when_a_month_is_budgeted_at_zero_or_a_family_has_no_price():
+    """Month 1 budgeted 0 for both families: no budget price, the demand's average price is
+    used (volume + mix = the demand's value). Month 2: family H has a budget but no SKU:
+    its whole budget is volume (-300); F's parts add up as before."""
+    budget = pd.DataFrame(
+        {"family": ["F", "G", "F", "H"], "month": [M2[0], M2[0], M2[1], M2[1]],
+         "revenue": [0.0, 0.0, 1000.0, 300.0]}
+    )  # fmt: skip
+    causes = variance_causes(_two_plan(), TWO, budget).set_index(["family", "month"])
+    parts = causes[["volume", "mix", "price", "constraint"]].sum(axis=1)
+    np.testing.assert_allclose(parts, causes["variance"], rtol=1e-12)
+    assert causes[["volume", "mix"]].notna().all().all()
+    f1 = causes.loc[("F", M2[0])]
+    assert f1["volume"] + f1["mix"] == pytest.approx(100 * 10)  # the demand's value
+    h = causes.loc[("H", M2[1])]
+    assert (h["volume"], h["mix"], h["variance"]) == (-300, 0, -300)
+
+
+def test_a_sku_month_planned_twice_is_refused():
+    twice = pd.concat([_two_plan(), _two_plan().iloc[:1]])
+    for call in (
+        lambda: project_financials(twice, TWO, _budget()),
+        lambda: supply_gaps(twice, TWO),
+        lambda: variance_causes(twice, TWO, _budget()),
+    ):
+        with pytest.raises(SopError, match="supply_plan"):
+            call()

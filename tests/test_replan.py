@@ -228,8 +228,9 @@ def test_scenario_changes_move_the_figures_as_they_should():
     assert half["shortfall_hours"] == pytest.approx(125.0)
     assert half["peak_utilisation"] == pytest.approx(1.1)
     assert half["overloaded_resource_months"] == 3.0
-    # A ships 55 of 80, 90 and 120 in the month asked; B all of its 50s
-    assert half["fill_rate"] == pytest.approx((3 * 55 + 150) / 440)
+    # first in, first out: A ships 55, 30 and 0 of its own month's 80, 90 and 120 (the
+    # rest of each month's 55 serves the backlog); B all of its 50s
+    assert half["fill_rate"] == pytest.approx((55 + 30 + 0 + 150) / 440)
     assert half["service_level"] == pytest.approx(3 / 6)
     assert base["inputs"] == "none"
     assert demand["inputs"] == "demand change +10 %"

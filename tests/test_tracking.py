@@ -175,3 +175,46 @@ def test_the_change_waterfall_runs_from_the_previous_plan_to_this_one():
     assert (new["start"], new["end"], new["kind"]) == (2000.0, 2100.0, "up")  # -100 + 200
     assert bars[-1]["end"] == 2100.0
     assert "No earlier plan" in str(plan_change_waterfall(no_changes()).to_dict())
+
+
+def test_cycles_planned_under_a_scenario_are_compared_as_planned():
+    """Both cycles at prices +5 %: no price change between them. The current one also plans
+    demand +10 %: its consensus change is 'scenario demand', not a supply constraint."""
+    previous = _cycle([10.0, 20.0], [("A", 100, 0, 100), ("B", 50, 0, 50)], [],
+                      {"A": "ets", "B": "theta"}, {"A": 100, "B": 50})  # fmt: skip
+    current = _cycle([10.0, 20.0], [("A", 100, 0, 100), ("B", 50, 0, 50)], [],
+                     {"A": "ets", "B": "theta"}, {"A": 110, "B": 55}, other=JAN)  # fmt: skip
+    previous["scenario"] = {"price_change_pct": 5}
+    current["scenario"] = {"price_change_pct": 5, "demand_change_pct": 10}
+    total = plan_changes(previous, current).query("level == 'total'").set_index("part")
+    assert total.loc["prices", "revenue"] == pytest.approx(0.0)
+    assert total.loc["scenario demand", "units"] == pytest.approx(15.0)
+    assert total.loc["supply constraints", "units"] == pytest.approx(0.0)
+    assert total.loc["previous plan", "revenue"] == pytest.approx((100 * 10 + 50 * 20) * 1.05)
+    assert total.loc["current plan", "revenue"] == pytest.approx((110 * 10 + 55 * 20) * 1.05)
+
+
+def test_rows_planned_zero_in_both_cycles_and_adjustments_without_a_record():
+    """B is cut to 0 by end of life in both cycles while its statistical forecast moved
+    50 -> 40: nothing moved in the plan, so no part shows it. A's adjustment of +4 in the
+    current plan has no row in adjustments: it shows as such, and the parts still add up."""
+    previous = _cycle([10.0, 20.0], [("A", 100, 0, 100), ("B", 50, -50, 0)],
+                      [("B", "sopkit", -50)], {"A": "ets", "B": "theta"}, {"A": 100, "B": 0})  # fmt: skip
+    current = _cycle([10.0, 20.0], [("A", 100, 4, 104), ("B", 40, -40, 0)],
+                     [("B", "sopkit", -40)], {"A": "ets", "B": "arima"}, {"A": 104, "B": 0},
+                     other=JAN)  # fmt: skip
+    total = plan_changes(previous, current).query("level == 'total'").set_index("part")
+    assert total.loc["forecast models", "units"] == 0.0
+    assert total.loc["adjustments by sopkit", "units"] == 0.0
+    assert total.loc["adjustments without an author's record", "units"] == pytest.approx(4.0)
+    causes = total.drop(index=["previous plan", "current plan"])["units"].sum()
+    assert total.loc["previous plan", "units"] + causes == pytest.approx(104.0)
+
+
+def test_shipments_after_the_order_lines_end_come_from_the_sales_history():
+    lines = pd.DataFrame({"sku": ["A"], "shipped_date": pd.to_datetime(["2026-09-01"]),
+                          "shipped_qty": [70.0]})  # fmt: skip
+    tracked = plan_vs_actuals(*_cycles(), SALES, lines, PRODUCTS, "2026-11")
+    row = tracked.set_index(["cycle", "family", "month"])
+    assert row.loc[("2026-09", "F", SEP), "actual_shipments"] == 70  # the order lines
+    assert row.loc[("2026-10", "F", OCT), "actual_shipments"] == 120  # after them: sales

@@ -1,0 +1,87 @@
+"""The executive dashboard's panels, driven as Voila drives them: widget values set, the
+re-plan and the cards checked (the browser test of `sop serve` checks the page itself)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from test_replan import _inputs
+
+from sopkit.dashboard import CARD_FIGURES, DecisionPanel, ScenarioPanel
+from sopkit.decisions import DecisionLog, plan_hash
+from sopkit.scenarios import replan
+
+
+def _card(panel: ScenarioPanel, key: str) -> str:
+    text = panel.cards.value
+    start = text.index(f'data-kpi="{key}"')
+    return text[start : text.index("</div></div>", start)]
+
+
+def test_the_panel_starts_at_the_plan_and_a_slider_re_plans_through_the_seam():
+    panel = ScenarioPanel(_inputs(), months=12)
+    assert panel.summary == panel.base_summary
+    assert all(f'data-kpi="{k}"' in panel.cards.value for k in CARD_FIGURES)
+    assert "as planned" in _card(panel, "revenue")
+    assert set(panel.demand) == {"Bikes", "Parts"}
+    assert set(panel.capacity) == {"Press", "Lathe"}
+    assert panel.material.options == ("(none)", "Steel")
+    panel.demand["Parts"].value = 20  # B: 50 a month -> 60, 10 each
+    expected = replan(_inputs(), {"family_demand_change_pct": {"Parts": 20}}).summary(12)
+    assert panel.summary["revenue"] == pytest.approx(expected["revenue"])
+    assert panel.summary["revenue"] == pytest.approx(panel.base_summary["revenue"] + 3 * 10 * 10)
+    assert "+300 against the plan" in _card(panel, "revenue")
+    assert "Parts +20 %" in panel.cards.value
+    assert panel.last_seconds > 0
+    # a shortage of steel: A is made from it, so less ships and the fill rate falls
+    panel.material.value = "Steel"
+    panel.shortage.value = 50
+    assert panel.scenario()["material_supplier_change_pct"] == {"Steel": -50.0}
+    assert panel.summary["fill_rate"] < panel.base_summary["fill_rate"]
+    assert "points against the plan" in _card(panel, "fill_rate")
+    panel.back_to_plan()
+    assert panel.summary == panel.base_summary
+
+
+def test_a_change_the_scenario_refuses_is_said_in_the_panel_and_the_plan_stays():
+    panel = ScenarioPanel(_inputs(), {"capacity_change_pct": -50})
+    before = panel.summary
+    panel.capacity["Press"].value = -100  # -50 and -100: -150 %, below what can be lost
+    assert 'data-role="error"' in panel.message.value
+    assert "resource_capacity_change_pct" in panel.message.value
+    assert panel.summary == before
+    panel.capacity["Press"].value = -10  # back to a valid change: planned, message gone
+    assert panel.message.value == ""
+    assert panel.scenario()["resource_capacity_change_pct"] == {"Press": -60.0}
+
+
+def test_the_decision_panel_records_one_row_for_the_plan_or_the_what_if(tmp_path):
+    log = DecisionLog(f"sqlite:///{tmp_path / 'decisions.sqlite'}")
+    scen = ScenarioPanel(_inputs())
+    panel = DecisionPanel(
+        log, "2026-11", scen.base_plan, "baseline",
+        lambda: (scen.plan, json.dumps(scen.scenario(), sort_keys=True)),
+    )  # fmt: skip
+    assert "No decision" in panel.history.value
+    assert panel.record() is None  # no name given
+    assert 'data-role="error"' in panel.status.value
+    assert log.history().empty
+    panel.person.value = "Ann Lee"
+    row = panel.record()
+    assert (row["decision"], row["scenario"]) == ("approve", "baseline")
+    base = scen.base_plan
+    assert row["plan_hash"] == plan_hash(base.demand_plan, base.supply_plan, base.financials)
+    assert len(log.history()) == 1
+    assert "Ann Lee" in panel.history.value
+    # reject the what-if shown, with a comment
+    scen.price.value = 5
+    panel.target.value = "what-if"
+    panel.decision.value = "reject"
+    panel.comment.value = "price rise too risky"
+    row = panel.record()
+    assert row["scenario"] == "what-if"
+    assert json.loads(row["inputs"])["price_change_pct"] == 5.0
+    assert row["plan_hash"] != plan_hash(base.demand_plan, base.supply_plan, base.financials)
+    assert log.history("2026-11")["decision"].tolist() == ["approve", "reject"]
+    log.dispose()
