@@ -207,6 +207,16 @@ def cmd_decide(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """``sop serve``: the executive dashboard in Voila (see :mod:`sopkit.serve`)."""
+    from .serve import serve
+
+    options = {"cycle": args.cycle, "ip": args.ip, "port": args.port, "cull_idle": args.cull_idle}
+    if args.token is not None:
+        options["token"] = args.token
+    return serve(**options)
+
+
 def _on_sigterm(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt  # handled like Ctrl-C: the run stops cleanly and says so
 
@@ -233,6 +243,10 @@ _EPILOG = {
 
 stages: 1 product_review, 2 demand_planning, 3 supply_planning, 4 reconciliation,
         5 executive_review""",
+    "serve": """examples:
+  sop serve                      the latest completed cycle, http://127.0.0.1:8866/?token=...
+  sop serve --cycle 2026-10      an earlier cycle
+  sop serve --ip 0.0.0.0 --port 9000 --token "$TOKEN"   on the network, a token you give""",
     "decide": """examples:
   sop decide approve --by "Ann Lee"                       the latest cycle's plan
   sop decide reject --by "Ann Lee" --comment "budget gap too large" --cycle 2026-11
@@ -311,6 +325,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", help="the scenario decided on (default: the cycle's)")
     p.add_argument("--params", help="parameters file (default: parameters/default.yaml)")
     p.set_defaults(func=cmd_decide)
+
+    p = sub.add_parser(
+        "serve", help="serve the executive dashboard (Voila) of the latest cycle",
+        description="Serve stage 5, the executive review, live in Voila: KPI cards, the "
+        "scenario panel that re-plans as its inputs move, and the decision panel. On "
+        "127.0.0.1 with a token (printed in the URL), sources hidden, read only.",
+        epilog=_EPILOG["serve"], formatter_class=fmt,
+    )  # fmt: skip
+    p.add_argument("--cycle", help="the cycle YYYY-MM (default: the latest completed)")
+    p.add_argument("--ip", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8866, help="port (default 8866)")
+    p.add_argument("--token", help="the access token (default: a new random one)")
+    p.add_argument("--cull-idle", type=int, default=600, metavar="SECONDS",
+                   help="stop a page's kernel after this long idle (default 600)")  # fmt: skip
+    p.set_defaults(func=cmd_serve)
     return parser
 
 

@@ -50,7 +50,8 @@ CARD_FIGURES = {
 _SLIDER = {
     "continuous_update": False,
     "readout_format": "+.0f",
-    "style": {"description_width": "initial"},
+    "style": {"description_width": "110px"},
+    "layout": {"width": "440px"},
 }
 
 
@@ -138,7 +139,8 @@ class ScenarioPanel:
         self.price = w.FloatSlider(value=0, min=-30, max=30, step=0.5, description="Prices %",
                                    **_SLIDER)  # fmt: skip
         self.material = w.Dropdown(options=["(none)", *materials], value="(none)",
-                                   description="Material short")  # fmt: skip
+                                   description="Material short",
+                                   style={"description_width": "110px"})  # fmt: skip
         self.shortage = w.FloatSlider(value=0, min=0, max=100, step=1,
                                       description="Shortage %", **_SLIDER)  # fmt: skip
         self.reset = w.Button(description="Back to the plan", icon="undo")

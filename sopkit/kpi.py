@@ -40,10 +40,14 @@ KPI_LABELS = {
     "forecast_accuracy": "Forecast accuracy",
     "planned_revenue": "Planned revenue",
     "revenue_vs_budget_pct": "Revenue against budget",
-    "margin_pct": "Gross margin",
+    "margin_pct": "Margin",
     "peak_capacity_utilisation": "Peak capacity use",
     "overloaded_resource_months": "Overloaded resource-months",
     "inventory_value": "Inventory value",
+    "forecast_bias": "Forecast bias",
+    "projected_service_level": "Service level (plan)",
+    "projected_fill_rate": "Fill rate (plan)",
+    "days_of_supply": "Days of supply",
 }
 #: how many months before the cycle the service KPIs and the service chart score.
 SERVICE_MONTHS = 12
@@ -65,6 +69,8 @@ PLAN_KEYS = (
     "peak_utilisation",
     "overloaded_resource_months",
 )
+#: plan figures read when present (a scenarios table of an older cycle lacks them)
+PLAN_SERVICE_KEYS = ("service_level", "fill_rate", "units")
 #: the words for a level of the ``accuracy`` artifact
 _ACCURACY_LEVELS = {
     "sku_region": "SKU x region",
@@ -461,6 +467,9 @@ def headline_kpis(
         measured = set(accuracy["model"]) if "model" in accuracy.columns else set()
         model = STATISTICAL if STATISTICAL in measured else None
         forecast_wape = pooled_wape(accuracy, level=forecast_level, model=model)
+        bias = _pooled_bias(accuracy, forecast_level, model)
+    else:
+        bias = np.nan
     require_columns(inventory, "inventory", ["sku", "on_hand"])
     require_columns(products, "products", ["sku", "unit_cost"])
     reject_duplicates(products, "products", ["sku"])  # the one rule: a SKU listed twice is an error
@@ -490,7 +499,16 @@ def headline_kpis(
                 else None
             ),
         ),
+        _kpi(
+            "forecast_bias",
+            bias,
+            "ratio",
+            f"(forecast - actual) / actual of the statistical forecast at {level} level over "
+            "the backtest: positive, it forecast too much",
+            missing="forecast bias was not measured this cycle" if np.isnan(bias) else None,
+        ),
         *_plan_kpis(plan),
+        *_projected_service_kpis(plan, service_level_target),
         _kpi(
             "inventory_value",
             float((inventory["on_hand"] * cost.fillna(0.0)).sum()),
@@ -498,8 +516,58 @@ def headline_kpis(
             "Stock on hand at the start of the cycle, valued at unit cost",
             missing="the data has no inventory rows" if inventory.empty else None,
         ),
+        _days_of_supply(inventory, plan),
     ]
     return pd.DataFrame(rows, columns=KPI_COLUMNS).astype({"value": float, "target": float})
+
+
+def _pooled_bias(accuracy: pd.DataFrame, level: str, model: str | None) -> float:
+    """(sum forecast - sum actual) / sum actual over the accuracy rows of one level."""
+    if not {"level", "actual", "forecast"} <= set(accuracy.columns):
+        return np.nan
+    rows = accuracy.loc[accuracy["level"] == level]
+    if model is not None and "model" in rows.columns:
+        rows = rows.loc[rows["model"] == model]
+    actual = float(rows["actual"].sum())
+    return (float(rows["forecast"].sum()) - actual) / actual if actual > 0 else np.nan
+
+
+def _projected_service_kpis(plan: Mapping, target: float) -> list[dict[str, object]]:
+    window = _plan_window(plan)
+    out = []
+    for key, label in (("service_level", "SKU-months"), ("fill_rate", "units")):
+        value = float(plan[key]) if key in plan else np.nan
+        out.append(
+            _kpi(
+                f"projected_{key}",
+                value,
+                "ratio",
+                f"Share of the {label} demanded that the supply plan ships in the month asked "
+                f"(backlog served first in, first out), {window}",
+                target,
+                None
+                if np.isnan(value)
+                else _status_at_least(value, target, target - SERVICE_WATCH_BAND),
+                None if np.isfinite(value) else f"the plan has no demand {window}",
+            )
+        )
+    return out
+
+
+def _days_of_supply(inventory: pd.DataFrame, plan: Mapping) -> dict[str, object]:
+    units = float(plan["units"]) if "units" in plan else np.nan
+    first, last = pd.Timestamp(plan["first_month"]), pd.Timestamp(plan["last_month"])
+    days = (last + pd.offsets.MonthEnd(0) - first).days + 1 if pd.notna(first) else 0
+    per_day = units / days if days and np.isfinite(units) else np.nan
+    value = float(inventory["on_hand"].sum()) / per_day if per_day and per_day > 0 else np.nan
+    return _kpi(
+        "days_of_supply",
+        value,
+        "days",
+        f"Units on hand at the start of the cycle over the units the plan ships a day, "
+        f"{_plan_window(plan)}",
+        missing=None if np.isfinite(value) else "the plan ships nothing in its window",
+    )
 
 
 def _format_value(value: float, unit: str) -> str:
@@ -513,6 +581,8 @@ def _format_value(value: float, unit: str) -> str:
         return f"{value:.1f} %"
     if unit in ("currency", "count"):
         return f"{value:,.0f}"
+    if unit == "days":
+        return f"{value:,.0f} days"
     return f"{value:,.2f}"
 
 

@@ -74,7 +74,8 @@ STAGES: tuple[Stage, ...] = (
     ),
     Stage(
         "executive_review", "Executive review", "05_executive_review.ipynb",
-        ("portfolio", "accuracy", "financials", "scenarios"), ("kpis",),
+        ("portfolio", "accuracy", "financials", "supply_gaps", "scenarios", "demand_plan"),
+        ("kpis",),
     ),
 )  # fmt: skip
 

@@ -523,3 +523,124 @@ def test_an_approved_cycle_is_not_replaced_without_force(workspace_copy):
     log = decision_log(None, workspace_copy / "reports")
     assert log.history("2026-11")["decision"].tolist() == ["approve"]
     log.dispose()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _status(url: str) -> int:
+    """The HTTP status of a GET, redirects not followed."""
+    import urllib.error
+    import urllib.request
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    try:
+        return urllib.request.build_opener(NoRedirect).open(url, timeout=10).status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_dashboard_is_served_behind_its_token_re_plans_live_and_records_a_decision(
+    workspace_copy,
+):
+    """`sop serve` in real headless Chromium: refused without the token; the KPI cards are
+    the cycle's; a demand slider re-plans (revenue and service level move); an approval
+    writes exactly one row; no code on the page."""
+    import signal
+    import subprocess
+    import time
+    import urllib.error
+
+    from sopkit.decisions import decision_log
+    from sopkit.kpi import format_kpis
+    from sopkit.serve import serve_command
+
+    playwright = pytest.importorskip("playwright.sync_api")
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed; .ci/run must install it")
+        pytest.skip("chromium is not installed")
+    port, token = _free_port(), "test-token-123"
+    cmd, env, folder, url = serve_command(workspace_copy, port=port, token=token)
+    # a stale voila.json where a careless user works changes neither address, token nor sources
+    stale = '{"VoilaConfiguration": {"strip_sources": false}, "Voila": {"port": 8866, "token": ""}}'
+    for where in (workspace_copy, workspace_copy / "notebooks"):
+        (where / "voila.json").write_text(stale)
+    proc = subprocess.Popen(
+        cmd, cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                _status(base)
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert time.monotonic() < deadline, "voila did not start"
+                time.sleep(0.5)
+        assert _status(base) in (302, 403)  # no token: to the login page, never the plan
+        assert _status(base + "?token=wrong") in (302, 403)
+        store = CycleStore(workspace_copy / "reports", CYCLE)
+        kpis = format_kpis(store.read("kpis")).set_index("kpi")
+        baseline = store.read("scenarios").set_index("scenario").loc["baseline"]
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, headless=True,
+                                        args=["--no-sandbox", "--disable-gpu"])  # fmt: skip
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.goto(url)
+            revenue = page.locator('[data-kpi="revenue"]')
+            revenue.wait_for(timeout=90_000)
+            assert "open_stage" not in page.content()  # no code shown
+            assert page.locator(".jp-InputArea-editor, .cm-editor").count() == 0
+            # the static cards: the cycle's kpis artifact, as formatted there
+            for kpi in ("planned_revenue", "otif", "forecast_accuracy"):
+                assert kpis.loc[kpi, "value"] in page.inner_text("body"), kpi
+            assert float(revenue.get_attribute("data-value")) == pytest.approx(
+                baseline["revenue"], rel=1e-9
+            )
+            before = {k: page.locator(f'[data-kpi="{k}"]').get_attribute("data-value")
+                      for k in ("revenue", "service_level")}  # fmt: skip
+            readout = page.locator(".widget-readout").first  # the first family's demand
+            readout.click()
+            page.keyboard.press("Control+A")
+            page.keyboard.type("100")
+            page.keyboard.press("Enter")
+            page.wait_for_function(
+                "v => document.querySelector('[data-kpi=\"revenue\"]').dataset.value != v",
+                arg=before["revenue"], timeout=60_000,
+            )  # fmt: skip
+            after = {k: page.locator(f'[data-kpi="{k}"]').get_attribute("data-value")
+                     for k in ("revenue", "service_level")}  # fmt: skip
+            assert float(after["revenue"]) > float(before["revenue"])
+            assert after["service_level"] != before["service_level"]
+            if os.environ.get("SOPKIT_SCREENSHOT"):
+                page.locator('[data-kpi="revenue"]').scroll_into_view_if_needed()
+                page.screenshot(path=os.environ["SOPKIT_SCREENSHOT"])
+            page.get_by_placeholder("who decides").fill("Ann Lee")
+            page.get_by_role("button", name="Record the decision").click()
+            page.locator('[data-role="recorded"]').wait_for(timeout=30_000)
+            browser.close()
+        log = decision_log(None, workspace_copy / "reports")
+        rows = log.history(CYCLE)
+        log.dispose()
+        assert len(rows) == 1
+        assert (rows["decision"].iloc[0], rows["person"].iloc[0]) == ("approve", "Ann Lee")
+        # served read only: the cycle's tables and status are as its run left them
+        assert store.read_manifest()["status"] == "complete"
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
+        shutil.rmtree(folder, ignore_errors=True)

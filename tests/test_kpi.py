@@ -116,7 +116,9 @@ def _plan(**overrides) -> dict:
     plan = {
         "first_month": pd.Timestamp("2026-11-01"),
         "last_month": pd.Timestamp("2027-10-01"),
-        "units": 12_345.0,
+        "units": 3_650.0,
+        "fill_rate": 0.99,
+        "service_level": 0.93,
         "revenue": 1_234_567.0,
         "margin": 370_370.1,
         "margin_pct": 30.0,
@@ -163,19 +165,25 @@ def _kpis(**overrides) -> pd.DataFrame:
 def test_headline_kpis_hand_worked():
     """OTIF 0.912 is 3.8 points under 0.95: watch. Fill rate 0.97: good. Accuracy 1 - 0.18.
     Revenue, margin and budget from the plan summary; -2 % vs budget: watch. Peak 1.05:
-    bad; one overloaded month. Inventory 10 x 60 + 3 x 4 = 612."""
+    bad; one overloaded month. Inventory 10 x 60 + 3 x 4 = 612. The plan serves 93 % of its
+    SKU-months (watch) and 99 % of its units (good) in the month asked; it ships 3,650 units
+    in 365 days, 10 a day, so the 13 on hand last 1.3 days."""
     k = _kpis()
     assert list(k.reset_index().columns) == KPI_COLUMNS
     assert k.index.tolist() == [
         "otif",
         "fill_rate",
         "forecast_accuracy",
+        "forecast_bias",
         "planned_revenue",
         "revenue_vs_budget_pct",
         "margin_pct",
         "peak_capacity_utilisation",
         "overloaded_resource_months",
+        "projected_service_level",
+        "projected_fill_rate",
         "inventory_value",
+        "days_of_supply",
     ]
     assert set(k.index) == set(KPI_LABELS)
     assert (k.loc["otif", "value"], k.loc["otif", "status"]) == (0.912, "watch")
@@ -194,7 +202,16 @@ def test_headline_kpis_hand_worked():
     assert k.loc["peak_capacity_utilisation", "status"] == "bad"
     assert k.loc["overloaded_resource_months", "value"] == 1.0
     assert k.loc["inventory_value", "value"] == 612.0
-    assert not k["description"].str.startswith("Not available").any()
+    assert (
+        k.loc["projected_service_level", "value"],
+        k.loc["projected_service_level", "status"],
+    ) == (0.93, "watch")
+    assert k.loc["projected_fill_rate", "status"] == "good"
+    assert k.loc["days_of_supply", "value"] == pytest.approx(1.3)
+    # forecast bias is pooled from the accuracy artifact; with a bare WAPE it is not known
+    assert k.loc["forecast_bias", "description"].startswith("Not available")
+    measured = k.drop(index="forecast_bias")
+    assert not measured["description"].str.startswith("Not available").any()
 
 
 def test_every_kpi_states_its_window_from_its_parameter():
@@ -442,3 +459,18 @@ def test_accuracy_card_reads_the_engine_rows_where_the_benchmark_is_beside_them(
     # seasonal naive alone (an artifact of the first release) is its own figure
     naive = headline_kpis(**base, accuracy=acc[acc["model"] == "seasonal_naive"])
     assert naive.set_index("kpi").loc["forecast_accuracy", "value"] == pytest.approx(1 - 20 / 50)
+
+
+def test_forecast_bias_is_pooled_at_the_level_of_the_accuracy_card():
+    """SKU x region rows forecast 12 + 38 = 50 against 10 + 40 = 50 sold: bias 0; the total
+    row forecast 55 against 50: +10 %."""
+    acc = pd.DataFrame(
+        {"level": ["sku_region", "sku_region", "total"], "abs_error": [2.0, 2.0, 5.0],
+         "actual": [10.0, 40.0, 50.0], "forecast": [12.0, 38.0, 55.0]}
+    )  # fmt: skip
+    base = {"service": SERVICE, "plan": _plan(), "inventory": INVENTORY, "products": PRODUCTS,
+            "service_level_target": 0.95}  # fmt: skip
+    k = headline_kpis(**base, accuracy=acc).set_index("kpi")
+    assert k.loc["forecast_bias", "value"] == pytest.approx(0.0)
+    total = headline_kpis(**base, accuracy=acc, forecast_level="total").set_index("kpi")
+    assert total.loc["forecast_bias", "value"] == pytest.approx(0.1)

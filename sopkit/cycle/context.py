@@ -178,6 +178,12 @@ def provenance_problems(
     return out
 
 
+#: set to "1" by ``sop serve`` for its kernels: stage notebooks then read and never write
+LIVE_ENV = "SOPKIT_LIVE"
+#: the folder of the cycle ``sop serve`` shows: its record, its input snapshot, its tables
+LIVE_CYCLE_ENV = "SOPKIT_LIVE_CYCLE_DIR"
+
+
 @dataclass
 class StageContext:
     """What a stage notebook works with: parameters, data, cycle and artifacts."""
@@ -190,8 +196,14 @@ class StageContext:
     run_id: str | None = None  # given by sop run
     _written: set[str] = field(default_factory=set, repr=False)
     _hand_checked: bool = field(default=False, repr=False)
+    live_dir: Path | None = None  # given by sop serve: the cycle shown, read only
 
     # ----------------------------------------------------------------- what it works on
+    @property
+    def live(self) -> bool:
+        """Whether the notebook is served live (``sop serve``): it reads, it never writes."""
+        return os.environ.get(LIVE_ENV) == "1" and self.run_id is None
+
     @property
     def params(self) -> Parameters:
         """The typed parameters, the cycle month resolved."""
@@ -216,6 +228,11 @@ class StageContext:
                 )
             return load_snapshot(
                 self.cycle_dir / "inputs", man.get("data_source", ""), man["input_fingerprint"]
+            )
+        if self.live_dir is not None:  # the cycle as its run saw the data
+            man = CycleStore(self.live_dir.parent, self.live_dir.name).read_manifest()
+            return load_snapshot(
+                self.live_dir / "inputs", man.get("data_source", ""), man["input_fingerprint"]
             )
         return self._source_dataset[1]
 
@@ -243,7 +260,9 @@ class StageContext:
     @cached_property
     def cycle(self) -> pd.Timestamp:
         """The planning month as a first-of-month Timestamp."""
-        if self.params.cycle is not None and self.cycle_dir is not None:
+        if self.params.cycle is not None and (
+            self.cycle_dir is not None or self.live_dir is not None
+        ):
             return parse_month(self.params.cycle, "cycle")
         month = self._source_dataset[0]
         self.run = self.run.with_cycle(f"{month:%Y-%m}")
@@ -257,6 +276,8 @@ class StageContext:
     @cached_property
     def store(self) -> CycleStore:
         """The cycle's folder: the one ``sop run`` gave, or ``<reports_dir>/<cycle>``."""
+        if self.live_dir is not None:
+            return CycleStore(self.live_dir.parent, self.cycle_name, self.live_dir)
         reports = reports_root(self.workspace, self.params)
         return CycleStore(reports, self.cycle_name, self.cycle_dir)
 
@@ -325,6 +346,8 @@ class StageContext:
                 f"({', '.join(self.stage.writes)})"
             )
         _ = self.cycle
+        if self.live:  # a dashboard view: the cycle's tables stay as its run left them
+            return self.store.artifact_path(artifact)
         if self.run_id is None:
             self._begin_by_hand()
         path = self.store.write(artifact, df, self._provenance())
@@ -544,11 +567,17 @@ def open_stage(
                 + "; under `sop run` every stage uses the cycle's parameters: set them back "
                 "to None in the notebook, and pass settings to `sop run` (-p NAME VALUE)."
             )
+    live_dir = None
+    if os.environ.get(LIVE_ENV) == "1" and run_id is None and os.environ.get(LIVE_CYCLE_ENV):
+        # sop serve: the cycle's own record and snapshot, whatever the parameters cell says
+        live_dir = Path(os.environ[LIVE_CYCLE_ENV])
+        path, overrides = live_dir / "parameters.yaml", {}
     scenario = overrides.pop("scenario", None)
     run = resolve_run(path, scenario=scenario, **overrides)
     return StageContext(
-        get_stage(stage), run, workspace, path, Path(cycle_dir) if cycle_dir else None, run_id
-    )
+        get_stage(stage), run, workspace, path, Path(cycle_dir) if cycle_dir else None, run_id,
+        live_dir=live_dir,
+    )  # fmt: skip
 
 
 __all__ = ["StageContext", "new_manifest", "open_stage", "reports_root", "resolve_cycle"]
