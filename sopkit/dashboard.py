@@ -41,7 +41,7 @@ CARD_FIGURES = {
     "revenue": ("Planned revenue", "currency"),
     "revenue_vs_budget_pct": ("Revenue against budget", "points"),
     "margin": ("Margin", "currency"),
-    "margin_pct": ("Margin %", "points"),
+    "margin_pct": ("Margin %", "percent"),
     "service_level": ("Service level (projected)", "share"),
     "fill_rate": ("Fill rate (projected)", "share"),
     "inventory_value": ("Stock value, end of window", "currency"),
@@ -62,6 +62,8 @@ def _number(value: float, unit: str) -> str:
         return f"{value:,.0f}"
     if unit == "share":
         return f"{100 * value:.1f} %"
+    if unit == "percent":
+        return f"{value:.1f} %"
     return f"{value:+.1f} %" if unit == "points" else f"{value:,.1f}"
 
 
@@ -269,7 +271,7 @@ def revenue_chart(plan: pd.DataFrame, what_if: pd.DataFrame) -> alt.Chart:
             x=alt.X("month:O", title=None),
             y=alt.Y("revenue:Q", title="Revenue"),
             color=alt.Color("series:N", title=None),
-            strokeDash=alt.StrokeDash("series:N", legend=None),
+            strokeDash=alt.StrokeDash("series:N", title=None),
             tooltip=["series:N", "month:O", alt.Tooltip("revenue:Q", format=",.0f")],
         )
     )
