@@ -34,7 +34,13 @@ from sopkit.decisions import DecisionLog, plan_hash
 from sopkit.errors import SopError
 from sopkit.scenarios import Plan, PlanInputs, describe_inputs, replan, validate_scenario
 
-__all__ = ["CARD_FIGURES", "DecisionPanel", "ScenarioPanel", "executive_panels"]
+__all__ = [
+    "CARD_FIGURES",
+    "DecisionPanel",
+    "ScenarioPanel",
+    "StageReports",
+    "executive_panels",
+]
 
 #: the figures of the what-if cards: key of Plan.summary -> (label, unit)
 CARD_FIGURES = {
@@ -390,3 +396,47 @@ def executive_panels(
 
     decision = DecisionPanel(log, ctx.cycle_name, scenarios.base_plan, ctx.params.scenario, shown)
     return scenarios, decision
+
+
+class StageReports:
+    """The cycle's other stages, selectable: each one's report as its run wrote it.
+
+    A dropdown of the stages whose HTML report the cycle's manifest names; choosing one
+    shows it below in a sandboxed frame (no script runs in it, it cannot reach the page).
+    The reports hold no code. Stage 5 itself is the page.
+
+    Parameters
+    ----------
+    store : sopkit.store.CycleStore
+        The cycle shown.
+    """
+
+    def __init__(self, store: Any) -> None:
+        from sopkit.store import STAGES
+
+        self.store = store
+        stages = store.read_manifest().get("stages", {})
+        self.reports = {}
+        for stage in STAGES[:-1]:
+            name = stages.get(stage.id, {}).get("html")
+            if name and (store.root / name).is_file():
+                self.reports[f"{stage.number}. {stage.title}"] = store.root / name
+        self.choice = w.Dropdown(
+            options=["(choose a stage)", *self.reports], value="(choose a stage)",
+            description="Stage report", style={"description_width": "110px"},
+        )  # fmt: skip
+        self.view = w.HTML()
+        self.choice.observe(lambda _: self.show(), names="value")
+        self.widget = w.VBox([self.choice, self.view])
+
+    def show(self) -> None:
+        """Show the chosen stage's report (nothing for the placeholder)."""
+        path = self.reports.get(self.choice.value)
+        if path is None:
+            self.view.value = ""
+            return
+        page = html.escape(path.read_text(encoding="utf-8"), quote=True)
+        self.view.value = (
+            f'<iframe sandbox="" title="{html.escape(self.choice.value)}" data-role="report" '
+            f'style="width:100%;height:900px;border:1px solid #ddd" srcdoc="{page}"></iframe>'
+        )

@@ -629,6 +629,13 @@ def test_the_dashboard_is_served_behind_its_token_re_plans_live_and_records_a_de
             if os.environ.get("SOPKIT_SCREENSHOT"):
                 page.locator('[data-kpi="revenue"]').scroll_into_view_if_needed()
                 page.screenshot(path=os.environ["SOPKIT_SCREENSHOT"])
+            # the other stages are selectable: their reports, in a sandboxed frame
+            page.locator("select").filter(has_text="Product review").select_option(
+                label="1. Product review"
+            )
+            frame = page.locator('[data-role="report"]')
+            frame.wait_for(timeout=30_000)
+            assert frame.get_attribute("sandbox") == ""
             page.get_by_placeholder("who decides").fill("Ann Lee")
             page.get_by_role("button", name="Record the decision").click()
             page.locator('[data-role="recorded"]').wait_for(timeout=30_000)

@@ -85,3 +85,24 @@ def test_the_decision_panel_records_one_row_for_the_plan_or_the_what_if(tmp_path
     assert row["plan_hash"] != plan_hash(base.demand_plan, base.supply_plan, base.financials)
     assert log.history("2026-11")["decision"].tolist() == ["approve", "reject"]
     log.dispose()
+
+
+def test_the_other_stages_are_selectable_as_their_reports(tmp_path):
+    from sopkit.dashboard import StageReports
+    from sopkit.store import CycleStore
+
+    store = CycleStore(tmp_path, "2026-11")
+    store.write_manifest({"status": "complete", "stages": {
+        "product_review": {"html": "01_product_review.html"},
+        "demand_planning": {"html": "02_demand_planning.html"},
+        "supply_planning": {},
+    }})  # fmt: skip
+    (store.root / "01_product_review.html").write_text('<h1>Portfolio</h1><p>"A" & B</p>')
+    reports = StageReports(store)  # stage 2's file is missing, stage 3 has none
+    assert reports.choice.options == ("(choose a stage)", "1. Product review")
+    reports.choice.value = "1. Product review"
+    assert 'sandbox=""' in reports.view.value
+    assert "&lt;h1&gt;Portfolio&lt;/h1&gt;" in reports.view.value  # escaped into srcdoc
+    assert "&quot;A&quot; &amp; B" in reports.view.value
+    reports.choice.value = "(choose a stage)"
+    assert reports.view.value == ""
