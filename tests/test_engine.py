@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from statistics import NormalDist
 
@@ -376,6 +377,70 @@ def test_calibration_restores_the_coverage_of_overconfident_intervals(monkeypatc
     pd.testing.assert_series_equal(calibrated["yhat"], own["yhat"])  # only bounds change
 
 
+class _Low(_Overconfident):
+    """Seasonal naive, forecast and bounds 10 lower: its errors lean above its forecast."""
+
+    @staticmethod
+    def _halve(out):
+        return {k: v - 10.0 for k, v in out.items()}
+
+
+def _misses(fc: pd.DataFrame, future: np.ndarray, level: int) -> tuple[float, float]:
+    """Percent of new months below the lower and above the upper bound."""
+    lo = fc[f"yhat_lo_{level}"].to_numpy().reshape(future.shape)
+    hi = fc[f"yhat_hi_{level}"].to_numpy().reshape(future.shape)
+    return 100 * float(np.mean(future < lo)), 100 * float(np.mean(future > hi))
+
+
+def test_calibrating_each_side_balances_the_misses_of_a_biased_model(monkeypatch):
+    """A forecast 10 below seasonal naive's (error sd 14.1): with one factor for both
+    sides, the 80 % interval misses far more often above than below; with a factor per
+    side each misses about 10 % of about 2,400 new months, and the forecast is the same."""
+    import sopkit.demand.engine as engine
+
+    real = engine._make
+    monkeypatch.setattr(
+        engine, "_make", lambda name, m: _Low(m) if name == "seasonal_naive" else real(name, m)
+    )
+    history, future = _noise_panel(200, 60, seed=12)
+    options = {"models": ["seasonal_naive"], "n_jobs": 1}
+    one = forecast(history, 12, **options)
+    two = forecast(history, 12, calibrate_sides=True, **options)
+    below, above = _misses(one, future, 80)
+    assert above > 2 * below
+    for level, tolerance in ((80, 3.0), (95, 1.5)):
+        below, above = _misses(two, future, level)
+        tail = (100 - level) / 2
+        assert abs(below - tail) < tolerance, (level, below)
+        assert abs(above - tail) < tolerance, (level, above)
+    pd.testing.assert_series_equal(two["yhat"], one["yhat"])
+
+
+def test_side_factors_are_conformal_quantiles_of_each_tail():
+    """Signed scores -0.99 ... 1.00 on the lower side and 0.01 ... 2.00 on the upper: with
+    n = 200 and a tail of 10 % each (80 %), the factor is the ceil(201 x 0.9) = 181st
+    smallest, 0.81 below and 1.81 above; 97.5 % for 95 %: the 196th, 0.96 and 1.96."""
+    import sopkit.demand.engine as engine
+
+    cfg = engine._config(12, 12, ["ets"], ["tsb"], 3, 12, None, False, None)
+    base = np.tile(np.arange(1, 201)[:, None] / 100, (1, 12))  # (windows, months)
+    scores = {f"lo-{lv}": base - 1.0 for lv in (80, 95)} | {f"hi-{lv}": base for lv in (80, 95)}
+    rows = [{"native_intervals": True, "calibration_scores": [scores]}]
+    factors = engine._interval_factors(rows, cfg, sides=True)
+    assert factors[80][0] == pytest.approx(np.full(12, 0.81))
+    assert factors[80][1] == pytest.approx(np.full(12, 1.81))
+    assert factors[95][0] == pytest.approx(np.full(12, 0.96))
+    assert factors[95][1] == pytest.approx(np.full(12, 1.96))
+    # forecast 1, every interval [0, 2]: the lower half-width halved, the upper doubled
+    bounds = {
+        f"{side}-{lv}": np.full(2, v) for lv in (80, 95) for side, v in (("lo", 0), ("hi", 2))
+    }
+    pair = (np.full(2, 0.5), np.full(2, 2.0))
+    widened = engine._widen({"mean": np.ones(2), **bounds}, {80: pair, 95: pair})
+    assert widened["lo-80"] == pytest.approx([0.5, 0.5])
+    assert widened["hi-95"] == pytest.approx([3.0, 3.0])
+
+
 @pytest.mark.slow
 def test_calibration_keeps_intervals_that_were_right():
     """The engine's own candidates on white noise: their intervals are about right, and
@@ -538,6 +603,9 @@ def test_every_problem_is_reported_at_once():
         ({"n_jobs": 0}, "n_jobs must be a whole number"),
         ({"refit": "yes"}, "refit must be True or False"),
         ({"combine": 1}, "combine must be True or False"),
+        ({"combine_power": 0}, "combine_power must be a number above 0"),
+        ({"combine_power": float("inf")}, "combine_power must be a number above 0"),
+        ({"combine_metric": "rmse"}, "combine_metric must be one of 'mae', 'mape'"),
         ({"calibrate": None}, "calibrate must be True or False"),
     ],
 )
@@ -600,3 +668,183 @@ def test_residuals_are_those_of_the_series_as_modelled_so_a_typo_is_not_an_error
     assert fit["residual"].abs().max() < 10
     # seasonal naive fits each month by the same month a year before
     assert fit["fitted"].iloc[12:].to_numpy() == pytest.approx(fit["modelled"].iloc[:24])
+
+
+# --------------------------------------------------------------------------- log models
+
+
+def _multiplicative(n: int = 60, seed: int = 11) -> np.ndarray:
+    """Growth times a season times noise: a series whose logarithm is additive."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    season = 1 + 0.4 * np.sin(2 * np.pi * t / 12)
+    return 100 * 1.01**t * season * np.exp(rng.normal(0, 0.05, n))
+
+
+def test_ets_log_is_autoets_on_the_logarithm_exponentiated_back():
+    """Forecast and bounds are exp of those of the same ETS form fitted to log(y)."""
+    from statsforecast.models import AutoETS
+
+    y = _multiplicative()
+    fc, sel = forecast(
+        _frame("a", y), 8, models=["ets_log"], n_jobs=1, calibrate=False, return_selection=True
+    )
+    assert sel.loc[0, "model"] == "ets_log"
+    form = json.loads(sel.loc[0, "form"])["ets_log"]
+    ets = AutoETS(season_length=12, model=form[:3], damped=form[3] == "D").fit(np.log(y))
+    expected = ets.predict(8, level=[80, 95])
+    for col, key in (("yhat", "mean"), ("yhat_lo_80", "lo-80"), ("yhat_hi_95", "hi-95")):
+        assert np.allclose(fc[col], np.exp(expected[key]), rtol=1e-6), col
+    # exp of the log bounds: asymmetric, wider above the forecast than below
+    assert ((fc["yhat_hi_95"] - fc["yhat"]) > (fc["yhat"] - fc["yhat_lo_95"])).all()
+
+
+def test_a_log_model_fits_a_series_with_zeros_on_the_raw_scale_and_says_so():
+    y = _multiplicative()
+    y[20] = 0.0  # a month without sales: no logarithm
+    history = _frame("a", y)
+    options = {"n_jobs": 1, "calibrate": False, "spike_factor": None}
+    fc, sel = forecast(history, 8, models=["ets_log"], return_selection=True, **options)
+    raw = forecast(history, 8, models=["ets"], **options)
+    assert "ets_log fitted on the raw scale" in sel.loc[0, "reason"]
+    for col in FORECAST_COLUMNS[2:7]:
+        assert np.allclose(fc[col], raw[col]), col
+
+
+def test_a_log_models_forecast_and_bounds_are_capped():
+    """exp of a steep log trend explodes; the cap is _LOG_CAP times the largest month."""
+    import sopkit.demand.engine as engine
+
+    class Steep:
+        def fit(self, y):
+            self.last_ = y[-1]
+            return self
+
+        def predict(self, h, level=None):
+            return {"mean": self.last_ + 3.0 * np.arange(1, h + 1)}
+
+    y = np.array([1.0, 2.0, 4.0, 8.0])
+    out = engine._Log(Steep()).fit(y).predict(4)["mean"]
+    # exp(log 8 + 3) = 160.7 is above 10 x 8; the later months are far above
+    assert out == pytest.approx(np.full(4, engine._LOG_CAP * 8.0))
+    assert np.exp(3.0) > engine._LOG_CAP  # so even the first month is capped
+
+
+# --------------------------------------------------------------------------- diverged ARIMA
+
+# Two seasonal series (100 + 30 sin(2 pi t / 12) + N(0, 3) noise, seeds 0 and 5, rounded)
+# on which statsforecast's ARIMA, given these orders, estimates a non-stationary or
+# non-invertible model: the forecast's bounds, or the in-sample fit, are not finite.
+_DIVERGES_IN_FORECAST = [
+    105.4, 118.9, 127.1, 126.4, 126.0, 117.0, 96.1, 86.2, 75.3, 72.1, 70.5, 83.0,
+    98.7, 111.5, 131.2, 128.5, 127.0, 114.2, 104.8, 89.0, 75.9, 63.4, 74.2, 87.1,
+    103.0, 113.1, 131.4, 126.0, 124.0, 117.8, 100.1, 91.0, 74.6, 68.1, 72.9, 81.7,
+    96.2, 116.9, 127.7, 133.9, 123.7, 120.1, 99.1, 89.7, 72.7, 67.8, 74.8, 88.1,
+]  # fmt: skip
+_DIVERGES_IN_SAMPLE = [
+    97.6, 111.0, 125.2, 131.3, 129.4, 115.3, 98.3, 82.6, 76.3, 74.9, 74.8, 81.3,
+    97.1, 119.8, 126.6, 124.8, 125.7, 111.5, 98.1, 83.5, 71.9, 71.7, 73.8, 83.2,
+    101.2, 117.5, 121.1, 129.2, 123.0, 114.5, 96.1, 85.1, 73.9, 69.1, 70.9, 83.8,
+    96.7, 110.9, 126.7, 126.7, 129.5, 117.1, 94.0, 85.8, 70.7, 70.1, 74.2, 79.0,
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("y", "form", "what"),
+    [
+        (_DIVERGES_IN_FORECAST, [2, 1, 0, 2, 1, 1, False, False], "forecast not finite"),
+        (_DIVERGES_IN_SAMPLE, [1, 1, 1, 2, 1, 0, False, False], "in-sample fit not finite"),
+    ],
+)
+def test_a_kept_arima_form_that_diverges_is_searched_again_with_a_note(y, form, what):
+    """The M13 case of Tourism monthly in small: a form found on part of a series (or kept
+    by a warm start) re-estimated on all of it diverges; a new search replaces it."""
+    import sopkit.demand.engine as engine
+
+    y = np.asarray(y)
+    cfg = engine._config(12, 12, ["arima"], INTERMITTENT_MODELS, 3, None, None, False, 5.0)
+    # the form as such does diverge on this series
+    model = engine._from_form("arima", form, 12).fit(y)
+    diverged = model.predict(12, level=[80, 95]) | model.predict_in_sample()
+    assert not all(np.isfinite(v).all() for v in diverged.values())
+
+    out, new_form, note = engine._final_single("arima", y, cfg, engine._KeptForm(form))
+    assert new_form != form
+    expected = f"arima's form {json.dumps(form)} diverged on the whole history ({what})"
+    assert note == f"{expected}: searched again"
+    for key in ("mean", "lo-95", "hi-95", "fitted"):
+        assert np.isfinite(out[key]).all(), key
+    assert out["mean"].min() > 50  # within the season's range
+    assert out["mean"].max() < 150
+    # a form that fits stays, without a note
+    _, kept, note = engine._final_single("arima", y, cfg, engine._KeptForm(new_form))
+    assert (kept, note) == (new_form, "")
+
+
+# --------------------------------------------------------------------------- combination
+
+
+def _hand_backtest(y: np.ndarray, h: int = 6) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Actuals and the seasonal naive and mean-of-3 forecasts at the engine's three origins
+    (backtest horizon 6 for a 6-month forecast, origins a month apart, the last 6 months
+    before the end)."""
+    origins = [len(y) - h - 2, len(y) - h - 1, len(y) - h]
+    actual = np.vstack([y[o : o + h] for o in origins])
+    snaive = np.vstack([y[o - 12 : o - 12 + h] for o in origins])
+    mean3 = np.vstack([np.full(h, y[o - 3 : o].mean()) for o in origins])
+    return actual, {"seasonal_naive": snaive, "mean_fallback": mean3}
+
+
+@pytest.mark.parametrize(("metric", "power"), [("mape", 1.0), ("mape", 2.0), ("mae", 2.0)])
+def test_combine_weighs_by_the_chosen_backtest_error_to_the_chosen_power(metric, power):
+    """Weights 1 / error^power, normalised, worked by hand from the two models' backtest
+    forecasts; the series swings from about 40 to 160, so MAPE and MAE weigh differently."""
+    t = np.arange(40)
+    noise = np.random.default_rng(0).normal(0, 20, 40)
+    y = np.round(100 + 40 * np.sin(2 * np.pi * t / 12) + noise, 1)
+    actual, bt = _hand_backtest(y)
+    errors = {
+        "mape": {m: np.mean(np.abs(actual - f) / actual) for m, f in bt.items()},
+        "mae": {m: np.mean(np.abs(actual - f)) for m, f in bt.items()},
+    }
+    inverse = {m: e**-power for m, e in errors[metric].items()}
+    weights = {m: v / sum(inverse.values()) for m, v in inverse.items()}
+    other = errors["mae" if metric == "mape" else "mape"]
+    other_share = other["seasonal_naive"] ** -power / sum(e**-power for e in other.values())
+    assert abs(weights["seasonal_naive"] - other_share) > 0.02  # the metric matters here
+
+    fc, sel = forecast(
+        _frame("a", y),
+        6,
+        models=["seasonal_naive", "mean_fallback"],
+        combine=True,
+        combine_metric=metric,
+        combine_power=power,
+        calibrate=False,
+        n_jobs=1,
+        return_selection=True,
+    )
+    expected = weights["seasonal_naive"] * y[-12:-6] + weights["mean_fallback"] * y[-3:].mean()
+    assert np.allclose(fc["yhat"], expected, rtol=1e-9)
+    by = f"1 / backtest {metric.upper()}" + ("^2" if power == 2 else "")
+    assert f"2 single models weighted by {by} (" in sel.loc[0, "reason"]
+
+
+def test_mape_weights_fall_back_to_mae_where_the_backtest_months_are_all_0():
+    """MAPE is undefined without a month above 0: the weights are 1 / MAE, and it is said."""
+    y = 100 + 40 * np.sin(2 * np.pi * np.arange(40) / 12)
+    y[-8:] = 0.0  # every backtest month (the last 8) without demand; still smooth demand
+    sel = forecast(
+        _frame("a", y),
+        6,
+        models=["seasonal_naive", "mean_fallback"],
+        combine=True,
+        combine_metric="mape",
+        calibrate=False,
+        n_jobs=1,
+        return_selection=True,
+    ).selection
+    reason = sel.loc[0, "reason"]
+    assert "weighted by MAE: every backtest month was 0, so MAPE is undefined" in reason
+    assert sel.loc[0, "demand_class"] == "smooth"
+    assert "2 single models weighted by 1 / backtest MAE (" in reason
