@@ -24,9 +24,10 @@ Runs ``sopkit.demand.engine.forecast`` and, in the same run, the peers computed 
   combine_metric="mape"``), each side of the intervals calibrated on its own
   (``calibrate_sides=True``). Full sets, 2 processes, 2026-12-01 (MAPE, sMAPE, MASE,
   80 %/95 % coverage): Tourism monthly 19.85, 17.93, 1.402, 81.9/95.9; M1 monthly
-  15.71, 14.82, 1.063, 78.4/94.7. The defaults' (selection), recomputed from the same
-  backtests: Tourism 20.50, 18.91, 1.458, 82.8/96.3; M1 16.97, 15.47, 1.098,
-  77.8/92.5. The targets are printed for it too.
+  15.71, 14.82, 1.063, 78.4/94.7; wall times 363 s and 521 s. The defaults (selection)
+  the same day: Tourism 20.51, 18.93, 1.458, 82.8/96.3, 273 s; M1 16.97, 15.47, 1.098,
+  77.8/92.5, 420 s (the machine shared, so times are rough). The targets are printed
+  for it too.
 
 Every method gets the same number of worker processes (``--n-jobs``, default all
 cores), each limited to one BLAS thread: the engine and statsforecast split the series
