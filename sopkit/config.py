@@ -288,7 +288,10 @@ def hide_password(source: str) -> str:
     'postgresql://planner:***@db:5432/erp'
     >>> hide_password("data")
     'data'
+    >>> hide_password("postgresql://db/erp?user=planner&password=S3cret")
+    'postgresql://db/erp?user=planner&password=***'
     """
+    source = re.sub(r"(?i)([?&;](?:password|passwd|pwd)=)[^&;#]*", r"\1***", str(source))
     scheme, sep, rest = str(source).partition("://")
     if not sep:
         return str(source)
@@ -310,7 +313,8 @@ def scrub_password(text: str, source: str) -> str:
     _, sep, rest = str(source).partition("://")
     userinfo = rest.rpartition("@")[0] if sep else ""
     secret = userinfo.split(":", 1)[1] if ":" in userinfo else ""
-    for piece in sorted({secret, *secret.split("@")}, key=len, reverse=True):
+    query = re.findall(r"(?i)[?&;](?:password|passwd|pwd)=([^&;#]*)", str(source))
+    for piece in sorted({secret, *secret.split("@"), *query}, key=len, reverse=True):
         if len(piece) >= 3:
             text = text.replace(piece, "***")
     return text

@@ -308,9 +308,13 @@ class DecisionPanel:
         plan: Plan,
         plan_scenario: str,
         shown: Callable[[], tuple[Plan, str] | None] | None = None,
+        *,
+        plan_digest: str | None = None,
+        on_record: Callable[[pd.DataFrame], None] | None = None,
     ) -> None:
         self.log, self.cycle, self.plan, self.plan_scenario = log, cycle, plan, plan_scenario
-        self.shown = shown
+        self.shown, self.on_record = shown, on_record
+        self.plan_digest = plan_digest or plan_hash(*self._frames(plan))
         self.decision = w.ToggleButtons(
             options=[("Approve", "approve"), ("Reject", "reject"),
                      ("Request changes", "request_changes")],
@@ -332,31 +336,39 @@ class DecisionPanel:
 
     def record(self) -> dict | None:
         """Record the decision of the widgets; the row, or None (and a message) if refused."""
-        scenario, inputs, frames = self.plan_scenario, "", self._frames(self.plan)
+        scenario, inputs, digest = self.plan_scenario, "", self.plan_digest
         if self.target.value == "what-if" and self.shown is not None:
             shown = self.shown()
             if shown is not None:
                 what_if, inputs = shown
                 scenario = "what-if"
-                frames = self._frames(what_if)
+                digest = plan_hash(*self._frames(what_if))
         try:
             row = self.log.record(
                 cycle=self.cycle, decision=self.decision.value, person=self.person.value,
                 comment=self.comment.value, scenario=scenario, inputs=inputs,
-                plan_hash=plan_hash(*frames),
+                plan_hash=digest,
             )  # fmt: skip
         except SopError as exc:
             self.status.value = (
                 f'<div style="color:#a61b1b" data-role="error">{html.escape(str(exc))}</div>'
             )
             return None
+        promote = ""
+        if scenario == "what-if" and row["decision"] == "approve":
+            promote = (
+                " To make the what-if the cycle's plan, add its inputs to scenarios.yaml as a "
+                "scenario and run <code>sop run --scenario NAME --force</code>."
+            )
         self.status.value = (
             f'<div style="color:#207227" data-role="recorded">Recorded: '
             f"{html.escape(row['decision'].replace('_', ' '))} by {html.escape(row['person'])}"
-            f" at {row['decided_at']:%Y-%m-%d %H:%M} UTC.</div>"
+            f" at {row['decided_at']:%Y-%m-%d %H:%M} UTC.{promote}</div>"
         )
         self.comment.value = ""
         self.refresh()
+        if self.on_record is not None:
+            self.on_record(self.log.history(self.cycle))
         return row
 
     @staticmethod
@@ -385,16 +397,25 @@ def executive_panels(
     ctx: Any, log: DecisionLog | None = None
 ) -> tuple[ScenarioPanel, DecisionPanel]:
     """The scenario and decision panels of a stage 5 context (``open_stage(...)``)."""
-    from sopkit.decisions import decision_log
+    from sopkit.decisions import cycle_plan_hash, workspace_log
+    from sopkit.report import write_index
 
     inputs = PlanInputs.from_context(ctx)
     scenarios = ScenarioPanel(inputs, ctx.scenario, months=ctx.params.finance.summary_months)
-    log = log or decision_log(ctx.params.decision_log, ctx.store.reports_dir)
+    log = log or workspace_log(ctx.workspace)  # the workspace's, never the record's URL
+    store = ctx.store
 
     def shown() -> tuple[Plan, str]:
         return scenarios.plan, json.dumps(scenarios.scenario(), sort_keys=True)
 
-    decision = DecisionPanel(log, ctx.cycle_name, scenarios.base_plan, ctx.params.scenario, shown)
+    def rewrite_index(history: pd.DataFrame) -> None:
+        write_index(store, history)  # the cycle's index shows the decision at once
+
+    decision = DecisionPanel(
+        log, ctx.cycle_name, scenarios.base_plan, ctx.params.scenario, shown,
+        plan_digest=cycle_plan_hash(store) if store.has("supply_plan") else None,
+        on_record=rewrite_index,
+    )  # fmt: skip
     return scenarios, decision
 
 

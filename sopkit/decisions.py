@@ -12,8 +12,16 @@ Rows are only ever added, each in its own transaction: concurrent writers (sever
 executives deciding at once, from several dashboard kernels) each get their row. SQLite
 runs in WAL mode with a busy timeout, so writers wait for each other rather than fail.
 
-A cycle is **approved** while its latest decision is ``approve``; ``sop run`` then refuses
-to replace its plan without ``--force`` and says who approved it when.
+A cycle is **approved** while its latest decision is ``approve`` and was made on the plan
+the cycle holds now (the same :func:`plan_hash`); ``sop run`` then refuses to replace that
+plan without ``--force`` and says who approved it when. An approval of an earlier plan of
+the cycle (replaced since with ``--force``) or of a what-if stays in the log, marked as such
+in the index, but approves nothing any more.
+
+**One log per workspace.** Its URL is the workspace's ``decision_log`` setting in
+``parameters/default.yaml`` (:func:`workspace_log`), whatever a run's ``--params`` or
+``-p`` say, so ``sop decide``, ``sop run``, stage 5 and ``sop serve`` all read and write the
+same log; a relative SQLite path is taken from the workspace folder.
 
 Examples
 --------
@@ -35,7 +43,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from sopkit.config import MONTH_RE, hide_password
+from sopkit.config import MONTH_RE, hide_password, scrub_password
 from sopkit.errors import SopError
 
 __all__ = [
@@ -44,9 +52,12 @@ __all__ = [
     "HISTORY_COLUMNS",
     "DecisionLog",
     "approval_of",
+    "cycle_plan_hash",
     "decide_cycle",
     "decision_log",
+    "latest_complete_cycle",
     "plan_hash",
+    "workspace_log",
 ]
 
 #: what management may decide
@@ -59,6 +70,7 @@ HISTORY_COLUMNS = [
 ]  # fmt: skip
 _SQLITE_TIMEOUT_S = 30
 _MAX_TEXT = 2000
+_MAX_NAME = 200
 
 _METADATA = sa.MetaData()
 _TABLE = sa.Table(
@@ -110,10 +122,11 @@ class DecisionLog:
         self.url = str(url)
         try:
             parsed = sa.engine.make_url(self.url)
-        except sa.exc.ArgumentError as exc:
+        except (sa.exc.ArgumentError, ValueError) as exc:
             raise SopError(
-                f"decisions.url {hide_password(self.url)!r} is not a database URL: {exc}. "
-                "Give e.g. sqlite:///reports/decisions.sqlite or "
+                f"decision_log {hide_password(self.url)!r} is not a database URL "
+                f"({scrub_password(str(exc), self.url)}). Give e.g. "
+                "sqlite:///reports/decisions.sqlite or "
                 "postgresql+psycopg://user:password@host/db, or leave it empty."
             ) from None
         sqlite = parsed.get_backend_name() == "sqlite"
@@ -122,15 +135,16 @@ class DecisionLog:
         options: dict[str, Any] = {"future": True}
         if sqlite:
             options["connect_args"] = {"timeout": _SQLITE_TIMEOUT_S}
-        self.engine = sa.create_engine(self.url, **options)
-        if sqlite:
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         try:
+            self.engine = sa.create_engine(self.url, **options)
+            if sqlite:
+                sa.event.listen(self.engine, "connect", _sqlite_pragmas)
             _METADATA.create_all(self.engine)
-        except sa.exc.SQLAlchemyError as exc:
+        except (sa.exc.SQLAlchemyError, ImportError, ValueError) as exc:
+            cause = getattr(exc, "orig", None) or exc
             raise SopError(
                 f"the decision log at {hide_password(self.url)} cannot be opened: "
-                f"{str(exc.orig if getattr(exc, 'orig', None) else exc).splitlines()[0]}"
+                f"{scrub_password(str(cause).splitlines()[0], self.url)}"
             ) from None
 
     def __repr__(self) -> str:
@@ -176,8 +190,8 @@ class DecisionLog:
             problems.append(f"cycle must be a month YYYY-MM; got {cycle!r}")
         if decision not in DECISIONS:
             problems.append(f"decision must be one of {', '.join(DECISIONS)}; got {decision!r}")
-        person = person.strip() if isinstance(person, str) else ""
-        if not person:
+        person = " ".join(person.split()) if isinstance(person, str) else ""
+        if not any(ch.isalnum() for ch in person):
             problems.append("person is required: the name of who decides")
         comment = comment.strip() if isinstance(comment, str) else ""
         if decision in DECISIONS and decision != "approve" and not comment:
@@ -186,9 +200,14 @@ class DecisionLog:
             problems.append("plan_hash is required: the hash of the plan decided on")
         if not isinstance(scenario, str) or not scenario.strip():
             problems.append(f"scenario must be a name; got {scenario!r}")
-        for name, value in (("person", person), ("comment", comment)):
-            if len(value) > _MAX_TEXT:
-                problems.append(f"{name} is {len(value)} characters long; at most {_MAX_TEXT}")
+        named = scenario if isinstance(scenario, str) else ""
+        limits = (
+            ("person", person, _MAX_NAME), ("comment", comment, _MAX_TEXT),
+            ("scenario", named, _MAX_NAME),
+        )  # fmt: skip
+        for name, value, most in limits:
+            if len(value) > most:
+                problems.append(f"{name} is {len(value)} characters long; at most {most}")
         if problems:
             raise SopError("The decision was not recorded:\n  - " + "\n  - ".join(problems))
         text = inputs if isinstance(inputs, str) else json.dumps(inputs or {}, sort_keys=True)
@@ -207,9 +226,10 @@ class DecisionLog:
                 result = conn.execute(_TABLE.insert().values(**row))
                 row["id"] = int(result.inserted_primary_key[0])
         except sa.exc.SQLAlchemyError as exc:
+            cause = str(getattr(exc, "orig", None) or exc).splitlines()[0]
             raise SopError(
                 f"the decision was not recorded: the log at {hide_password(self.url)} "
-                f"refused it ({str(getattr(exc, 'orig', exc)).splitlines()[0]})"
+                f"refused it ({scrub_password(cause, self.url)})"
             ) from None
         return row
 
@@ -224,28 +244,63 @@ class DecisionLog:
         out["decided_at"] = pd.to_datetime(out["decided_at"], utc=True)
         return out
 
-    def approval(self, cycle: str) -> dict[str, Any] | None:
-        """The approval in force for ``cycle``: its latest decision if it is ``approve``."""
-        return approval_of(self.history(cycle))
+    def approval(self, cycle: str, plan: str | None = None) -> dict[str, Any] | None:
+        """The approval in force for ``cycle``: its latest decision, if it approves.
+
+        Given ``plan`` (the hash of the cycle's plan now), only an approval of that plan.
+        """
+        return approval_of(self.history(cycle), plan)
 
     def dispose(self) -> None:
         """Close the log's connections."""
         self.engine.dispose()
 
 
-def approval_of(history: pd.DataFrame) -> dict[str, Any] | None:
-    """The last row of a cycle's ``history`` if it approves, else None."""
+def approval_of(history: pd.DataFrame, plan: str | None = None) -> dict[str, Any] | None:
+    """The last row of a cycle's ``history`` if it approves (the plan ``plan``), else None."""
     if history.empty:
         return None
     last = history.iloc[-1]
-    return last.to_dict() if last["decision"] == "approve" else None
+    if last["decision"] != "approve" or (plan is not None and last["plan_hash"] != plan):
+        return None
+    return last.to_dict()
 
 
-def decision_log(url: str | None, reports_dir: str | Path) -> DecisionLog:
-    """The cycle's decision log: ``url`` if set, else ``<reports_dir>/decisions.sqlite``."""
+def decision_log(
+    url: str | None, reports_dir: str | Path, workspace: str | Path | None = None
+) -> DecisionLog:
+    """A decision log: ``url`` if set, else ``<reports_dir>/decisions.sqlite``.
+
+    A relative SQLite path in ``url`` is taken from ``workspace`` (the current folder
+    without one).
+    """
     if url:
-        return DecisionLog(url)
+        parsed = sa.engine.make_url(url) if "://" in str(url) else None
+        if (
+            workspace is not None and parsed is not None and parsed.get_backend_name() == "sqlite"
+            and parsed.database not in (None, "", ":memory:")
+            and not Path(parsed.database).is_absolute()
+        ):  # fmt: skip
+            url = parsed.set(database=str(Path(workspace).resolve() / parsed.database))
+            url = url.render_as_string(hide_password=False)
+        return DecisionLog(str(url))
     return DecisionLog(f"sqlite:///{Path(reports_dir).resolve() / DEFAULT_FILE}")
+
+
+def workspace_log(workspace: str | Path) -> DecisionLog:
+    """The workspace's decision log, from its ``parameters/default.yaml`` (see the notes)."""
+    from sopkit.config import resolve_run
+    from sopkit.cycle.context import reports_root
+
+    ws = Path(workspace).resolve()
+    params = resolve_run(ws / "parameters" / "default.yaml").params
+    return decision_log(params.decision_log, reports_root(ws, params), ws)
+
+
+def cycle_plan_hash(store: Any) -> str:
+    """The hash of a cycle's plan of record: its demand plan, supply plan and financials."""
+    frames = [store.read(name) for name in PLAN_ARTIFACTS if store.has(name)]
+    return plan_hash(*frames)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -298,17 +353,13 @@ def decide_cycle(
     from sopkit.config import find_workspace, resolve_run
     from sopkit.cycle.context import reports_root
     from sopkit.report import write_index
-    from sopkit.store import CycleStore, PlanArchive
+    from sopkit.store import CycleStore
 
     ws = Path(workspace).resolve() if workspace else find_workspace()
     pfile = Path(params_file) if params_file else ws / "parameters" / "default.yaml"
     run = resolve_run(pfile if pfile.is_absolute() else ws / pfile)
     reports = reports_root(ws, run.params)
-    if cycle is None:
-        done = PlanArchive(reports).cycles()
-        if not done:
-            raise SopError(f"{reports} holds no completed cycle to decide on; `sop run` first.")
-        cycle = done[-1]
+    cycle = cycle or latest_complete_cycle(reports)
     store = CycleStore(reports, cycle)
     manifest = store.read_manifest()
     if manifest.get("status") != "complete":
@@ -316,22 +367,25 @@ def decide_cycle(
             f"cycle {cycle} is {manifest.get('status', 'not run')}, not complete: there is no "
             f"plan of record to decide on. Run `sop run --cycle {cycle}` first."
         )
-    planned = manifest.get("parameters", {}).get("scenario", "baseline")
+    recorded = resolve_run(store.record_path)
+    planned = recorded.params.scenario
     scenario = scenario or planned
+    if scenario not in recorded.scenarios:
+        raise SopError(
+            f"scenario {scenario!r} is not among cycle {cycle}'s scenarios "
+            f"({', '.join(recorded.scenarios)})."
+        )
     inputs = ""
     if store.has("scenarios"):
         table = store.read("scenarios").set_index("scenario")
-        if scenario not in table.index:
-            raise SopError(
-                f"scenario {scenario!r} is not among cycle {cycle}'s scenarios "
-                f"({', '.join(map(str, table.index))})."
-            )
-        inputs = str(table.loc[scenario, "inputs"]) if "inputs" in table.columns else ""
-    frames = [store.read(name) for name in PLAN_ARTIFACTS if store.has(name)]
-    digest = plan_hash(*frames)
-    if scenario != planned:
-        digest = plan_hash(pd.DataFrame({"cycle": [cycle], "scenario": [scenario]}), *frames)
-    log = decision_log(run.params.decision_log, reports)
+        if scenario in table.index and "inputs" in table.columns:
+            inputs = str(table.loc[scenario, "inputs"])
+    if scenario == planned:
+        digest = cycle_plan_hash(store)
+    else:  # the scenario's own plan, re-planned from the cycle's data as stage 4 did
+        plan = _replan_recorded(store, recorded, scenario)
+        digest = plan_hash(plan.demand_plan, plan.supply_plan, plan.financials)
+    log = workspace_log(ws)
     try:
         row = log.record(
             cycle=cycle, decision=decision, person=person, comment=comment,
@@ -341,3 +395,39 @@ def decide_cycle(
     finally:
         log.dispose()
     return row
+
+
+def latest_complete_cycle(reports: str | Path) -> str:
+    """The latest cycle of ``reports``, which must be complete (else a clear error)."""
+    from sopkit.config import MONTH_RE
+    from sopkit.store import CycleStore
+
+    folder = Path(reports)
+    cycles = sorted(
+        f.name for f in folder.iterdir() if f.is_dir() and MONTH_RE.match(f.name)
+    ) if folder.is_dir() else []  # fmt: skip
+    if not cycles:
+        raise SopError(f"{folder} holds no cycle yet; `sop run` first.")
+    latest = cycles[-1]
+    status = CycleStore(folder, latest).read_manifest().get("status", "not run")
+    if status != "complete":
+        raise SopError(
+            f"the latest cycle, {latest}, is {status}, not complete: finish it with `sop run "
+            f"--cycle {latest}`, or name an earlier cycle with --cycle."
+        )
+    return latest
+
+
+def _replan_recorded(store: Any, recorded: Any, scenario: str) -> Any:
+    """A scenario of a completed cycle re-planned from its record and input snapshot."""
+    from sopkit.cycle.context import load_snapshot
+    from sopkit.scenarios import PlanInputs, replan
+
+    manifest = store.read_manifest()
+    ds = load_snapshot(
+        store.root / "inputs", manifest.get("data_source", ""), manifest["input_fingerprint"]
+    )
+    inputs = PlanInputs.from_dataset(
+        ds, store.read("demand_plan"), accuracy=store.read("accuracy"), params=recorded.params
+    )
+    return replan(inputs, recorded.scenarios[scenario], name=scenario)

@@ -536,7 +536,8 @@ def _projected_service_kpis(plan: Mapping, target: float) -> list[dict[str, obje
     window = _plan_window(plan)
     out = []
     for key, label in (("service_level", "SKU-months"), ("fill_rate", "units")):
-        value = float(plan[key]) if key in plan else np.nan
+        known = key in plan
+        value = float(plan[key]) if known else np.nan
         out.append(
             _kpi(
                 f"projected_{key}",
@@ -548,7 +549,11 @@ def _projected_service_kpis(plan: Mapping, target: float) -> list[dict[str, obje
                 None
                 if np.isnan(value)
                 else _status_at_least(value, target, target - SERVICE_WATCH_BAND),
-                None if np.isfinite(value) else f"the plan has no demand {window}",
+                None
+                if np.isfinite(value)
+                else f"the plan has no demand {window}"
+                if known
+                else "the cycle's scenario table predates this figure (re-run stage 4)",
             )
         )
     return out
@@ -556,10 +561,11 @@ def _projected_service_kpis(plan: Mapping, target: float) -> list[dict[str, obje
 
 def _days_of_supply(inventory: pd.DataFrame, plan: Mapping) -> dict[str, object]:
     units = float(plan["units"]) if "units" in plan else np.nan
+    on_hand = float(inventory["on_hand"].clip(lower=0).sum())
     first, last = pd.Timestamp(plan["first_month"]), pd.Timestamp(plan["last_month"])
     days = (last + pd.offsets.MonthEnd(0) - first).days + 1 if pd.notna(first) else 0
     per_day = units / days if days and np.isfinite(units) else np.nan
-    value = float(inventory["on_hand"].sum()) / per_day if per_day and per_day > 0 else np.nan
+    value = on_hand / per_day if per_day and per_day > 0 else np.nan
     return _kpi(
         "days_of_supply",
         value,

@@ -31,6 +31,7 @@ import pandas as pd
 
 from . import __version__
 from ._checks import reject_duplicates
+from .errors import SopError
 from .schemas import ARTIFACTS, MONTH
 from .store import STAGES, WORKBOOK_SHEETS, CycleStore, atomic_path
 
@@ -518,26 +519,30 @@ def _kpi_cards(store: CycleStore, current: set[str]) -> list[dict]:
 
 
 def _decisions(store: CycleStore, decisions: pd.DataFrame | None) -> list[dict]:
-    """The cycle's decisions, newest first: given, or read from the cycle's decision log.
+    """The cycle's decisions, newest first: given, or read from the workspace's decision log.
 
-    The log is the manifest's ``decision_log`` (when its URL carries no hidden password),
-    else ``<reports_dir>/decisions.sqlite`` if that file exists.
+    The workspace is the one holding the reports folder (its ``decision_log``); without one,
+    ``<reports_dir>/decisions.sqlite`` if that file exists. Each row says whether it was
+    made on the plan the cycle holds now.
     """
-    if decisions is None:
-        from .decisions import DEFAULT_FILE, DecisionLog
+    from .decisions import DEFAULT_FILE, DecisionLog, cycle_plan_hash, workspace_log
 
-        url = store.read_manifest().get("parameters", {}).get("decision_log") or None
-        default = store.reports_dir / DEFAULT_FILE
-        if url is None and default.is_file():
-            url = f"sqlite:///{default.resolve()}"
-        if url is None or "***" in url:
-            return []
-        log = DecisionLog(url)
+    if decisions is None:
+        try:
+            from .config import find_workspace
+
+            log = workspace_log(find_workspace(store.reports_dir))
+        except SopError:  # reports kept outside a workspace
+            default = store.reports_dir / DEFAULT_FILE
+            if not default.is_file():
+                return []
+            log = DecisionLog(f"sqlite:///{default.resolve()}")
         try:
             decisions = log.history(store.cycle)
         finally:
             log.dispose()
     rows = decisions.loc[decisions["cycle"] == store.cycle].iloc[::-1]
+    current = cycle_plan_hash(store) if len(rows) else ""
     return [
         {
             "decision": r["decision"].replace("_", " "),
@@ -547,6 +552,7 @@ def _decisions(store: CycleStore, decisions: pd.DataFrame | None) -> list[dict]:
             "comment": r["comment"],
             "when": pd.Timestamp(r["decided_at"]).strftime("%Y-%m-%d %H:%M UTC"),
             "plan_hash": r["plan_hash"],
+            "current": r["plan_hash"] == current,
         }
         for _, r in rows.iterrows()
     ]

@@ -517,9 +517,23 @@ def test_an_approved_cycle_is_not_replaced_without_force(workspace_copy):
         decide_cycle("approve", person="Ann", scenario="nope", workspace=workspace_copy)
     with pytest.raises(SopError, match="a comment is required to reject"):
         decide_cycle("reject", person="Bo", workspace=workspace_copy)
-    # with --force the plan is replaced; the log keeps the approval and the index shows it
+    # another log named on the command line does not get round the workspace's
+    with pytest.raises(StageError, match="was approved by Ann Lee"):
+        run_cycle(
+            workspace=workspace_copy, only="4", progress=lambda _: None,
+            overrides={"decision_log": f"sqlite:///{workspace_copy / 'other.sqlite'}"},
+        )  # fmt: skip
+    # with --force the same plan is made again: still the approved one
     run_cycle(workspace=workspace_copy, only="4", force=True, progress=lambda _: None)
-    assert "Ann Lee" in index.read_text()
+    assert 'data-role="superseded"' not in index.read_text()
+    with pytest.raises(StageError, match="was approved by Ann Lee"):
+        run_cycle(workspace=workspace_copy, only="4", progress=lambda _: None)
+    # a forced re-plan under other settings replaces the plan: the approval approves
+    # nothing any more (it stays in the log, marked as made on another plan)
+    run_cycle(workspace=workspace_copy, force=True, overrides={"horizon": 9},
+              progress=lambda _: None)  # fmt: skip
+    assert 'data-role="superseded"' in index.read_text()
+    run_cycle(workspace=workspace_copy, only="4", progress=lambda _: None)  # not refused
     log = decision_log(None, workspace_copy / "reports")
     assert log.history("2026-11")["decision"].tolist() == ["approve"]
     log.dispose()

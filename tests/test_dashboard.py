@@ -106,3 +106,35 @@ def test_the_other_stages_are_selectable_as_their_reports(tmp_path):
     assert "&quot;A&quot; &amp; B" in reports.view.value
     reports.choice.value = "(choose a stage)"
     assert reports.view.value == ""
+
+
+def test_the_serve_command_keeps_its_token_off_the_command_line_and_checks_its_options(
+    tmp_path,
+):
+    from sopkit.errors import SopError
+    from sopkit.serve import serve_command
+    from sopkit.store import CycleStore
+
+    ws = tmp_path / "ws"
+    (ws / "parameters").mkdir(parents=True)
+    (ws / "parameters" / "default.yaml").write_text("data:\n  source: demo\n")
+    (ws / "parameters" / "scenarios.yaml").write_text("scenarios:\n  baseline: {}\n")
+    (ws / "notebooks").mkdir()
+    (ws / "notebooks" / "05_executive_review.ipynb").write_text("{}")
+    with pytest.raises(SopError, match="holds no cycle yet"):
+        serve_command(ws)
+    for cycle, status in (("2026-10", "complete"), ("2026-11", "partial")):
+        CycleStore(ws / "reports", cycle).write_manifest({"status": status, "stages": {}})
+    with pytest.raises(SopError, match="the latest cycle, 2026-11, is partial"):
+        serve_command(ws)
+    cmd, env, _, url = serve_command(ws, cycle="2026-10", token="a&b#c", run_dir=tmp_path / "r")
+    assert not any("a&b#c" in part for part in cmd)  # `ps` shows the command line
+    assert env["JUPYTER_TOKEN"] == "a&b#c"
+    assert url.endswith("/?token=a%26b%23c")
+    assert "--Voila.port_retries=0" in cmd
+    assert "--strip_sources=True" in cmd
+    assert env["SOPKIT_LIVE_CYCLE_DIR"].endswith("2026-10")
+    for bad, why in (({"token": " "}, "must not be empty"), ({"port": 0}, "TCP port"),
+                     ({"cull_idle": 0}, "60 seconds or more")):  # fmt: skip
+        with pytest.raises(SopError, match=why):
+            serve_command(ws, cycle="2026-10", run_dir=tmp_path / "r", **bad)

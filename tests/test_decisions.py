@@ -116,3 +116,41 @@ def test_eight_concurrent_writers_lose_nothing_on_postgresql(pg_url):
     assert len(history) == 8 * 15
     assert history["id"].is_unique
     assert history.groupby("person").size().tolist() == [15] * 8
+
+
+def test_a_relative_sqlite_log_is_the_workspace_s_and_bad_urls_are_said(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # somewhere else than the workspace
+    ws = tmp_path / "ws"
+    log = decision_log("sqlite:///logs/d.sqlite", ws / "reports", ws)
+    log.dispose()
+    assert (ws / "logs" / "d.sqlite").is_file()
+    assert not (tmp_path / "logs").exists()
+    for url in ("mysql://u:pw@h/db", "postgresql+psycopg://h:notaport/db"):
+        with pytest.raises(SopError, match=r"decision(_| )log") as err:
+            DecisionLog(url)
+        assert ":pw@" not in str(err.value)
+
+
+def test_a_password_never_shows_in_a_message():
+    from sopkit.config import hide_password
+
+    url = "postgresql+psycopg://127.0.0.1:1/db?user=sop&password=Wr0ngS3cret"
+    assert "Wr0ngS3cret" not in hide_password(url)
+    with pytest.raises(SopError) as err:
+        DecisionLog(url)
+    assert "Wr0ngS3cret" not in str(err.value)
+    with pytest.raises(SopError) as err:
+        DecisionLog("postgresql+psycopg://sop:S3c@ret@127.0.0.1:1/db")
+    assert "S3c" not in str(err.value).replace("***", "")
+
+
+def test_an_approval_approves_only_the_plan_it_was_made_on(tmp_path):
+    log = DecisionLog(f"sqlite:///{tmp_path / 'd.sqlite'}")
+    log.record(cycle="2026-11", decision="approve", person="Ann", plan_hash="aaa")
+    assert log.approval("2026-11", plan="aaa")["person"] == "Ann"
+    assert log.approval("2026-11", plan="bbb") is None  # the plan was replaced since
+    with pytest.raises(SopError, match="person is required"):
+        log.record(cycle="2026-11", decision="approve", person="\u200b ", plan_hash="aaa")
+    with pytest.raises(SopError, match="person is 201 characters long; at most 200"):
+        log.record(cycle="2026-11", decision="approve", person="x" * 201, plan_hash="aaa")
+    log.dispose()

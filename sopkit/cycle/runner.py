@@ -377,7 +377,7 @@ def _run(
     try:
         return _run_locked(
             run, asked, ds, nb_dir, CycleStore(reports, name), run_id, selected, force,
-            session, progress,
+            session, progress, ws,
         )  # fmt: skip
     finally:
         lock.release()
@@ -394,6 +394,7 @@ def _run_locked(
     force: bool,
     session: KernelSession,
     progress: Callable[[str], None],
+    ws: Path,
 ) -> RunResult:
     _recover(store.reports_dir, store.cycle, progress)
     old = _old_manifest(store, force, progress)
@@ -432,7 +433,7 @@ def _run_locked(
         )
         return RunResult(store.cycle, store.root, "up to date", [])
     if old and not force:
-        _refuse_if_approved(run, store)
+        _refuse_if_approved(ws, store)
     if not partial and old_status == "complete" and not force:
         why = describe_difference(run.identity(), old.get("identity", {}))
         if not same_data:
@@ -686,13 +687,17 @@ def _rewrite_missing_reports(store: CycleStore, manifest: dict[str, Any]) -> boo
     return rewrote
 
 
-def _refuse_if_approved(run: RunParameters, store: CycleStore) -> None:
-    """Stop a run that would replace a plan management approved (unless --force)."""
-    from sopkit.decisions import decision_log
+def _refuse_if_approved(ws: Path, store: CycleStore) -> None:
+    """Stop a run that would replace a plan management approved (unless --force).
 
-    log = decision_log(run.params.decision_log, store.reports_dir)
+    The workspace's log (whatever this run's parameters say), and only an approval of the
+    plan the cycle holds now.
+    """
+    from sopkit.decisions import cycle_plan_hash, workspace_log
+
+    log = workspace_log(ws)
     try:
-        approval = log.approval(store.cycle)
+        approval = log.approval(store.cycle, plan=cycle_plan_hash(store))
     finally:
         log.dispose()
     if approval is None:
