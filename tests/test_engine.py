@@ -848,3 +848,21 @@ def test_mape_weights_fall_back_to_mae_where_the_backtest_months_are_all_0():
     assert "weighted by MAE: every backtest month was 0, so MAPE is undefined" in reason
     assert sel.loc[0, "demand_class"] == "smooth"
     assert "2 single models weighted by 1 / backtest MAE (" in reason
+
+
+def _die(chunk, cfg):  # a worker that goes away mid-run (killed, out of memory)
+    import os
+
+    os._exit(1)
+
+
+def test_a_worker_that_dies_mid_run_is_said_not_a_bare_error(monkeypatch):
+    import sopkit.demand.engine as engine
+
+    months = pd.date_range("2022-01-01", periods=30, freq="MS")
+    history = pd.concat(
+        [pd.DataFrame({"unique_id": f"s{i}", "ds": months, "y": 10.0 + i}) for i in range(4)]
+    )
+    monkeypatch.setattr(engine, "_run_chunk", _die)
+    with pytest.raises(SopError, match=r"the forecast stopped: a worker process went away"):
+        forecast(history, 3, n_jobs=2)

@@ -21,7 +21,13 @@ import math
 import os
 import warnings
 from collections.abc import Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import (
+    BrokenExecutor,
+    CancelledError,
+    Executor,
+    ProcessPoolExecutor,
+    as_completed,
+)
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import NamedTuple
@@ -1537,7 +1543,19 @@ def _run(items: list, cfg: _Config, n_jobs: int, executor: Executor | None, prog
                 futures = {pool.submit(_run_chunk, c, cfg): i for i, c in enumerate(chunks)}
                 for future in as_completed(futures):
                     i = futures[future]
-                    results[i] = future.result()
+                    try:
+                        results[i] = future.result()
+                    except (CancelledError, BrokenExecutor) as exc:
+                        # a worker or the Dask scheduler died mid-run: the bare error says
+                        # nothing ("CancelledError"), so say what happened
+                        where = "the Dask cluster" if executor is not None else "a worker process"
+                        raise SopError(
+                            f"the forecast stopped: {where} went away before series "
+                            f"{i * size + 1}-{i * size + len(chunks[i])} were forecast "
+                            f"({type(exc).__name__}: {exc or 'no message'}). Check the "
+                            "cluster's scheduler and workers (or the machine's memory), then "
+                            "run the stage again."
+                        ) from exc
                     bar.update(len(chunks[i]))
             finally:
                 if executor is None:
