@@ -266,3 +266,17 @@ def test_a_launch_is_added_to_the_levels_above_and_held_at_zero_before_it(planne
             np.testing.assert_allclose(base.to_numpy(), expected.to_numpy(), err_msg=method)
         e_plan = lev.loc[(lev["level"] == "sku") & (lev["sku"] == "E")].set_index("month")
         assert (e_plan.loc[:"2026-12-01", "yhat"] == 0).all(), method
+
+
+def test_a_first_cycle_starts_from_its_backtest_s_choices_a_later_one_from_the_earlier_cycle():
+    backtest = pd.DataFrame({"sku": ["A"], "region": ["N"], "model": ["theta"],
+                             "relative_mae": [0.8], "age": [0], "form": [""], "run": "backtest"})  # fmt: skip
+    first = demand.first_choices(pd.DataFrame(), backtest)
+    assert first.loc[0, "model"] == "theta"
+    earlier = backtest.assign(run="forecast", model="ets", cycle="2026-10")
+    assert demand.first_choices(earlier, backtest).loc[0, "model"] == "ets"
+    assert demand.first_choices(None, None) is None
+    levels = pd.DataFrame({"node": ["total"], "model": ["arima"], "run": ["backtest"]})
+    assert (demand.first_level_choices(pd.DataFrame(), levels)["run"] == "forecast").all()
+    earlier_levels = levels.assign(run="forecast", model="ets", cycle="2026-10")
+    assert demand.first_level_choices(earlier_levels, levels) is earlier_levels

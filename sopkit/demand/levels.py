@@ -57,6 +57,7 @@ __all__ = [
     "LevelPlan",
     "backtest_levels",
     "compare_methods",
+    "first_level_choices",
     "forecast_levels",
     "method_summary",
     "plan_levels",
@@ -634,6 +635,23 @@ def reconciliation_sentence(plan: LevelPlan) -> str:
             "set to 0, and the levels above summed again."
         )
     return text
+
+
+def first_level_choices(
+    earlier_levels: pd.DataFrame | None, backtest_levels: pd.DataFrame | None
+) -> pd.DataFrame | None:
+    """The levels' warm start: an earlier cycle's forecast choices, else this backtest's.
+
+    As :func:`~sopkit.demand.statistical.first_choices`, for the ``level_models`` rows.
+    """
+    if (
+        earlier_levels is not None and "run" in earlier_levels
+        and (earlier_levels["run"] == "forecast").any()
+    ):  # fmt: skip
+        return earlier_levels
+    if backtest_levels is None or backtest_levels.empty:
+        return None
+    return backtest_levels.assign(run="forecast")
 
 
 def stack_level_models(*runs: pd.DataFrame) -> pd.DataFrame:

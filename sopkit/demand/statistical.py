@@ -713,6 +713,34 @@ def warm_start(earlier_models: pd.DataFrame, run: str = "forecast") -> pd.DataFr
     return latest[cols].reset_index(drop=True)
 
 
+def first_choices(
+    earlier_models: pd.DataFrame | None, backtest_models: pd.DataFrame | None
+) -> pd.DataFrame | None:
+    """The forecast's warm start: an earlier cycle's choices, else this cycle's backtest's.
+
+    The backtest runs at an origin before the forecast's and searches every candidate; a
+    first cycle's forecast then starts from those choices and forms (re-estimated on the
+    whole history, kept while their accuracy holds, chosen again where it does not)
+    instead of searching every model a second time.
+
+    Parameters
+    ----------
+    earlier_models : pandas.DataFrame or None
+        The ``forecast_models`` of earlier cycles (``ctx.earlier("forecast_models")``).
+    backtest_models : pandas.DataFrame or None
+        This cycle's backtest choices (``Backtest.models``).
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        As :func:`warm_start`.
+    """
+    prior = warm_start(earlier_models, "forecast")
+    if prior is not None or backtest_models is None or backtest_models.empty:
+        return prior
+    return warm_start(backtest_models.assign(run="backtest", cycle="this"), "backtest")
+
+
 def stack_models(*runs: pd.DataFrame) -> pd.DataFrame:
     """The ``forecast_models`` artifact: the rows of each run (forecast, backtest) stacked."""
     return pd.concat(runs, ignore_index=True)[FORECAST_MODELS_COLUMNS]
