@@ -324,15 +324,21 @@ def test_only_runs_one_stage(tmp_path, tiny_demo):
     assert not (ws / "reports" / CYCLE / "artifacts" / "forecast.parquet").exists()
 
 
-@pytest.mark.browser
-def test_reports_render_offline_in_a_browser(cycle_run):
-    """Open the reports in headless Chromium with every network request refused."""
+def _browser():
+    """Playwright and Debian's chromium; a skip without them (a failure in CI)."""
     playwright = pytest.importorskip("playwright.sync_api")
     chromium = shutil.which("chromium")
     if chromium is None:
         if os.environ.get("CI"):
             pytest.fail("chromium is not installed; .ci/run must install it")
         pytest.skip("chromium is not installed")
+    return playwright, chromium
+
+
+@pytest.mark.browser
+def test_reports_render_offline_in_a_browser(cycle_run):
+    """Open the reports in headless Chromium with every network request refused."""
+    playwright, chromium = _browser()
     ws, _, _ = cycle_run
     root = ws / "reports" / CYCLE
     blocked: list[str] = []
@@ -579,12 +585,7 @@ def test_the_dashboard_is_served_behind_its_token_re_plans_live_and_records_a_de
     from sopkit.kpi import format_kpis
     from sopkit.serve import serve_command
 
-    playwright = pytest.importorskip("playwright.sync_api")
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed; .ci/run must install it")
-        pytest.skip("chromium is not installed")
+    playwright, chromium = _browser()
     port, token = _free_port(), "test-token-123"
     cmd, env, folder, url = serve_command(workspace_copy, port=port, token=token)
     # a stale voila.json where a careless user works changes neither address, token nor sources
