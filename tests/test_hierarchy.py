@@ -257,6 +257,22 @@ def test_bottom_up_sums_the_bottom_forecasts_by_hand():
     assert len(rec.bottom) == 16
 
 
+def top_down_history() -> pd.DataFrame:
+    """The sales history of the top-down tests (worked in the first of them)."""
+    rows = [
+        ("A", "N", "h1", 5),
+        ("A", "S", "h1", 5),
+        ("C", "N", "h1", 10),
+        ("A", "S", "h2", 10),
+        ("B", "N", "h2", 10),
+        ("C", "N", "h2", 10),
+        ("D", "N", "h2", 10),
+        ("B", "S", "h3", 0),
+        ("A", "W", "h1", 1000),
+    ]
+    return pd.DataFrame(rows, columns=["sku", "region", "month", "qty"])
+
+
 def test_top_down_averages_historical_proportions_gross_sohl_method_a():
     """Gross & Sohl (1990) method A: p_j = mean over months of y_j,t / total_t, from the
     series' first sale on.
@@ -269,18 +285,7 @@ def test_top_down_averages_historical_proportions_gross_sohl_method_a():
     Method F (shares of the summed history) would give A/N 5/60. Region W of SKU A is
     not a series of base, so its history is left out.
     """
-    rows = [
-        ("A", "N", "h1", 5),
-        ("A", "S", "h1", 5),
-        ("C", "N", "h1", 10),
-        ("A", "S", "h2", 10),
-        ("B", "N", "h2", 10),
-        ("C", "N", "h2", 10),
-        ("D", "N", "h2", 10),
-        ("B", "S", "h3", 0),
-        ("A", "W", "h1", 1000),
-    ]
-    history = pd.DataFrame(rows, columns=["sku", "region", "month", "qty"])
+    history = top_down_history()
     # B/S and D/S sold nothing in those months: base 0 here (a positive base would keep it)
     base = make_base({**BASE_M1, "sku_region B / S": 0.0, "sku_region D / S": 0.0})
     rec = reconcile(base, PRODUCTS, method="top_down", history=history)
@@ -311,16 +316,7 @@ def test_top_down_keeps_a_new_items_base_and_an_ended_items_zero():
     in the months averaged but its base is 3 (a launch): it keeps 3, taken off the total
     of 40. The other 37 go to A/N, B/N, C/N and D/N by .125 : .25 : .375 : .25 (sum 1).
     """
-    rows = [
-        ("A", "N", "h1", 5),
-        ("A", "S", "h1", 5),
-        ("C", "N", "h1", 10),
-        ("A", "S", "h2", 10),
-        ("B", "N", "h2", 10),
-        ("C", "N", "h2", 10),
-        ("D", "N", "h2", 10),
-    ]
-    history = pd.DataFrame(rows, columns=["sku", "region", "month", "qty"])
+    history = top_down_history()  # its h3 and region W rows change nothing here
     values = {**BASE_M1, "sku_region A / S": 0.0, "sku_region B / S": 0.0}  # D/S: 3
     rec = reconcile(make_base(values), PRODUCTS, method="top_down", history=history)
     got = by_label(rec.forecast)
