@@ -48,6 +48,7 @@ CARD_FIGURES = {
     "revenue_vs_budget_pct": ("Revenue against budget", "points"),
     "margin": ("Margin", "currency"),
     "margin_pct": ("Margin %", "percent"),
+    "margin_vs_budget_pct": ("Margin against budget", "points"),
     "service_level": ("Service level (projected)", "share"),
     "fill_rate": ("Fill rate (projected)", "share"),
     "inventory_value": ("Stock value, end of window", "currency"),

@@ -335,7 +335,13 @@ CONTRACT: dict[str, TableSpec] = {
         TableSpec(
             "budget",
             "one row per family x month",
-            (_c("family", STR), _c("month", MONTH), _n("revenue", "money")),
+            (
+                _c("family", STR),
+                _c("month", MONTH),
+                _n("revenue", "money"),
+                # the budgeted gross margin (revenue less all costs); a loss is negative
+                _c("margin", NUM, limit="money", required=False, nullable=True),
+            ),
             key=("family", "month"),
             refs=(Ref("family", "products", "family"),),
         ),
@@ -1158,6 +1164,17 @@ def _check_rules(chk: _Checker, typed: dict[str, pd.DataFrame], given: dict[str,
                 f"{1 + MAX_PCT_ADJUSTMENT / 100:g}); for more, give the quantity with kind abs",
                 si.index[high],
                 written[high],
+            )
+    bu = typed.get("budget")
+    if has("budget", "revenue", "margin"):
+        above = bu["margin"] > bu["revenue"]
+        if above.any():
+            chk.add(
+                "budget",
+                "margin",
+                "a margin of at most the revenue (the margin is revenue less costs)",
+                bu.index[above],
+                bu.loc[above, "margin"],
             )
     for name in ("costs", "workforce"):
         df = typed.get(name)

@@ -764,10 +764,14 @@ def _sales_inputs(
     return out
 
 
+#: what the demo's budgeted margin keeps back from the standard margin, as a share of revenue
+MARGIN_ALLOWANCE = 0.02
+
+
 def _budget(
     rng: np.random.Generator, cat: _Catalog, total: np.ndarray, cal: _Calendar
 ) -> pd.DataFrame:
-    """Family revenue from cycle - 12 to the horizon's end, 5-10 % above last year grown.
+    """Family revenue (and margin) from cycle - 12 to the horizon's end, 5-10 % above last year.
 
     A month's reference is the latest same calendar month in history (one year back,
     or two for the far horizon, grown once per year); a past budget month without a
@@ -791,10 +795,18 @@ def _budget(
     growth = np.array([f.growth for f in _FAMILIES])[:, None]
     uplift = rng.uniform(1.05, 1.10, (len(_FAMILIES), len(t)))
     budget = revenue[:, ref] * (1 + growth) ** years * uplift
+    # the margin: each family's standard margin over its history, less 2 points for
+    # what the supply plan spends beyond the standard (overtime, holding, bought-in units)
+    sold = total.sum(axis=1)
+    price_sum, cost_sum = np.zeros(len(_FAMILIES)), np.zeros(len(_FAMILIES))
+    np.add.at(price_sum, cat.fam, sold * cat.price)
+    np.add.at(cost_sum, cat.fam, sold * cat.cost)
+    share = 1 - cost_sum / np.where(price_sum > 0, price_sum, 1.0) - MARGIN_ALLOWANCE
     return pd.DataFrame(
         {
             "family": np.repeat([f.name for f in _FAMILIES], len(t)).astype(object),
             "month": np.tile(cal.months(t), len(_FAMILIES)),
             "revenue": np.round(budget.ravel(), -1),
+            "margin": np.round((budget * share[:, None]).ravel(), -1),
         }
     )

@@ -43,6 +43,9 @@ SUMMARY_COLUMNS = [
     "budget_revenue",
     "variance",
     "variance_pct",
+    "budget_margin",
+    "margin_variance",
+    "margin_vs_budget_pct",
 ]
 ACTUALS_COLUMNS = ["family", "month", "revenue", "budget_revenue", "variance"]
 #: the keys of :func:`financial_totals`
@@ -57,8 +60,12 @@ TOTALS_KEYS = (
     "budget_revenue",
     "variance",
     "variance_pct",
+    "budget_margin",
+    "margin_variance",
+    "margin_vs_budget_pct",
 )
-_MONEY = ["units", "revenue", "margin", "budget_revenue", "variance"]
+_MONEY = ["units", "revenue", "margin", "budget_revenue", "variance", "budget_margin",
+          "margin_variance"]  # fmt: skip
 _TOL = 1e-6  # units below this are taken as none
 
 
@@ -145,7 +152,8 @@ def project_financials(
     products : pandas.DataFrame
         ``sku``, ``family``, ``unit_price``, ``unit_cost``.
     budget : pandas.DataFrame
-        ``family``, ``month``, ``revenue`` (the annual operating plan).
+        ``family``, ``month``, ``revenue`` (the annual operating plan) and, optionally,
+        ``margin`` (the budgeted margin: revenue less all costs).
     supply_costs : pandas.DataFrame, optional
         The ``supply_costs`` artifact (family, month, one column per cost component of
         the supply model, money); without it the supply lines are 0.
@@ -166,7 +174,8 @@ def project_financials(
         revenue), lost_revenue (lost units x unit_price), backlog_cost (memo),
         inventory_value (end-of-month stock x unit_cost), budget_revenue (NaN without a
         budget row), variance (revenue - budget_revenue), variance_pct (of
-        budget_revenue).
+        budget_revenue), budget_margin (NaN where the budget sets no margin) and
+        margin_variance (margin - budget_margin).
 
     Raises
     ------
@@ -201,6 +210,9 @@ def project_financials(
     lines["lost_revenue"] = lines["lost"].fillna(0.0) * price
     months = pd.DatetimeIndex(np.sort(supply_plan["month"].unique()), name="month")
     budget_in = budget.loc[budget["month"].isin(months), ["family", "month", "revenue"]]
+    budget_in["margin"] = (
+        budget.loc[budget_in.index, "margin"].astype(float) if "margin" in budget else np.nan
+    )
     families = sorted(set(lines["family"]) | set(budget_in["family"]))
     grid = pd.MultiIndex.from_product([families, months], names=["family", "month"])
     sums = ["revenue", "cogs", "standard_bought", "inventory_value", "lost_revenue"]
@@ -218,13 +230,17 @@ def project_financials(
         fin["subcontract_cost"] -= standard_bought
     fin["cost"] = fin[["cogs", *SUPPLY_LINES, "cost_change"]].sum(axis=1)
     fin = fin.reset_index().merge(
-        budget_in.rename(columns={"revenue": "budget_revenue"}), on=["family", "month"], how="left"
+        budget_in.rename(columns={"revenue": "budget_revenue", "margin": "budget_margin"}),
+        on=["family", "month"],
+        how="left",
     )
     fin["budget_revenue"] = fin["budget_revenue"].astype(float)
+    fin["budget_margin"] = fin["budget_margin"].astype(float)
     fin["margin"] = fin["revenue"] - fin["cost"]
     fin["margin_pct"] = _pct(fin["margin"], fin["revenue"])
     fin["variance"] = fin["revenue"] - fin["budget_revenue"]
     fin["variance_pct"] = _pct(fin["variance"], fin["budget_revenue"])
+    fin["margin_variance"] = fin["margin"] - fin["budget_margin"]
     return fin[FINANCIALS_COLUMNS]
 
 
@@ -495,6 +511,10 @@ def _sums(fin: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     sums = frame.groupby(by or ["_all"])[_MONEY].sum(min_count=1).astype(float)
     sums["margin_pct"] = _pct(sums["margin"], sums["revenue"])
     sums["variance_pct"] = _pct(sums["variance"], sums["budget_revenue"])
+    # a margin budgeted at 0 or at a loss has no meaningful percentage to beat
+    sums["margin_vs_budget_pct"] = _pct(sums["margin_variance"], sums["budget_margin"]).where(
+        sums["budget_margin"] > 0
+    )
     return sums
 
 
@@ -518,7 +538,9 @@ def financial_totals(financials: pd.DataFrame, months: int = 12) -> dict[str, ob
         months in the window), units, revenue, margin, margin_pct (NaN without
         revenue), budget_revenue (NaN if no month of the window has a budget),
         variance and variance_pct (over the budgeted family-months only; NaN without
-        a budget, or a budget of 0).
+        a budget, or a budget of 0); budget_margin, margin_variance and
+        margin_vs_budget_pct likewise over the family-months whose budget sets a margin
+        (the percentage NaN where that margin is 0 or a loss).
 
     Raises
     ------
@@ -559,8 +581,9 @@ def financial_summary(financials: pd.DataFrame, months: int = 12) -> pd.DataFram
         One row per family (``level == "family"``, sorted by family) and a last row
         ``level == "total"`` (family empty): level, family, revenue, margin,
         margin_pct, budget_revenue (NaN if no month has a budget), variance,
-        variance_pct. Select the total by ``level``, never by a family name: a real
-        family may be called "Total". The total row is :func:`financial_totals`. The
+        variance_pct, budget_margin, margin_variance, margin_vs_budget_pct. Select
+        the total by ``level``, never by a family name: a real family may be called
+        "Total". The total row is :func:`financial_totals`. The
         variance sums only months with a budget (like with like), so ``revenue -
         budget_revenue`` differs from ``variance`` when the budget does not cover
         the whole window.

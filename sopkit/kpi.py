@@ -41,6 +41,7 @@ KPI_LABELS = {
     "planned_revenue": "Planned revenue",
     "revenue_vs_budget_pct": "Revenue against budget",
     "margin_pct": "Margin",
+    "margin_vs_budget_pct": "Margin against budget",
     "peak_capacity_utilisation": "Peak capacity use",
     "overloaded_resource_months": "Overloaded resource-months",
     "inventory_value": "Inventory value",
@@ -71,6 +72,8 @@ PLAN_KEYS = (
 )
 #: plan figures read when present (a scenarios table of an older cycle lacks them)
 PLAN_SERVICE_KEYS = ("service_level", "fill_rate", "units")
+#: plan figures of the budget's margin, read when present (older cycles lack them)
+PLAN_MARGIN_KEYS = ("budget_margin", "margin_vs_budget_pct")
 #: the words for a level of the ``accuracy`` artifact
 _ACCURACY_LEVELS = {
     "sku_region": "SKU x region",
@@ -347,6 +350,7 @@ def _plan_kpis(plan: Mapping) -> list[dict[str, object]]:
                 else None
             ),
         ),
+        _margin_vs_budget(plan, window),
         _kpi(
             "peak_capacity_utilisation",
             peak,
@@ -365,6 +369,28 @@ def _plan_kpis(plan: Mapping) -> list[dict[str, object]]:
             missing=no_capacity if np.isnan(overloaded) else None,
         ),
     ]
+
+
+def _margin_vs_budget(plan: Mapping, window: str) -> dict[str, object]:
+    budget = float(plan.get("budget_margin", np.nan))
+    pct = float(plan.get("margin_vs_budget_pct", np.nan))
+    missing = None
+    if not all(k in plan for k in PLAN_MARGIN_KEYS):
+        missing = "the plan's figures were made before budget margins were read (re-run stage 4)"
+    elif np.isnan(budget):
+        missing = f"the budget sets no margin {window} (give the budget a margin column)"
+    elif np.isnan(pct):
+        missing = f"the budgeted margin {window} is 0 or a loss, so there is no percentage of it"
+    return _kpi(
+        "margin_vs_budget_pct",
+        pct,
+        "percent",
+        f"Planned margin against the budget's margin, on the family-months whose budget sets "
+        f"a margin, in percent of that margin, {window}",
+        0.0,
+        _status_at_least(pct, 0.0, BUDGET_WATCH_PCT),
+        missing,
+    )
 
 
 def headline_kpis(
@@ -413,11 +439,11 @@ def headline_kpis(
     pandas.DataFrame
         The ``kpis`` artifact: kpi, label, value, unit, target, status, description;
         one row each for otif, fill_rate, forecast_accuracy, planned_revenue,
-        revenue_vs_budget_pct, margin_pct, peak_capacity_utilisation,
+        revenue_vs_budget_pct, margin_pct, margin_vs_budget_pct, peak_capacity_utilisation,
         overloaded_resource_months and inventory_value (on hand valued at unit cost).
         ``status`` is "good", "watch" or "bad" where there is a target, else None:
-        service is good at or above target, watch within 5 points below; revenue vs
-        budget good at or above 0 %, watch down to -5 %; peak utilisation good up to
+        service is good at or above target, watch within 5 points below; revenue and
+        margin vs budget good at or above 0 %, watch down to -5 %; peak utilisation good up to
         90 %, watch up to 100 %. Each description names the KPI's window; a KPI that
         cannot be computed is NaN without status and its description starts with
         "Not available:" and the reason.

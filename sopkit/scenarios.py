@@ -767,9 +767,10 @@ def summarise_plan(
     dict
         The columns of the ``scenarios`` artifact but ``scenario`` and ``inputs``:
         first_month and last_month (the window), units (shipped), revenue, margin,
-        margin_pct, cost, budget_revenue, revenue_vs_budget_pct (from
-        :func:`sopkit.finance.financial_totals`), fill_rate and service_level (units
-        and SKU-months served in the month asked, from the supply plan),
+        margin_pct, cost, budget_revenue, revenue_vs_budget_pct, budget_margin,
+        margin_vs_budget_pct (from :func:`sopkit.finance.financial_totals`), fill_rate
+        and service_level (units and SKU-months served in the month asked, from the
+        supply plan),
         inventory_value (at the end of the window), required_hours, available_hours,
         overload_hours, shortfall_hours, peak_utilisation and
         overloaded_resource_months (from :func:`sopkit.supply.summarise_capacity`
@@ -814,6 +815,8 @@ def summarise_plan(
         else np.nan,
         "budget_revenue": money["budget_revenue"],
         "revenue_vs_budget_pct": money["variance_pct"],
+        "budget_margin": money["budget_margin"],
+        "margin_vs_budget_pct": money["margin_vs_budget_pct"],
         **hours,
     }
 

@@ -419,6 +419,8 @@ ARTIFACTS: dict[str, Artifact] = {
             ("budget_revenue", NUMBER, "the budget (NaN where none is set)"),
             ("variance", NUMBER, "revenue - budget_revenue"),
             ("variance_pct", NUMBER, "variance in percent of budget_revenue"),
+            ("budget_margin", NUMBER, "the budget's margin (NaN where none is set)"),
+            ("margin_variance", NUMBER, "margin - budget_margin"),
         ),
         _a(
             "supply_gaps", "reconciliation",
@@ -502,6 +504,12 @@ ARTIFACTS: dict[str, Artifact] = {
             (
                 "revenue_vs_budget_pct", NUMBER,
                 "revenue against budget over the budgeted family-months, in percent",
+            ),
+            ("budget_margin", NUMBER, "the budget's margin over the window (NaN where none)"),
+            (
+                "margin_vs_budget_pct", NUMBER,
+                "margin against the budget's margin over the family-months that set one, in "
+                "percent of it (NaN where that margin is 0 or a loss)",
             ),
             ("required_hours", NUMBER, "hours needed over the window"),
             ("available_hours", NUMBER, "regular hours over the window (NaN without resources)"),

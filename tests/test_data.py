@@ -151,6 +151,10 @@ BAD_INPUTS = {
         _set("sales_inputs", 0, "family", "Kettles"),
         r"sales_inputs row 2, column sku: got 'A-1'; expected either a sku or a family",
     ),
+    "a budgeted margin above its revenue": (
+        _set("budget", 0, "margin", "1200"),
+        r"budget row 2, column margin: .*expected a margin of at most the revenue",
+    ),
     "an all-SKU cost row beside others": (
         _append_row("costs", sku="A-1"),
         r"costs row 2, column sku: expected a sku in every row when there is more than one row",
@@ -160,6 +164,12 @@ BAD_INPUTS = {
         r"forecasts: expected a table of the data contract",
     ),
 }
+
+
+def test_a_budget_may_set_a_margin_even_a_loss(raw):
+    raw["budget"]["margin"] = ["-50"]
+    assert validate_tables(raw).budget["margin"].tolist() == [-50.0]
+    assert "margin" not in validate_tables(raw_tables()).budget.dropna(axis=1).columns
 
 
 def test_raw_fixture_is_valid():

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sopkit.demo import make_demo
+from sopkit.demo import MARGIN_ALLOWANCE, make_demo
 from sopkit.errors import SopError
 
 SMALL = {"seed": 7, "last_month": "2026-10", "n_skus": 24, "n_months": 30, "horizon": 18}
@@ -70,7 +70,7 @@ COLUMNS = {
         "regular_cost_per_hour",
     ],
     "sales_inputs": ["sku", "family", "region", "month", "kind", "value", "reason", "author"],
-    "budget": ["family", "month", "revenue"],
+    "budget": ["family", "month", "revenue", "margin"],
 }
 MONTH_COLUMNS = {"month", "launch_month", "eol_month"}
 DATE_COLUMNS = {"order_date", "requested_date", "shipped_date"}
@@ -475,6 +475,22 @@ def test_budget_months_and_ambition(demo):
     past = bud.loc[:, bud.columns < CYCLE]
     year_before = rev.loc[past.index, rev.columns < CYCLE - pd.DateOffset(months=12)].iloc[:, -12:]
     assert past.sum().sum() > 1.05 * year_before.sum().sum()
+
+
+def test_budget_margin_is_the_standard_margin_less_the_allowance(demo):
+    """Each family's budgeted margin is its revenue x (1 - its cost of goods over its
+    revenue, over the whole history) less MARGIN_ALLOWANCE: a share within (0, 1) of the
+    budgeted revenue, the same every month (to rounding)."""
+    sh = demo["sales_history"].merge(demo["products"], on="sku")
+    by = sh.assign(r=sh["qty"] * sh["unit_price"], c=sh["qty"] * sh["unit_cost"])
+    by = by.groupby("family")[["r", "c"]].sum()
+    share = 1 - by["c"] / by["r"] - MARGIN_ALLOWANCE
+    bud = demo["budget"]
+    got = bud["margin"] / bud["revenue"]
+    expected = bud["family"].map(share)
+    big = bud["revenue"] > 10_000  # rounding to tens moves small months more
+    assert np.allclose(got[big], expected[big], atol=1e-3)
+    assert ((got > 0) & (got < 1)).all()
 
 
 # --------------------------------------------------------------------------- full size

@@ -95,6 +95,43 @@ def test_project_financials_hand_worked():
     assert f.loc[("Tools", M[0]), "variance_pct"] == -100.0
 
 
+def test_margin_against_a_budgeted_margin_hand_worked():
+    """The budget sets margins: Bikes 150 in month 0, 200 in month 1; Tools 20 in month 0.
+    Bikes earns 160 a month (500 - 340): +10, then -40. Tools earns nothing: -20. Over
+    the first two months Bikes is 320 against 350, -30 (-8.57 %); all families 320
+    against 370, -50 (-13.5 %); Parts has no budget and Bikes' month 2 no margin row, so
+    neither counts. Without a margin column every budget margin is missing, not 0."""
+    budget = _budget().assign(margin=[150.0, 200.0, 20.0, 300.0])
+    fin = project_financials(_supply(), PRODUCTS, budget)
+    assert not ARTIFACTS["financials"].problems(fin)
+    f = fin.set_index(["family", "month"])
+    assert f.loc["Bikes", "margin_variance"].tolist()[:2] == [10.0, -40.0]
+    assert np.isnan(f.loc[("Bikes", M[2]), "margin_variance"])
+    assert f.loc[("Tools", M[0]), "margin_variance"] == -20.0
+    assert np.isnan(f.loc[("Parts", M[2]), "budget_margin"])
+    summary = financial_summary(fin, months=2).set_index("level")
+    bikes = summary[summary["family"] == "Bikes"].iloc[0]
+    assert (bikes["budget_margin"], bikes["margin_variance"]) == (350.0, -30.0)
+    assert bikes["margin_vs_budget_pct"] == pytest.approx(-30 / 350 * 100)
+    total = summary.loc["total"]
+    assert (total["margin"], total["budget_margin"], total["margin_variance"]) == (
+        320.0,
+        370.0,
+        -50.0,
+    )
+    assert total["margin_vs_budget_pct"] == pytest.approx(-50 / 370 * 100)
+    totals = financial_totals(fin, months=2)
+    assert totals["margin_vs_budget_pct"] == pytest.approx(total["margin_vs_budget_pct"])
+    # a budgeted loss has no percentage to beat; no margin column: all missing
+    loss = financial_totals(project_financials(_supply(), PRODUCTS, budget.assign(margin=-1.0)))
+    assert loss["budget_margin"] == -3.0  # the three budget rows of the plan months
+    assert np.isnan(loss["margin_vs_budget_pct"])
+    plain = project_financials(_supply(), PRODUCTS, _budget())
+    assert plain["budget_margin"].isna().all()
+    assert plain["margin_variance"].isna().all()
+    assert np.isnan(financial_totals(plain)["margin_vs_budget_pct"])
+
+
 def test_revenue_follows_shipments_not_demand():
     """A hand-built supply plan with backlog: A's demand is 10 a month, but the plan
     makes only 6 in month 0 (backlog 4), catches up in month 1 (ships 10 + 4 = 14) and
@@ -161,7 +198,7 @@ def test_financial_summary_compares_like_with_like():
 
 
 def test_financial_totals_are_the_summary_total_row():
-    fin = project_financials(_supply(), PRODUCTS, _budget())
+    fin = project_financials(_supply(), PRODUCTS, _budget().assign(margin=[150.0, 200, 20, 0]))
     totals = financial_totals(fin, months=2)
     assert (totals["first_month"], totals["last_month"], totals["months"]) == (M[0], M[1], 2)
     assert totals["units"] == 3 + 4 + 3 + 4

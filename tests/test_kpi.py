@@ -124,6 +124,8 @@ def _plan(**overrides) -> dict:
         "margin_pct": 30.0,
         "budget_revenue": 1_260_000.0,
         "revenue_vs_budget_pct": -2.0,
+        "budget_margin": 400_000.0,
+        "margin_vs_budget_pct": -7.4,
         "required_hours": 285.0,
         "available_hours": 300.0,
         "overload_hours": 5.0,
@@ -178,6 +180,7 @@ def test_headline_kpis_hand_worked():
         "planned_revenue",
         "revenue_vs_budget_pct",
         "margin_pct",
+        "margin_vs_budget_pct",
         "peak_capacity_utilisation",
         "overloaded_resource_months",
         "projected_service_level",
@@ -198,6 +201,11 @@ def test_headline_kpis_hand_worked():
         "watch",
     )
     assert k.loc["margin_pct", "unit"] == "percent"
+    # 7.4 % under the budget's margin: beyond the 5-point watch band
+    assert (k.loc["margin_vs_budget_pct", "value"], k.loc["margin_vs_budget_pct", "status"]) == (
+        -7.4,
+        "bad",
+    )
     assert k.loc["peak_capacity_utilisation", "value"] == pytest.approx(1.05)
     assert k.loc["peak_capacity_utilisation", "status"] == "bad"
     assert k.loc["overloaded_resource_months", "value"] == 1.0
@@ -222,6 +230,7 @@ def test_every_kpi_states_its_window_from_its_parameter():
         "planned_revenue",
         "revenue_vs_budget_pct",
         "margin_pct",
+        "margin_vs_budget_pct",
         "peak_capacity_utilisation",
         "overloaded_resource_months",
     ):
@@ -281,6 +290,21 @@ def test_lines_that_request_no_units_leave_the_fill_rate_missing():
             _plan(revenue=0.0, margin_pct=np.nan),
             "margin_pct",
             "the plan ships nothing",
+        ),
+        (
+            _plan(budget_margin=np.nan, margin_vs_budget_pct=np.nan),
+            "margin_vs_budget_pct",
+            "the budget sets no margin over 2026-11 to 2027-10",
+        ),
+        (
+            _plan(budget_margin=-5.0, margin_vs_budget_pct=np.nan),
+            "margin_vs_budget_pct",
+            "is 0 or a loss",
+        ),
+        (
+            {k: v for k, v in _plan().items() if k != "margin_vs_budget_pct"},
+            "margin_vs_budget_pct",
+            "made before budget margins were read",
         ),
         (
             _plan(

@@ -54,7 +54,12 @@ MATERIAL_SUPPLY = pd.DataFrame(
     {"material": ["Steel"], "month": pd.NaT, "max_qty": [200.0], "unit_cost": [1.0]}
 )
 BUDGET = pd.DataFrame(
-    {"family": ["Bikes", "Parts"], "month": [M[0], M[0]], "revenue": [8000.0, 500.0]}
+    {
+        "family": ["Bikes", "Parts"],
+        "month": [M[0], M[0]],
+        "revenue": [8000.0, 500.0],
+        "margin": [3000.0, 300.0],
+    }
 )
 
 
@@ -113,6 +118,8 @@ BASELINE = {
     "inventory_value": 0.0,
     "budget_revenue": 8_500.0,
     "revenue_vs_budget_pct": 0.0,
+    "budget_margin": 3_300.0,
+    "margin_vs_budget_pct": (80 * 40 - 12 + 50 * 6 - 3_300) / 3_300 * 100,
     "required_hours": 440.0,
     "available_hours": 900.0,
     "overload_hours": 0.0,
@@ -133,7 +140,8 @@ def test_replan_baseline_hand_worked():
     Finance: units 290 + 150 = 440; revenue 290 x 100 + 150 x 10 = 30,500; margin at
     standard cost 290 x 40 + 150 x 6 = 12,500, less the holding of 36 (steel is in the
     standard cost): 12,464. Budget (month 0 only): 8,500 against month-0 revenue
-    8,000 + 500, so 0 %. Hours: Press 90, 100, 100 on 100 regular; Lathe 50 a month on
+    8,000 + 500, so 0 %; its margin of 3,300 against month 0's 80 x 40 - 12 (holding the
+    10 built ahead) + 50 x 6 = 3,488, +5.7 %. Hours: Press 90, 100, 100 on 100 regular; Lathe 50 a month on
     200: required 440, available 900, no overload, peak 1.0.
     """
     plan = replan(_inputs(), name="baseline")
@@ -346,6 +354,7 @@ KPI_OF_COLUMN = {
     "revenue": "planned_revenue",
     "margin_pct": "margin_pct",
     "revenue_vs_budget_pct": "revenue_vs_budget_pct",
+    "margin_vs_budget_pct": "margin_vs_budget_pct",
     "peak_utilisation": "peak_capacity_utilisation",
     "overloaded_resource_months": "overloaded_resource_months",
 }
