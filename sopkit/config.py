@@ -232,6 +232,12 @@ class Parameters(_Model):
         description="database URL of the decision log (sqlite:///..., postgresql+psycopg://"
         "...); empty: <reports_dir>/decisions.sqlite",
     )
+    workspace_name: str | None = Field(
+        None,
+        description="the name this workspace's decisions are kept under in a decision log "
+        "shared with other workspaces; empty: the workspace folder's name",
+        max_length=200,
+    )
     data: DataParams = Field(default_factory=DataParams)
     portfolio: PortfolioParams = Field(default_factory=PortfolioParams)
     demand: DemandParams = Field(default_factory=DemandParams)
@@ -343,7 +349,8 @@ LOCATION_PARAMETERS = ("params_file", "cycle_dir", "run_id")
 #: settings that say where things are, not what the plan is: left out of a plan's identity
 #: (a forecast made on a Dask cluster is the one made here)
 LOCATION_SETTINGS = (
-    "reports_dir", "decision_log", "data.source", "data.queries", "demand.scheduler",
+    "reports_dir", "decision_log", "workspace_name", "data.source", "data.queries",
+    "demand.scheduler",
 )  # fmt: skip
 
 

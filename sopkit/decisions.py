@@ -21,7 +21,11 @@ in the index, but approves nothing any more.
 **One log per workspace.** Its URL is the workspace's ``decision_log`` setting in
 ``parameters/default.yaml`` (:func:`workspace_log`), whatever a run's ``--params`` or
 ``-p`` say, so ``sop decide``, ``sop run``, stage 5 and ``sop serve`` all read and write the
-same log; a relative SQLite path is taken from the workspace folder.
+same log; a relative SQLite path is taken from the workspace folder. Several workspaces
+may share one database (a PostgreSQL server, say): each row holds the workspace's name
+(``workspace_name``, by default the workspace folder's name), and a workspace's log reads
+its own rows only, so two companies' cycles 2026-11 never mix. Rows written before the
+log kept names (``workspace`` empty) are read by every workspace.
 
 Examples
 --------
@@ -66,7 +70,7 @@ DECISIONS = ("approve", "reject", "request_changes")
 DEFAULT_FILE = "decisions.sqlite"
 HISTORY_COLUMNS = [
     "id", "cycle", "scenario", "inputs", "plan_hash", "decision", "comment", "person",
-    "decided_at",
+    "decided_at", "workspace",
 ]  # fmt: skip
 _SQLITE_TIMEOUT_S = 30
 _MAX_TEXT = 2000
@@ -85,6 +89,7 @@ _TABLE = sa.Table(
     sa.Column("comment", sa.Text, nullable=False),
     sa.Column("person", sa.String(200), nullable=False),
     sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("workspace", sa.String(_MAX_NAME), nullable=False, server_default="", index=True),
 )
 
 
@@ -110,6 +115,10 @@ class DecisionLog:
     url : str
         A SQLAlchemy database URL: ``sqlite:///path/to/decisions.sqlite`` or
         ``postgresql+psycopg://user:password@host:5432/db``.
+    workspace : str, optional
+        The workspace whose decisions these are: rows are written under this name, and
+        only its rows (and those written without a name) are read. None: rows are
+        written without a name and every row is read.
 
     Raises
     ------
@@ -118,8 +127,13 @@ class DecisionLog:
         message hides the password).
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, workspace: str | None = None) -> None:
         self.url = str(url)
+        self.workspace = " ".join(str(workspace).split()) if workspace is not None else None
+        if self.workspace is not None and not 0 < len(self.workspace) <= _MAX_NAME:
+            raise SopError(
+                f"workspace_name must be a name of 1 to {_MAX_NAME} characters; got {workspace!r}."
+            )
         try:
             parsed = sa.engine.make_url(self.url)
         except (sa.exc.ArgumentError, ValueError) as exc:
@@ -140,6 +154,7 @@ class DecisionLog:
             if sqlite:
                 sa.event.listen(self.engine, "connect", _sqlite_pragmas)
             _METADATA.create_all(self.engine)
+            _add_workspace_column(self.engine)
         except (sa.exc.SQLAlchemyError, ImportError, ValueError) as exc:
             cause = getattr(exc, "orig", None) or exc
             raise SopError(
@@ -220,6 +235,7 @@ class DecisionLog:
             "comment": comment,
             "person": person,
             "decided_at": dt.datetime.now(dt.UTC),
+            "workspace": self.workspace or "",
         }
         try:
             with self.engine.begin() as conn:
@@ -234,10 +250,15 @@ class DecisionLog:
         return row
 
     def history(self, cycle: str | None = None) -> pd.DataFrame:
-        """The decisions (of ``cycle``, or all), oldest first: :data:`HISTORY_COLUMNS`."""
+        """The decisions (of ``cycle``, or all), oldest first: :data:`HISTORY_COLUMNS`.
+
+        Only the log's workspace's rows, and those written without a name (see the notes).
+        """
         query = sa.select(_TABLE).order_by(_TABLE.c.decided_at, _TABLE.c.id)
         if cycle is not None:
             query = query.where(_TABLE.c.cycle == cycle)
+        if self.workspace is not None:
+            query = query.where(_TABLE.c.workspace.in_([self.workspace, ""]))
         with self.engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
         out = pd.DataFrame([dict(r) for r in rows], columns=HISTORY_COLUMNS)
@@ -267,12 +288,15 @@ def approval_of(history: pd.DataFrame, plan: str | None = None) -> dict[str, Any
 
 
 def decision_log(
-    url: str | None, reports_dir: str | Path, workspace: str | Path | None = None
+    url: str | None,
+    reports_dir: str | Path,
+    workspace: str | Path | None = None,
+    name: str | None = None,
 ) -> DecisionLog:
     """A decision log: ``url`` if set, else ``<reports_dir>/decisions.sqlite``.
 
     A relative SQLite path in ``url`` is taken from ``workspace`` (the current folder
-    without one).
+    without one). ``name``: the workspace's name in the log (:class:`DecisionLog`).
     """
     if url:
         parsed = sa.engine.make_url(url) if "://" in str(url) else None
@@ -283,8 +307,8 @@ def decision_log(
         ):  # fmt: skip
             url = parsed.set(database=str(Path(workspace).resolve() / parsed.database))
             url = url.render_as_string(hide_password=False)
-        return DecisionLog(str(url))
-    return DecisionLog(f"sqlite:///{Path(reports_dir).resolve() / DEFAULT_FILE}")
+        return DecisionLog(str(url), name)
+    return DecisionLog(f"sqlite:///{Path(reports_dir).resolve() / DEFAULT_FILE}", name)
 
 
 def workspace_log(workspace: str | Path) -> DecisionLog:
@@ -294,13 +318,31 @@ def workspace_log(workspace: str | Path) -> DecisionLog:
 
     ws = Path(workspace).resolve()
     params = resolve_run(ws / "parameters" / "default.yaml").params
-    return decision_log(params.decision_log, reports_root(ws, params), ws)
+    name = params.workspace_name or ws.name
+    return decision_log(params.decision_log, reports_root(ws, params), ws, name)
 
 
 def cycle_plan_hash(store: Any) -> str:
     """The hash of a cycle's plan of record: its demand plan, supply plan and financials."""
     frames = [store.read(name) for name in PLAN_ARTIFACTS if store.has(name)]
     return plan_hash(*frames)
+
+
+def _add_workspace_column(engine: sa.Engine) -> None:
+    """Give a log made before rows held their workspace the ``workspace`` column."""
+    if "workspace" in {c["name"] for c in sa.inspect(engine).get_columns("decisions")}:
+        return
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    f"ALTER TABLE decisions ADD COLUMN workspace VARCHAR({_MAX_NAME}) "
+                    "NOT NULL DEFAULT ''"
+                )
+            )
+    except sa.exc.SQLAlchemyError:  # another process added it meanwhile
+        if "workspace" not in {c["name"] for c in sa.inspect(engine).get_columns("decisions")}:
+            raise
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

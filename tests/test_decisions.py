@@ -154,3 +154,88 @@ def test_an_approval_approves_only_the_plan_it_was_made_on(tmp_path):
     with pytest.raises(SopError, match="person is 201 characters long; at most 200"):
         log.record(cycle="2026-11", decision="approve", person="x" * 201, plan_hash="aaa")
     log.dispose()
+
+
+def _shared_by_two_workspaces(url: str) -> None:
+    """Two workspaces decide on their own cycle 2026-11 in one database: each reads its
+    own rows only; a log without a name reads both."""
+    acme, globex = DecisionLog(url, "acme"), DecisionLog(url, "globex")
+    acme.record(cycle="2026-11", decision="approve", person="Ann", plan_hash="a1")
+    globex.record(cycle="2026-11", decision="reject", person="Gil", plan_hash="g1",
+                  comment="too much stock")  # fmt: skip
+    assert acme.history("2026-11")["person"].tolist() == ["Ann"]
+    assert acme.approval("2026-11", plan="a1")["person"] == "Ann"
+    assert globex.approval("2026-11") is None
+    assert globex.history()["workspace"].tolist() == ["globex"]
+    assert sorted(DecisionLog(url).history()["workspace"]) == ["acme", "globex"]
+    for log in (acme, globex):
+        log.dispose()
+
+
+def test_workspaces_sharing_a_log_keep_their_decisions_apart(tmp_path):
+    _shared_by_two_workspaces(f"sqlite:///{tmp_path / 'shared.sqlite'}")
+    with pytest.raises(SopError, match="workspace_name must be a name of 1 to 200"):
+        DecisionLog(f"sqlite:///{tmp_path / 'shared.sqlite'}", " ")
+
+
+def test_workspaces_sharing_a_postgresql_log_keep_their_decisions_apart(pg_url):
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE IF EXISTS decisions"))
+    engine.dispose()
+    _shared_by_two_workspaces(pg_url)
+
+
+def test_a_log_from_before_workspace_names_gains_the_column_and_keeps_its_rows(tmp_path):
+    """A decisions table without the workspace column (as sopkit wrote it before): opening
+    it adds the column, its rows stay, and every workspace reads them."""
+    import sqlalchemy as sa
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "CREATE TABLE decisions (id INTEGER PRIMARY KEY AUTOINCREMENT, cycle VARCHAR(7) "
+            "NOT NULL, scenario VARCHAR(200) NOT NULL, inputs TEXT NOT NULL, plan_hash "
+            "VARCHAR(64) NOT NULL, decision VARCHAR(20) NOT NULL, comment TEXT NOT NULL, "
+            "person VARCHAR(200) NOT NULL, decided_at DATETIME NOT NULL)"
+        ))  # fmt: skip
+        conn.execute(sa.text(
+            "INSERT INTO decisions (cycle, scenario, inputs, plan_hash, decision, comment, "
+            "person, decided_at) VALUES ('2026-10', 'baseline', '{}', 'old', 'approve', '', "
+            "'Ann', '2026-10-30 10:00:00')"
+        ))  # fmt: skip
+    engine.dispose()
+    log = DecisionLog(url, "acme")
+    log.record(cycle="2026-11", decision="approve", person="Bo", plan_hash="new")
+    history = log.history()
+    assert history["plan_hash"].tolist() == ["old", "new"]
+    assert history["workspace"].tolist() == ["", "acme"]
+    assert DecisionLog(url, "globex").history()["plan_hash"].tolist() == ["old"]
+    log.dispose()
+
+
+def test_a_workspace_log_is_kept_under_the_workspace_s_name(tmp_path):
+    """By default the workspace folder's name; ``workspace_name`` in the parameters names it."""
+    import shutil
+    from pathlib import Path
+
+    from sopkit.decisions import workspace_log
+
+    repo = Path(__file__).resolve().parents[1]
+    ws = tmp_path / "acme"
+    shutil.copytree(repo / "parameters", ws / "parameters")
+    log = workspace_log(ws)
+    assert log.workspace == "acme"
+    log.record(cycle="2026-11", decision="approve", person="Ann", plan_hash="x")
+    log.dispose()
+    params = ws / "parameters" / "default.yaml"
+    params.write_text(
+        params.read_text().replace("workspace_name:  ", "workspace_name: Acme Corp  ", 1)
+    )
+    renamed = workspace_log(ws)
+    assert renamed.workspace == "Acme Corp"
+    assert renamed.history()["workspace"].tolist() == []  # acme's row is not Acme Corp's
+    renamed.dispose()
