@@ -866,3 +866,53 @@ def test_a_worker_that_dies_mid_run_is_said_not_a_bare_error(monkeypatch):
     monkeypatch.setattr(engine, "_run_chunk", _die)
     with pytest.raises(SopError, match=r"the forecast stopped: a worker process went away"):
         forecast(history, 3, n_jobs=2)
+
+
+def test_the_lean_arima_gradients_fit_the_same_models_to_the_last_bit():
+    """statsforecast's AutoARIMA on 8 monthly series (seasonal, trending, noisy, 40 months),
+    with scipy's own forward differences and with the engine's (sopkit.demand._fastgrad):
+    the same orders, coefficients, forecasts and bounds, bit for bit; and outside the
+    block scipy's again."""
+    import statsforecast.arima as sf_arima
+    from scipy import optimize
+    from statsforecast.models import AutoARIMA
+
+    from sopkit.demand._fastgrad import fast_arima_gradients
+
+    rng = np.random.default_rng(3)
+    t = np.arange(40)
+    series = [
+        np.maximum(
+            100 + k * t + 30 * np.sin(2 * np.pi * t / 12 + k) + rng.normal(0, 5 + 3 * k, 40), 0
+        )
+        for k in range(8)
+    ]
+
+    def fits():
+        out = []
+        for y in series:
+            model = AutoARIMA(season_length=12, approximation=None).fit(y)
+            out.append((model.model_["arma"], model.model_["coef"], model.predict(6, level=[80])))
+        return out
+
+    plain = fits()
+    with fast_arima_gradients():
+        assert sf_arima.minimize is not optimize.minimize
+        lean = fits()
+    assert sf_arima.minimize is optimize.minimize
+    for (arma, coef, fc), (arma2, coef2, fc2) in zip(plain, lean, strict=True):
+        assert arma == arma2
+        assert coef.keys() == coef2.keys()
+        for key in coef:
+            assert np.array_equal(coef[key], coef2[key]), key
+        for key in fc:
+            assert np.array_equal(fc[key], fc2[key]), key
+    # any other optimiser, or BFGS with a gradient, goes to scipy untouched
+    from sopkit.demand._fastgrad import _minimize
+
+    rosen = optimize.rosen
+    for kwargs in ({"method": "Nelder-Mead"}, {"method": "BFGS", "jac": optimize.rosen_der}):
+        got = _minimize(rosen, np.array([1.3, 0.7]), **kwargs)
+        want = optimize.minimize(rosen, np.array([1.3, 0.7]), **kwargs)
+        assert np.array_equal(got.x, want.x)
+        assert got.nfev == want.nfev
