@@ -207,6 +207,26 @@ def cmd_decide(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_promote(args: argparse.Namespace) -> int:
+    """``sop promote ID``: an approved scenario or what-if becomes the cycle's plan."""
+    from .cycle import run_cycle
+    from .decisions import promote_decision
+
+    row = promote_decision(args.id, name=args.name, params_file=args.params)
+    name, cycle = row["promoted"], row["cycle"]
+    where = "added to scenarios.yaml as" if row["added"] else "is"
+    print(
+        f"Decision {row['id']}: approved by {row['person']} on "
+        f"{row['decided_at']:%Y-%m-%d %H:%M} UTC; the scenario {where} {name!r}."
+    )
+    if args.no_run:
+        print(f"Next: sop run --cycle {cycle} --scenario {name} --force")
+        return 0
+    print(f"Re-planning cycle {cycle} under {name!r} (it replaces the cycle's plan).")
+    result = run_cycle(args.params, cycle=cycle, scenario=name, force=True)
+    return 0 if result.status in ("complete", "up to date") else 1
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """``sop serve``: the executive dashboard in Voila (see :mod:`sopkit.serve`)."""
     from .serve import serve
@@ -250,7 +270,12 @@ stages: 1 product_review, 2 demand_planning, 3 supply_planning, 4 reconciliation
     "decide": """examples:
   sop decide approve --by "Ann Lee"                       the latest cycle's plan
   sop decide reject --by "Ann Lee" --comment "budget gap too large" --cycle 2026-11
-  sop decide approve --by "Ann Lee" --scenario price_increase   promote a scenario""",
+  sop decide approve --by "Ann Lee" --scenario price_increase   approve a scenario""",
+    "promote": """examples:
+  sop promote 12                 decision 12's scenario (or dashboard what-if) becomes its
+                                 cycle's plan: the cycle is re-planned under it
+  sop promote 12 --no-run        only add the what-if to scenarios.yaml
+  sop promote 12 --name rush     ... under the name rush instead of what_if_12""",
 }
 
 
@@ -325,6 +350,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", help="the scenario decided on (default: the cycle's)")
     p.add_argument("--params", help="parameters file (default: parameters/default.yaml)")
     p.set_defaults(func=cmd_decide)
+
+    p = sub.add_parser(
+        "promote", help="make an approved scenario or what-if the cycle's plan",
+        description="Take an approval from the decision log (sop decide, or the dashboard's "
+        "decision panel): an approved what-if is added to scenarios.yaml (appended; "
+        "what_if_<id> by default), then its cycle is re-planned under the scenario, "
+        "replacing the cycle's plan.", epilog=_EPILOG["promote"], formatter_class=fmt,
+    )  # fmt: skip
+    p.add_argument("id", type=int, help="the decision's id (in the cycle's index.html)")
+    p.add_argument("--name", help="the scenario's name for a what-if (default what_if_<id>)")
+    p.add_argument("--no-run", action="store_true", help="do not re-plan the cycle now")
+    p.add_argument("--params", help="parameters file (default: parameters/default.yaml)")
+    p.set_defaults(func=cmd_promote)
 
     p = sub.add_parser(
         "serve", help="serve the executive dashboard (Voila) of the latest cycle",

@@ -358,8 +358,8 @@ class DecisionPanel:
         promote = ""
         if scenario == "what-if" and row["decision"] == "approve":
             promote = (
-                " To make the what-if the cycle's plan, add its inputs to scenarios.yaml as a "
-                "scenario and run <code>sop run --scenario NAME --force</code>."
+                " To make the what-if the cycle's plan, run "
+                f"<code>sop promote {row['id']}</code> in the workspace."
             )
         self.status.value = (
             f'<div style="color:#207227" data-role="recorded">Recorded: '
@@ -383,14 +383,15 @@ class DecisionPanel:
             self.history.value = "<i>No decision on this cycle yet.</i>"
             return
         body = "".join(
-            f"<tr><td>{r.decided_at:%Y-%m-%d %H:%M}</td><td>{html.escape(r.decision)}</td>"
+            f"<tr><td>{r.id}</td><td>{r.decided_at:%Y-%m-%d %H:%M}</td>"
+            f"<td>{html.escape(r.decision)}</td>"
             f"<td>{html.escape(r.person)}</td><td>{html.escape(r.scenario)}</td>"
             f"<td>{html.escape(r.comment)}</td></tr>"
             for r in rows.itertuples()
         )
         self.history.value = (
-            '<table data-role="history"><tr><th>When (UTC)</th><th>Decision</th><th>By</th>'
-            f"<th>Scenario</th><th>Comment</th></tr>{body}</table>"
+            '<table data-role="history"><tr><th>#</th><th>When (UTC)</th><th>Decision</th>'
+            f"<th>By</th><th>Scenario</th><th>Comment</th></tr>{body}</table>"
         )
 
 

@@ -61,6 +61,7 @@ __all__ = [
     "decision_log",
     "latest_complete_cycle",
     "plan_hash",
+    "promote_decision",
     "workspace_log",
 ]
 
@@ -473,3 +474,136 @@ def _replan_recorded(store: Any, recorded: Any, scenario: str) -> Any:
         ds, store.read("demand_plan"), accuracy=store.read("accuracy"), params=recorded.params
     )
     return replan(inputs, recorded.scenarios[scenario], name=scenario)
+
+
+#: the name a promoted what-if gets in scenarios.yaml, from its decision's id
+WHAT_IF_NAME = "what_if_{id}"
+
+
+def promote_decision(
+    decision_id: int,
+    *,
+    name: str | None = None,
+    workspace: str | Path | None = None,
+    params_file: str | Path | None = None,
+) -> dict[str, Any]:
+    """Make an approved scenario ready to be the cycle's plan: a what-if becomes a scenario.
+
+    The decision must be an approval in the workspace's log. An approved scenario of
+    ``scenarios.yaml`` is promoted as it is; an approved what-if of the dashboard (its
+    inputs recorded with the decision) is added to the ``scenarios.yaml`` beside the
+    parameters file under ``name`` (default ``what_if_<id>``), with a description saying
+    who approved it when. The file is only appended to: its comments and scenarios stay,
+    and the result is read back and checked before it replaces the file (nothing is
+    written on any problem). ``sop promote`` then re-plans the cycle under that scenario.
+
+    Returns
+    -------
+    dict
+        The decision's row, with ``promoted`` (the scenario's name) and ``added`` (True
+        when it was written to scenarios.yaml now).
+
+    Raises
+    ------
+    SopError
+        No such decision in the workspace's log, a decision that is not an approval,
+        inputs that are not a valid scenario, a name taken by another scenario, or a
+        scenarios.yaml that cannot be appended to (the message then gives the lines to
+        add by hand).
+    """
+    from sopkit.config import find_workspace, load_scenarios
+    from sopkit.scenarios import validate_scenario
+
+    ws = Path(workspace).resolve() if workspace else find_workspace()
+    pfile = Path(params_file) if params_file else ws / "parameters" / "default.yaml"
+    scen_file = (pfile if pfile.is_absolute() else ws / pfile).parent / "scenarios.yaml"
+    log = workspace_log(ws)
+    try:
+        history = log.history()
+    finally:
+        log.dispose()
+    rows = history[history["id"] == decision_id]
+    if rows.empty:
+        raise SopError(
+            f"decision {decision_id} is not in this workspace's decision log; the cycle's "
+            "index.html lists its decisions, or see `sop decide --help`."
+        )
+    row = rows.iloc[0].to_dict()
+    if row["decision"] != "approve":
+        raise SopError(
+            f"decision {decision_id} is {row['decision'].replace('_', ' ')}, not an approval: "
+            "only an approved scenario becomes the cycle's plan."
+        )
+    known = load_scenarios(scen_file)
+    if row["scenario"] != "what-if":
+        if row["scenario"] not in known:
+            raise SopError(
+                f"decision {decision_id} approved scenario {row['scenario']!r}, which "
+                f"{scen_file} no longer has."
+            )
+        return {**row, "promoted": row["scenario"], "added": False}
+    try:
+        inputs = json.loads(row["inputs"] or "{}")
+    except json.JSONDecodeError:
+        inputs = None
+    if not isinstance(inputs, dict):
+        raise SopError(f"decision {decision_id}'s inputs are not a scenario: {row['inputs']!r}")
+    scenario = validate_scenario(inputs, f"of decision {decision_id}").model_copy(
+        update={
+            "description": f"What-if approved by {row['person']} on "
+            f"{row['decided_at']:%Y-%m-%d %H:%M} UTC (decision {decision_id})"
+        }
+    )
+    name = name or WHAT_IF_NAME.format(id=decision_id)
+    if not (name.replace("_", "").replace("-", "").isalnum() and len(name) <= _MAX_NAME):
+        raise SopError(f"a scenario name is letters, digits, - and _; got {name!r}")
+    if name in known:
+        if known[name].changes() == scenario.changes():
+            return {**row, "promoted": name, "added": False}
+        raise SopError(
+            f"{scen_file} already has a scenario {name!r} with other changes; give another "
+            "name with --name."
+        )
+    _append_scenario(scen_file, name, scenario, known)
+    return {**row, "promoted": name, "added": True}
+
+
+def _append_scenario(path: Path, name: str, scenario: Any, known: Mapping) -> None:
+    """Append ``name: scenario`` to the ``scenarios:`` mapping that ends ``path``, checked."""
+    import os
+    import re
+    import tempfile
+
+    import yaml
+
+    from sopkit.config import ConfigError, load_scenarios
+
+    changes = {
+        k: v for k, v in scenario.model_dump().items()
+        if k == "description" or v != type(scenario)().model_dump()[k]
+    }  # fmt: skip
+    text = path.read_text(encoding="utf-8")
+    entries = [m.group(1) for m in re.finditer(r"^( +)\S", text, re.MULTILINE)]
+    indent = min(entries, key=len) if entries else "  "
+    block = yaml.safe_dump({name: changes}, sort_keys=False, allow_unicode=True, width=1000)
+    block = "".join(indent + line for line in block.splitlines(keepends=True))
+    by_hand = f"Add it to {path} by hand, under scenarios:\n{block}"
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    if not lines or not lines[-1].startswith(" "):
+        raise SopError(f"{path} does not end with its scenarios' entries. {by_hand}")
+    new = text.rstrip("\n") + "\n" + block
+    fd, tmp = tempfile.mkstemp(prefix=".scenarios-", suffix=".yaml", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(new)
+        try:
+            read = load_scenarios(tmp)
+        except ConfigError as exc:
+            raise SopError(f"appending to {path} would break it ({exc}). {by_hand}") from None
+        expected = {**known, name: scenario}
+        if read != expected:
+            raise SopError(f"appending to {path} did not read back as written. {by_hand}")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

@@ -545,6 +545,7 @@ def _decisions(store: CycleStore, decisions: pd.DataFrame | None) -> list[dict]:
     current = cycle_plan_hash(store) if len(rows) else ""
     return [
         {
+            "id": int(r["id"]),
             "decision": r["decision"].replace("_", " "),
             "css": {"approve": "good", "reject": "bad"}.get(r["decision"], "watch"),
             "scenario": r["scenario"],

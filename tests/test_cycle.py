@@ -502,9 +502,10 @@ def test_a_later_cycle_reads_the_plans_of_earlier_ones(workspace_copy):
     assert archive.cycles(before="2026-11") == ["2026-10"]
 
 
-def test_an_approved_cycle_is_not_replaced_without_force(workspace_copy):
+def test_an_approved_cycle_is_not_replaced_without_force(workspace_copy, monkeypatch):
     """`sop decide approve`: the decision goes to the log and the index; `sop run` then
-    refuses to replace the approved plan and says who approved it when, unless --force."""
+    refuses to replace the approved plan and says who approved it when, unless --force;
+    `sop promote` makes an approved what-if the plan."""
     from sopkit.decisions import decide_cycle, decision_log
     from sopkit.errors import SopError
 
@@ -536,14 +537,26 @@ def test_an_approved_cycle_is_not_replaced_without_force(workspace_copy):
     assert 'data-role="superseded"' not in index.read_text()
     with pytest.raises(StageError, match="was approved by Ann Lee"):
         run_cycle(workspace=workspace_copy, only="4", progress=lambda _: None)
-    # a forced re-plan under other settings replaces the plan: the approval approves
-    # nothing any more (it stays in the log, marked as made on another plan)
-    run_cycle(workspace=workspace_copy, force=True, overrides={"horizon": 9},
-              progress=lambda _: None)  # fmt: skip
+    # promoting an approved what-if of the dashboard (`sop promote ID`) re-plans the cycle
+    # under it: the plan is replaced, so the baseline's approval approves nothing any more
+    # (it stays in the log, marked as made on another plan)
+    from sopkit.cli import main
+    from sopkit.decisions import workspace_log
+
+    log = workspace_log(workspace_copy)
+    what_if = log.record(cycle="2026-11", decision="approve", person="Di Ng", plan_hash="w",
+                         scenario="what-if", inputs={"demand_change_pct": 20.0})  # fmt: skip
+    log.dispose()
+    monkeypatch.chdir(workspace_copy)
+    assert main(["promote", str(what_if["id"])]) == 0
+    store = CycleStore(workspace_copy / "reports", CYCLE)
+    assert yaml.safe_load(store.record_path.read_text())["scenario"] == f"what_if_{what_if['id']}"
+    assert store.read_manifest()["status"] == "complete"
     assert 'data-role="superseded"' in index.read_text()
+    assert f"sop promote {what_if['id']}" in index.read_text()
     run_cycle(workspace=workspace_copy, only="4", progress=lambda _: None)  # not refused
     log = decision_log(None, workspace_copy / "reports")
-    assert log.history("2026-11")["decision"].tolist() == ["approve"]
+    assert log.history("2026-11")["decision"].tolist() == ["approve", "approve"]
     log.dispose()
 
 

@@ -239,3 +239,74 @@ def test_a_workspace_log_is_kept_under_the_workspace_s_name(tmp_path):
     assert renamed.workspace == "Acme Corp"
     assert renamed.history()["workspace"].tolist() == []  # acme's row is not Acme Corp's
     renamed.dispose()
+
+
+def _workspace(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    ws = tmp_path / "acme"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "parameters", ws / "parameters")
+    return ws
+
+
+def test_an_approved_what_if_is_appended_to_scenarios_yaml_and_read_back(tmp_path):
+    """`sop promote ID` (without its re-plan): the what-if's inputs become scenario
+    what_if_<id>, appended under the file's own entries (comments kept); promoting it
+    again adds nothing; a rejection, an unknown id or a taken name are refused."""
+    from sopkit.config import load_scenarios
+    from sopkit.decisions import promote_decision, workspace_log
+
+    ws = _workspace(tmp_path)
+    scen_file = ws / "parameters" / "scenarios.yaml"
+    before = scen_file.read_text()
+    log = workspace_log(ws)
+    inputs = {"demand_change_pct": 0.0, "family_demand_change_pct": {"Kettles": 12.5},
+              "overtime_allowed": False}  # fmt: skip
+    row = log.record(cycle="2026-11", decision="approve", person="Ann Lee", plan_hash="w",
+                     scenario="what-if", inputs=inputs)  # fmt: skip
+    rejected = log.record(cycle="2026-11", decision="reject", person="Bo", plan_hash="w",
+                          scenario="what-if", inputs=inputs, comment="no")  # fmt: skip
+    named = log.record(cycle="2026-11", decision="approve", person="Cy", plan_hash="p",
+                       scenario="capacity_loss")  # fmt: skip
+    log.dispose()
+
+    promoted = promote_decision(row["id"], workspace=ws)
+    assert (promoted["promoted"], promoted["added"]) == (f"what_if_{row['id']}", True)
+    text = scen_file.read_text()
+    assert text.startswith(before)  # appended: comments and scenarios as they were
+    scenario = load_scenarios(scen_file)[f"what_if_{row['id']}"]
+    assert scenario.family_demand_change_pct == {"Kettles": 12.5}
+    assert scenario.overtime_allowed is False
+    assert "approved by Ann Lee" in scenario.description
+    assert promote_decision(row["id"], workspace=ws)["added"] is False  # already there
+    assert scen_file.read_text() == text
+    # a scenario of the file is promoted as it is
+    assert promote_decision(named["id"], workspace=ws)["promoted"] == "capacity_loss"
+    for decision_id, match in (
+        (rejected["id"], "is reject, not an approval"),
+        (999, "decision 999 is not in this workspace's decision log"),
+    ):
+        with pytest.raises(SopError, match=match):
+            promote_decision(decision_id, workspace=ws)
+    with pytest.raises(SopError, match="already has a scenario 'capacity_loss' with other"):
+        promote_decision(row["id"], name="capacity_loss", workspace=ws)
+    assert scen_file.read_text() == text
+
+
+def test_a_scenarios_file_that_cannot_be_appended_to_is_left_alone(tmp_path):
+    """A flow-style file (nothing indented at its end): the message gives the lines to add
+    by hand, and the file is not touched."""
+    from sopkit.decisions import promote_decision, workspace_log
+
+    ws = _workspace(tmp_path)
+    scen_file = ws / "parameters" / "scenarios.yaml"
+    scen_file.write_text("scenarios: {baseline: {}}\n")
+    log = workspace_log(ws)
+    row = log.record(cycle="2026-11", decision="approve", person="Ann", plan_hash="w",
+                     scenario="what-if", inputs={"price_change_pct": 3.0})  # fmt: skip
+    log.dispose()
+    with pytest.raises(SopError, match=r"by hand, under scenarios:\n  what_if_1:\n"):
+        promote_decision(row["id"], workspace=ws)
+    assert scen_file.read_text() == "scenarios: {baseline: {}}\n"
+    assert list((ws / "parameters").glob(".scenarios-*")) == []
