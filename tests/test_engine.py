@@ -868,16 +868,17 @@ def test_a_worker_that_dies_mid_run_is_said_not_a_bare_error(monkeypatch):
         forecast(history, 3, n_jobs=2)
 
 
-def test_the_lean_arima_gradients_fit_the_same_models_to_the_last_bit():
-    """statsforecast's AutoARIMA on 8 monthly series (seasonal, trending, noisy, 40 months),
-    with scipy's own forward differences and with the engine's (sopkit.demand._fastgrad):
-    the same orders, coefficients, forecasts and bounds, bit for bit; and outside the
-    block scipy's again."""
+def test_the_speedups_fit_the_same_models_to_the_last_bit():
+    """statsforecast's AutoARIMA, AutoETS and AutoTheta on 8 monthly series (seasonal,
+    trending, noisy, 40 months), plain and within sopkit.demand._speedups (ARIMA's lean
+    gradient, the interval quantiles built once): the same orders, coefficients,
+    forecasts and bounds, bit for bit; and outside the block statsforecast's own again."""
     import statsforecast.arima as sf_arima
+    import statsforecast.distributions as sf_dist
     from scipy import optimize
-    from statsforecast.models import AutoARIMA
+    from statsforecast.models import AutoARIMA, AutoETS, AutoTheta
 
-    from sopkit.demand._fastgrad import fast_arima_gradients
+    from sopkit.demand._speedups import statsforecast_speedups
 
     rng = np.random.default_rng(3)
     t = np.arange(40)
@@ -893,22 +894,28 @@ def test_the_lean_arima_gradients_fit_the_same_models_to_the_last_bit():
         for y in series:
             model = AutoARIMA(season_length=12, approximation=None).fit(y)
             out.append((model.model_["arma"], model.model_["coef"], model.predict(6, level=[80])))
+            for other in (AutoETS(season_length=12), AutoTheta(season_length=12)):
+                out.append((None, {}, other.fit(y).predict(6, level=[80, 95])))
         return out
 
+    frozen = sf_dist.frozen_error_distribution
     plain = fits()
-    with fast_arima_gradients():
+    with statsforecast_speedups():
         assert sf_arima.minimize is not optimize.minimize
+        assert sf_dist.frozen_error_distribution is not frozen
         lean = fits()
     assert sf_arima.minimize is optimize.minimize
+    assert sf_dist.frozen_error_distribution is frozen
     for (arma, coef, fc), (arma2, coef2, fc2) in zip(plain, lean, strict=True):
         assert arma == arma2
         assert coef.keys() == coef2.keys()
         for key in coef:
             assert np.array_equal(coef[key], coef2[key]), key
+        assert fc.keys() == fc2.keys()
         for key in fc:
             assert np.array_equal(fc[key], fc2[key]), key
     # any other optimiser, or BFGS with a gradient, goes to scipy untouched
-    from sopkit.demand._fastgrad import _minimize
+    from sopkit.demand._speedups import _minimize
 
     rosen = optimize.rosen
     for kwargs in ({"method": "Nelder-Mead"}, {"method": "BFGS", "jac": optimize.rosen_der}):

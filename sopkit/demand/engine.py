@@ -1511,11 +1511,11 @@ def _run_chunk(chunk: list[tuple], cfg: _Config) -> list:
     """Forecast a list of series; runs in a worker process."""
     from threadpoolctl import threadpool_limits  # a requirement of statsforecast
 
-    from sopkit.demand._fastgrad import fast_arima_gradients
+    from sopkit.demand._speedups import statsforecast_speedups
 
     # One BLAS thread per worker: several threads per process over-subscribe the cores
     # (pmdarima's auto_arima ran about 40 times slower here with the default).
-    with threadpool_limits(limits=1), warnings.catch_warnings(), fast_arima_gradients():
+    with threadpool_limits(limits=1), warnings.catch_warnings(), statsforecast_speedups():
         # Model searches warn on short or flat data; what matters (a failure, the
         # choice) is recorded in the selection table instead.
         warnings.simplefilter("ignore")
