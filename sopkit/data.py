@@ -348,6 +348,9 @@ CONTRACT: dict[str, TableSpec] = {
     )
 }
 TABLES: tuple[str, ...] = tuple(CONTRACT)
+#: optional columns added to the contract after cycles were fingerprinted without them
+#: (:meth:`Dataset.fingerprint` leaves them out while they are empty)
+LATER_COLUMNS: dict[str, tuple[str, ...]] = {"budget": ("margin",)}
 
 #: What :meth:`Dataset.as_of` cannot take back in time, because the contract holds no
 #: history of it (``table.column``, or a whole table): used as it is now, whatever the cycle.
@@ -440,9 +443,16 @@ class Dataset:
         return self.sales_history["month"].max()
 
     def fingerprint(self) -> str:
-        """SHA-256 of the tables' contents: equal for equal data, whatever the source."""
+        """SHA-256 of the tables' contents: equal for equal data, whatever the source.
+
+        An optional column the contract gained later (:data:`LATER_COLUMNS`) counts only
+        where it holds a value, so data without it keeps the fingerprint it had before.
+        """
         h = hashlib.sha256()
         for name, df in self.tables().items():
+            later = [c for c in LATER_COLUMNS.get(name, ()) if c in df and df[c].isna().all()]
+            if later:
+                df = df.drop(columns=later)
             h.update(name.encode())
             h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
         return h.hexdigest()

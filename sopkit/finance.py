@@ -69,6 +69,19 @@ _MONEY = ["units", "revenue", "margin", "budget_revenue", "variance", "budget_ma
 _TOL = 1e-6  # units below this are taken as none
 
 
+#: financials columns a cycle made before the budget's margin was read does not have
+_LATER_COLUMNS = ("budget_margin", "margin_variance")
+
+
+def _checked_financials(financials: pd.DataFrame) -> pd.DataFrame:
+    """The ``financials`` artifact checked; an older cycle's gains its later columns as NaN."""
+    require_columns(
+        financials, "financials", [c for c in FINANCIALS_COLUMNS if c not in _LATER_COLUMNS]
+    )
+    missing = [c for c in _LATER_COLUMNS if c not in financials.columns]
+    return financials.assign(**dict.fromkeys(missing, np.nan)) if missing else financials
+
+
 def _pct(part: pd.Series, whole: pd.Series) -> pd.Series:
     """100 x part / whole, NaN where whole is 0 or missing (no meaningful share)."""
     return (100.0 * part / whole).where(whole.notna() & (whole != 0))
@@ -209,10 +222,10 @@ def project_financials(
     lines["inventory_value"] = lines["inventory"].fillna(0.0) * cost
     lines["lost_revenue"] = lines["lost"].fillna(0.0) * price
     months = pd.DatetimeIndex(np.sort(supply_plan["month"].unique()), name="month")
-    budget_in = budget.loc[budget["month"].isin(months), ["family", "month", "revenue"]]
-    budget_in["margin"] = (
-        budget.loc[budget_in.index, "margin"].astype(float) if "margin" in budget else np.nan
-    )
+    budget_cols = ["family", "month", "revenue"] + (["margin"] if "margin" in budget else [])
+    budget_in = budget.loc[budget["month"].isin(months), budget_cols].copy()
+    if "margin" not in budget_in:
+        budget_in["margin"] = np.nan
     families = sorted(set(lines["family"]) | set(budget_in["family"]))
     grid = pd.MultiIndex.from_product([families, months], names=["family", "month"])
     sums = ["revenue", "cogs", "standard_bought", "inventory_value", "lost_revenue"]
@@ -552,7 +565,7 @@ def financial_totals(financials: pd.DataFrame, months: int = 12) -> dict[str, ob
     >>> financial_totals(fin, months=12)["revenue"]  # doctest: +SKIP
     12345678.0
     """
-    require_columns(financials, "financials", FINANCIALS_COLUMNS)
+    financials = _checked_financials(financials)
     window = summary_window(financials["month"], months)
     fin = financials[financials["month"].isin(window)]
     sums = _sums(fin, []).reindex([0])
@@ -598,7 +611,7 @@ def financial_summary(financials: pd.DataFrame, months: int = 12) -> pd.DataFram
     >>> summary = financial_summary(fin, months=12)  # doctest: +SKIP
     >>> summary[summary["level"] == "total"]  # doctest: +SKIP
     """
-    require_columns(financials, "financials", FINANCIALS_COLUMNS)
+    financials = _checked_financials(financials)
     window = summary_window(financials["month"], months)
     fin = financials[financials["month"].isin(window)]
     per_family = _sums(fin, ["family"]).reset_index().assign(level="family")
@@ -634,7 +647,7 @@ def pnl_summary(financials: pd.DataFrame, months: int = 12) -> pd.DataFrame:
         lost_revenue (summed over the window) and inventory_value (at the end of the
         window's last month).
     """
-    require_columns(financials, "financials", FINANCIALS_COLUMNS)
+    financials = _checked_financials(financials)
     window = summary_window(financials["month"], months)
     fin = financials[financials["month"].isin(window)]
     summed = ["units", *PNL_LINES, "lost_revenue"]

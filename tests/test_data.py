@@ -166,6 +166,20 @@ BAD_INPUTS = {
 }
 
 
+def test_an_empty_margin_column_leaves_the_fingerprint_as_it_was(raw):
+    """Data without the budget's margin (added to the contract later) keeps the
+    fingerprint it had before, so its cycles are not taken as planned on other data; a
+    margin given changes it."""
+    import dataclasses
+
+    ds = validate_tables(raw)
+    assert "margin" in ds.budget.columns  # added, empty
+    before = dataclasses.replace(ds, budget=ds.budget.drop(columns="margin"))
+    assert ds.fingerprint() == before.fingerprint()
+    raw["budget"]["margin"] = ["100"]
+    assert validate_tables(raw).fingerprint() != ds.fingerprint()
+
+
 def test_a_budget_may_set_a_margin_even_a_loss(raw):
     raw["budget"]["margin"] = ["-50"]
     assert validate_tables(raw).budget["margin"].tolist() == [-50.0]

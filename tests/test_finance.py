@@ -132,6 +132,20 @@ def test_margin_against_a_budgeted_margin_hand_worked():
     assert np.isnan(financial_totals(plain)["margin_vs_budget_pct"])
 
 
+def test_an_older_cycle_s_financials_without_the_budget_margin_still_sum():
+    """A cycle made before the budget's margin was read has no budget_margin or
+    margin_variance: its summaries read them as missing, not as an error."""
+    fin = project_financials(_supply(), PRODUCTS, _budget()).drop(
+        columns=["budget_margin", "margin_variance"]
+    )
+    total = financial_summary(fin, months=2).set_index("level").loc["total"]
+    assert (total["revenue"], total["budget_revenue"]) == (1000.0, 980.0)
+    assert np.isnan(total["budget_margin"])
+    assert np.isnan(financial_totals(fin)["margin_vs_budget_pct"])
+    with pytest.raises(SopError, match="financials is missing column"):
+        financial_summary(fin.drop(columns="margin"))
+
+
 def test_revenue_follows_shipments_not_demand():
     """A hand-built supply plan with backlog: A's demand is 10 a month, but the plan
     makes only 6 in month 0 (backlog 4), catches up in month 1 (ships 10 + 4 = 14) and
