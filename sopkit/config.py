@@ -235,7 +235,8 @@ class Parameters(_Model):
     workspace_name: str | None = Field(
         None,
         description="the name this workspace's decisions are kept under in a decision log "
-        "shared with other workspaces; empty: the workspace folder's name",
+        "shared with other workspaces (required on a database server); empty: the log is "
+        "the workspace's alone",
         max_length=200,
     )
     data: DataParams = Field(default_factory=DataParams)

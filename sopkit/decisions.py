@@ -22,10 +22,13 @@ in the index, but approves nothing any more.
 ``parameters/default.yaml`` (:func:`workspace_log`), whatever a run's ``--params`` or
 ``-p`` say, so ``sop decide``, ``sop run``, stage 5 and ``sop serve`` all read and write the
 same log; a relative SQLite path is taken from the workspace folder. Several workspaces
-may share one database (a PostgreSQL server, say): each row holds the workspace's name
-(``workspace_name``, by default the workspace folder's name), and a workspace's log reads
-its own rows only, so two companies' cycles 2026-11 never mix. Rows written before the
-log kept names (``workspace`` empty) are read by every workspace.
+may share one database (a PostgreSQL server, say): each then sets its ``workspace_name``,
+each row holds it, and a workspace reads its own rows only, so two companies' cycles
+2026-11 never mix. A database server is taken as shared: a workspace without a
+``workspace_name`` is refused there. A workspace without one (on its own SQLite file)
+writes rows without a name and reads every row, so renaming or moving its folder loses
+nothing. Rows without a name (and those written before the log kept names) are read by
+every workspace.
 
 Examples
 --------
@@ -37,9 +40,12 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
+import re
+import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -62,6 +68,7 @@ __all__ = [
     "latest_complete_cycle",
     "plan_hash",
     "promote_decision",
+    "scenario_plan_hash",
     "workspace_log",
 ]
 
@@ -130,7 +137,11 @@ class DecisionLog:
 
     def __init__(self, url: str, workspace: str | None = None) -> None:
         self.url = str(url)
-        self.workspace = " ".join(str(workspace).split()) if workspace is not None else None
+        self.workspace = (
+            unicodedata.normalize("NFC", " ".join(str(workspace).split()))
+            if workspace is not None
+            else None
+        )
         if self.workspace is not None and not 0 < len(self.workspace) <= _MAX_NAME:
             raise SopError(
                 f"workspace_name must be a name of 1 to {_MAX_NAME} characters; got {workspace!r}."
@@ -319,8 +330,27 @@ def workspace_log(workspace: str | Path) -> DecisionLog:
 
     ws = Path(workspace).resolve()
     params = resolve_run(ws / "parameters" / "default.yaml").params
-    name = params.workspace_name or ws.name
-    return decision_log(params.decision_log, reports_root(ws, params), ws, name)
+    url = params.decision_log
+    if url and not params.workspace_name and "://" in str(url):
+        with contextlib.suppress(sa.exc.ArgumentError, ValueError):
+            if sa.engine.make_url(url).get_backend_name() != "sqlite":
+                raise SopError(
+                    f"decision_log names a database server ({hide_password(str(url))}), which "
+                    "other workspaces may share: give this workspace a name there, "
+                    "workspace_name: NAME in parameters/default.yaml, so that its decisions "
+                    "are kept apart from theirs."
+                )
+    return decision_log(url, reports_root(ws, params), ws, params.workspace_name)
+
+
+def scenario_plan_hash(plan: Any, demand_plan: pd.DataFrame) -> str:
+    """The :func:`cycle_plan_hash` a cycle planned under ``plan``'s scenario would have.
+
+    ``demand_plan`` is the cycle's stage 2 plan (a scenario acts from stage 3 on: the
+    cycle keeps stage 2's demand plan whatever its scenario); then the scenario's supply
+    plan and financials. So an approved what-if, once promoted, is the approved plan.
+    """
+    return plan_hash(demand_plan, plan.supply_plan, plan.financials)
 
 
 def cycle_plan_hash(store: Any) -> str:
@@ -344,6 +374,10 @@ def _add_workspace_column(engine: sa.Engine) -> None:
     except sa.exc.SQLAlchemyError:  # another process added it meanwhile
         if "workspace" not in {c["name"] for c in sa.inspect(engine).get_columns("decisions")}:
             raise
+    with contextlib.suppress(sa.exc.SQLAlchemyError):  # the index, as a new log has it
+        next(i for i in _TABLE.indexes if i.columns.keys() == ["workspace"]).create(
+            engine, checkfirst=True
+        )
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -427,7 +461,7 @@ def decide_cycle(
         digest = cycle_plan_hash(store)
     else:  # the scenario's own plan, re-planned from the cycle's data as stage 4 did
         plan = _replan_recorded(store, recorded, scenario)
-        digest = plan_hash(plan.demand_plan, plan.supply_plan, plan.financials)
+        digest = scenario_plan_hash(plan, store.read("demand_plan"))
     log = workspace_log(ws)
     try:
         row = log.record(
@@ -512,7 +546,7 @@ def promote_decision(
         add by hand).
     """
     from sopkit.config import find_workspace, load_scenarios
-    from sopkit.scenarios import validate_scenario
+    from sopkit.scenarios import describe_inputs, validate_scenario
 
     ws = Path(workspace).resolve() if workspace else find_workspace()
     pfile = Path(params_file) if params_file else ws / "parameters" / "default.yaml"
@@ -541,13 +575,22 @@ def promote_decision(
                 f"decision {decision_id} approved scenario {row['scenario']!r}, which "
                 f"{scen_file} no longer has."
             )
+        now = describe_inputs(known[row["scenario"]])
+        if row["inputs"] not in ("", "{}") and row["inputs"] != now:
+            raise SopError(
+                f"decision {decision_id} approved scenario {row['scenario']!r} as "
+                f"{row['inputs']!r}; {scen_file} now says {now!r}. Approve it again as it "
+                "stands (sop decide), or put back what was approved."
+            )
         return {**row, "promoted": row["scenario"], "added": False}
     try:
         inputs = json.loads(row["inputs"] or "{}")
     except json.JSONDecodeError:
         inputs = None
-    if not isinstance(inputs, dict):
-        raise SopError(f"decision {decision_id}'s inputs are not a scenario: {row['inputs']!r}")
+    if not isinstance(inputs, dict) or not inputs:
+        raise SopError(
+            f"decision {decision_id}'s inputs are not a scenario's changes: {row['inputs']!r}"
+        )
     scenario = validate_scenario(inputs, f"of decision {decision_id}").model_copy(
         update={
             "description": f"What-if approved by {row['person']} on "
@@ -555,8 +598,11 @@ def promote_decision(
         }
     )
     name = name or WHAT_IF_NAME.format(id=decision_id)
-    if not (name.replace("_", "").replace("-", "").isalnum() and len(name) <= _MAX_NAME):
-        raise SopError(f"a scenario name is letters, digits, - and _; got {name!r}")
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,100}", name) or name == "what-if":
+        raise SopError(
+            f"a scenario's name is 1 to 100 of the letters a-z, A-Z, digits, - and _ (and not "
+            f"'what-if', the dashboard's); got {name!r}"
+        )
     if name in known:
         if known[name].changes() == scenario.changes():
             return {**row, "promoted": name, "added": False}
@@ -569,41 +615,98 @@ def promote_decision(
 
 
 def _append_scenario(path: Path, name: str, scenario: Any, known: Mapping) -> None:
-    """Append ``name: scenario`` to the ``scenarios:`` mapping that ends ``path``, checked."""
+    """Append ``name: scenario`` to the ``scenarios:`` mapping that ends ``path``, checked.
+
+    The file keeps its line endings and permissions; a symbolic link is written through.
+    """
     import os
-    import re
+    import stat
     import tempfile
 
     import yaml
 
     from sopkit.config import ConfigError, load_scenarios
 
+    path = path.resolve()  # a shared file behind a link is the one to change
+    defaults = type(scenario)().model_dump()
     changes = {
-        k: v for k, v in scenario.model_dump().items()
-        if k == "description" or v != type(scenario)().model_dump()[k]
-    }  # fmt: skip
-    text = path.read_text(encoding="utf-8")
-    entries = [m.group(1) for m in re.finditer(r"^( +)\S", text, re.MULTILINE)]
-    indent = min(entries, key=len) if entries else "  "
+        k: v for k, v in scenario.model_dump().items() if k == "description" or v != defaults[k]
+    }
+    raw = path.read_bytes().decode("utf-8")
+    newline = "\r\n" if "\r\n" in raw else "\n"
+    lines = raw.splitlines()
+    entries = [ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+    indents = [len(ln) - len(ln.lstrip(" ")) for ln in entries if ln.startswith(" ")]
+    indent = " " * (min(indents) if indents else 2)
     block = yaml.safe_dump({name: changes}, sort_keys=False, allow_unicode=True, width=1000)
-    block = "".join(indent + line for line in block.splitlines(keepends=True))
+    block = "".join(indent + line + newline for line in block.splitlines())
     by_hand = f"Add it to {path} by hand, under scenarios:\n{block}"
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    if not lines or not lines[-1].startswith(" "):
+    if not entries or not entries[-1].startswith(" "):
         raise SopError(f"{path} does not end with its scenarios' entries. {by_hand}")
-    new = text.rstrip("\n") + "\n" + block
+    new = raw.rstrip("\r\n") + newline + block
     fd, tmp = tempfile.mkstemp(prefix=".scenarios-", suffix=".yaml", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(new)
         try:
             read = load_scenarios(tmp)
         except ConfigError as exc:
-            raise SopError(f"appending to {path} would break it ({exc}). {by_hand}") from None
-        expected = {**known, name: scenario}
-        if read != expected:
+            why = str(exc).replace(tmp, str(path))
+            raise SopError(f"appending to {path} would break it ({why}). {by_hand}") from None
+        if read != {**known, name: scenario}:
             raise SopError(f"appending to {path} did not read back as written. {by_hand}")
+        os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def promotion_differences(
+    cycle: str,
+    scenario: str,
+    *,
+    workspace: str | Path | None = None,
+    params_file: str | Path | None = None,
+) -> tuple[list[str], bool]:
+    """What, besides the scenario, a re-plan of ``cycle`` under ``scenario`` would change.
+
+    A promotion re-plans the cycle as it was approved, with only its scenario changed:
+    the cycle's settings, its input data and the earlier cycles it measured must be those
+    of today's workspace. Returns each difference as a line (``describe_difference``'s;
+    none when the promotion can run), and whether the cycle is already complete under
+    ``scenario`` (nothing to re-plan).
+    """
+    from sopkit.config import describe_difference, find_workspace, resolve_run
+    from sopkit.cycle.context import reports_root
+    from sopkit.data import load_dataset
+    from sopkit.store import CycleStore, PlanArchive
+
+    ws = Path(workspace).resolve() if workspace else find_workspace()
+    pfile = Path(params_file) if params_file else ws / "parameters" / "default.yaml"
+    run = resolve_run(pfile if pfile.is_absolute() else ws / pfile, scenario=scenario)
+    run = run.with_cycle(cycle)
+    store = CycleStore(reports_root(ws, run.params), cycle)
+    manifest = store.read_manifest()
+
+    def plan_settings(identity: Mapping) -> dict:
+        return {
+            k: v for k, v in identity.items() if k != "scenario" and not k.startswith("scenarios.")
+        }
+
+    why = describe_difference(
+        plan_settings(run.identity()), plan_settings(manifest.get("identity", {}))
+    )
+    data = run.params.data
+    ds = load_dataset(
+        data.source, queries=data.queries, demo_seed=data.demo_seed,
+        demo_last_month=data.demo_last_month, base=ws,
+    ).as_of(pd.Timestamp(f"{cycle}-01"))  # fmt: skip
+    if ds.fingerprint() != manifest.get("input_fingerprint"):
+        why.append("the input data changed since the cycle was planned")
+    earlier = PlanArchive(store.reports_dir).runs(before=cycle)
+    if manifest.get("earlier_cycles", earlier) != earlier:
+        why.append("the earlier cycles it measured were re-planned since")
+    identity = manifest.get("identity", {})
+    done = manifest.get("status") == "complete" and identity.get("scenario") == scenario
+    return why, done and not why and run.identity() == identity

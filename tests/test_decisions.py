@@ -214,11 +214,15 @@ def test_a_log_from_before_workspace_names_gains_the_column_and_keeps_its_rows(t
     assert history["plan_hash"].tolist() == ["old", "new"]
     assert history["workspace"].tolist() == ["", "acme"]
     assert DecisionLog(url, "globex").history()["plan_hash"].tolist() == ["old"]
+    indexes = {i["name"] for i in sa.inspect(log.engine).get_indexes("decisions")}
+    assert "ix_decisions_workspace" in indexes  # as a new log has it
     log.dispose()
 
 
-def test_a_workspace_log_is_kept_under_the_workspace_s_name(tmp_path):
-    """By default the workspace folder's name; ``workspace_name`` in the parameters names it."""
+def test_a_workspace_log_is_kept_under_its_name_and_a_server_needs_one(tmp_path):
+    """Without workspace_name the workspace's own SQLite log reads every row (renaming
+    the folder loses nothing); with one, its rows carry it (NFC) and it reads its own; a
+    database server without one is refused with what to set."""
     import shutil
     from pathlib import Path
 
@@ -228,17 +232,27 @@ def test_a_workspace_log_is_kept_under_the_workspace_s_name(tmp_path):
     ws = tmp_path / "acme"
     shutil.copytree(repo / "parameters", ws / "parameters")
     log = workspace_log(ws)
-    assert log.workspace == "acme"
+    assert log.workspace is None
     log.record(cycle="2026-11", decision="approve", person="Ann", plan_hash="x")
     log.dispose()
-    params = ws / "parameters" / "default.yaml"
-    params.write_text(
-        params.read_text().replace("workspace_name:  ", "workspace_name: Acme Corp  ", 1)
-    )
-    renamed = workspace_log(ws)
-    assert renamed.workspace == "Acme Corp"
-    assert renamed.history()["workspace"].tolist() == []  # acme's row is not Acme Corp's
-    renamed.dispose()
+    moved = tmp_path / "acme-renamed"
+    ws.rename(moved)
+    again = workspace_log(moved)
+    assert again.history()["person"].tolist() == ["Ann"]  # nothing lost with the name
+    assert again.history()["workspace"].tolist() == [""]
+    again.dispose()
+    params = moved / "parameters" / "default.yaml"
+    text = params.read_text()
+    params.write_text(text.replace("workspace_name:  ", "workspace_name: Cafe\u0301 Co  ", 1))
+    named = workspace_log(moved)
+    assert named.workspace == "Caf\u00e9 Co"  # one spelling of é (NFC)
+    named.record(cycle="2026-11", decision="reject", person="Bo", plan_hash="x", comment="no")
+    assert named.history()["workspace"].tolist() == ["", "Caf\u00e9 Co"]
+    named.dispose()
+    server = "postgresql+psycopg://sop:secret@127.0.0.1:1/db"
+    params.write_text(text.replace("decision_log:  ", f"decision_log: {server}  ", 1))
+    with pytest.raises(SopError, match=r"database server \(postgresql\+psycopg://sop:\*\*\*@"):
+        workspace_log(moved)
 
 
 def _workspace(tmp_path):
@@ -291,7 +305,24 @@ def test_an_approved_what_if_is_appended_to_scenarios_yaml_and_read_back(tmp_pat
             promote_decision(decision_id, workspace=ws)
     with pytest.raises(SopError, match="already has a scenario 'capacity_loss' with other"):
         promote_decision(row["id"], name="capacity_loss", workspace=ws)
+    for bad in ("what-if", "caf\u00e9", "two words"):
+        with pytest.raises(SopError, match="a scenario's name is 1 to 100 of the letters"):
+            promote_decision(row["id"], name=bad, workspace=ws)
     assert scen_file.read_text() == text
+    # a named scenario approved as it was, then edited: refused, saying both
+    log = workspace_log(ws)
+    upside = log.record(cycle="2026-11", decision="approve", person="Ed", plan_hash="u",
+                        scenario="demand_upside", inputs="demand change +10 %")  # fmt: skip
+    empty = log.record(cycle="2026-11", decision="approve", person="Ed", plan_hash="e",
+                       scenario="what-if", inputs="")  # fmt: skip
+    log.dispose()
+    assert promote_decision(upside["id"], workspace=ws)["promoted"] == "demand_upside"
+    scen_file.write_text(text.replace("    demand_change_pct: 10\n", "    demand_change_pct: 60\n"))
+    changed = r"as 'demand change \+10 %'; .* now says 'demand change \+60 %'"
+    with pytest.raises(SopError, match=changed):
+        promote_decision(upside["id"], workspace=ws)
+    with pytest.raises(SopError, match="inputs are not a scenario's changes"):
+        promote_decision(empty["id"], workspace=ws)
 
 
 def test_a_scenarios_file_that_cannot_be_appended_to_is_left_alone(tmp_path):
@@ -310,3 +341,32 @@ def test_a_scenarios_file_that_cannot_be_appended_to_is_left_alone(tmp_path):
         promote_decision(row["id"], workspace=ws)
     assert scen_file.read_text() == "scenarios: {baseline: {}}\n"
     assert list((ws / "parameters").glob(".scenarios-*")) == []
+
+
+def test_promotion_keeps_the_file_s_line_endings_permissions_and_link(tmp_path):
+    """A CRLF file stays CRLF, a 0644 file stays 0644, and a scenarios.yaml that links to a
+    shared file changes the shared file (the link stays a link)."""
+    import os
+    import stat
+
+    from sopkit.config import load_scenarios
+    from sopkit.decisions import promote_decision, workspace_log
+
+    ws = _workspace(tmp_path)
+    shared = tmp_path / "shared-scenarios.yaml"
+    text = (ws / "parameters" / "scenarios.yaml").read_text()
+    shared.write_bytes(text.replace("\n", "\r\n").encode())
+    shared.chmod(0o644)
+    link = ws / "parameters" / "scenarios.yaml"
+    link.unlink()
+    link.symlink_to(shared)
+    log = workspace_log(ws)
+    row = log.record(cycle="2026-11", decision="approve", person="Ann", plan_hash="w",
+                     scenario="what-if", inputs={"price_change_pct": 3.0})  # fmt: skip
+    log.dispose()
+    promote_decision(row["id"], workspace=ws)
+    assert link.is_symlink()
+    data = shared.read_bytes()
+    assert data.count(b"\r\n") == data.count(b"\n")  # every line ends CRLF
+    assert stat.S_IMODE(os.stat(shared).st_mode) == 0o644
+    assert load_scenarios(link)[f"what_if_{row['id']}"].price_change_pct == 3.0

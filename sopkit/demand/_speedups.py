@@ -77,7 +77,7 @@ def _minimize(fun, x0, args=(), method=None, jac=None, **kwargs):
     """``scipy.optimize.minimize``; BFGS without a gradient gets the lean differences."""
     if jac is None and isinstance(method, str) and method.upper() == "BFGS":
         eps = (kwargs.get("options") or {}).get("eps", _EPS)
-        fd = _ForwardDifference(fun, tuple(args), eps)
+        fd = _ForwardDifference(fun, args if isinstance(args, tuple) else (args,), eps)
         return optimize.minimize(fd.objective, x0, method=method, jac=fd.gradient, **kwargs)
     return optimize.minimize(fun, x0, args=args, method=method, jac=jac, **kwargs)
 
