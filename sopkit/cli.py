@@ -210,7 +210,7 @@ def cmd_decide(args: argparse.Namespace) -> int:
 def cmd_promote(args: argparse.Namespace) -> int:
     """``sop promote ID``: an approved scenario or what-if becomes the cycle's plan."""
     from .cycle import run_cycle
-    from .decisions import promote_decision
+    from .decisions import promote_decision, promotion_differences
 
     row = promote_decision(args.id, name=args.name, params_file=args.params)
     name, cycle = row["promoted"], row["cycle"]
@@ -219,9 +219,22 @@ def cmd_promote(args: argparse.Namespace) -> int:
         f"Decision {row['id']}: approved by {row['person']} on "
         f"{row['decided_at']:%Y-%m-%d %H:%M} UTC; the scenario {where} {name!r}."
     )
+    rerun = f"sop run --cycle {cycle} --scenario {name} --force"
     if args.no_run:
-        print(f"Next: sop run --cycle {cycle} --scenario {name} --force")
+        print(f"Next: {rerun}")
         return 0
+    why, done = promotion_differences(cycle, name, params_file=args.params)
+    if done:
+        print(f"Cycle {cycle} is already planned under {name!r}: nothing to re-plan.")
+        return 0
+    if why:
+        raise SopError(
+            f"cycle {cycle} was planned under other settings or data than today's, so "
+            "re-planning it now would change more than its scenario:\n"
+            + "\n".join(f"  - {w}" for w in why)
+            + f"\nPut them back to promote the plan as approved, or re-plan under today's "
+            f"settings and data with `{rerun}` (the plan then differs from the one approved)."
+        )
     print(f"Re-planning cycle {cycle} under {name!r} (it replaces the cycle's plan).")
     result = run_cycle(args.params, cycle=cycle, scenario=name, force=True)
     return 0 if result.status in ("complete", "up to date") else 1

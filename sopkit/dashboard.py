@@ -30,7 +30,7 @@ import pandas as pd
 from IPython.display import display
 
 from sopkit.config import Scenario
-from sopkit.decisions import DecisionLog, plan_hash
+from sopkit.decisions import DecisionLog, plan_hash, scenario_plan_hash
 from sopkit.errors import SopError
 from sopkit.scenarios import Plan, PlanInputs, describe_inputs, replan, validate_scenario
 
@@ -300,6 +300,13 @@ class DecisionPanel:
     shown : callable, optional
         Returns the scenario shown beside the plan: ``(plan, inputs_text)`` or None
         (the :class:`ScenarioPanel`'s what-if).
+    plan_digest : str, optional
+        The hash of the cycle's plan (:func:`sopkit.decisions.cycle_plan_hash`).
+    on_record : callable, optional
+        Called with the cycle's decision history after a decision is recorded.
+    base_demand : pandas.DataFrame, optional
+        The cycle's stage 2 demand plan: a what-if is then hashed as the cycle it would
+        make once promoted (:func:`sopkit.decisions.scenario_plan_hash`).
     """
 
     def __init__(
@@ -312,9 +319,10 @@ class DecisionPanel:
         *,
         plan_digest: str | None = None,
         on_record: Callable[[pd.DataFrame], None] | None = None,
+        base_demand: pd.DataFrame | None = None,
     ) -> None:
         self.log, self.cycle, self.plan, self.plan_scenario = log, cycle, plan, plan_scenario
-        self.shown, self.on_record = shown, on_record
+        self.shown, self.on_record, self.base_demand = shown, on_record, base_demand
         self.plan_digest = plan_digest or plan_hash(*self._frames(plan))
         self.decision = w.ToggleButtons(
             options=[("Approve", "approve"), ("Reject", "reject"),
@@ -343,7 +351,11 @@ class DecisionPanel:
             if shown is not None:
                 what_if, inputs = shown
                 scenario = "what-if"
-                digest = plan_hash(*self._frames(what_if))
+                digest = (
+                    plan_hash(*self._frames(what_if))
+                    if self.base_demand is None
+                    else scenario_plan_hash(what_if, self.base_demand)
+                )
         try:
             row = self.log.record(
                 cycle=self.cycle, decision=self.decision.value, person=self.person.value,
@@ -416,7 +428,7 @@ def executive_panels(
     decision = DecisionPanel(
         log, ctx.cycle_name, scenarios.base_plan, ctx.params.scenario, shown,
         plan_digest=cycle_plan_hash(store) if store.has("supply_plan") else None,
-        on_record=rewrite_index,
+        on_record=rewrite_index, base_demand=inputs.demand_plan,
     )  # fmt: skip
     return scenarios, decision
 

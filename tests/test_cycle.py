@@ -538,26 +538,46 @@ def test_an_approved_cycle_is_not_replaced_without_force(workspace_copy, monkeyp
     with pytest.raises(StageError, match="was approved by Ann Lee"):
         run_cycle(workspace=workspace_copy, only="4", progress=lambda _: None)
     # promoting an approved what-if of the dashboard (`sop promote ID`) re-plans the cycle
-    # under it: the plan is replaced, so the baseline's approval approves nothing any more
-    # (it stays in the log, marked as made on another plan)
-    from sopkit.cli import main
-    from sopkit.decisions import workspace_log
+    # under it: the plan is replaced by the one approved, so the what-if's approval is now
+    # the one in force (the baseline's stays in the log, marked as made on another plan)
+    from sopkit.config import resolve_run
+    from sopkit.cycle.context import load_snapshot
+    from sopkit.decisions import approval_of, cycle_plan_hash, scenario_plan_hash, workspace_log
+    from sopkit.scenarios import PlanInputs, replan
 
+    store = CycleStore(workspace_copy / "reports", CYCLE)
+    manifest = store.read_manifest()
+    snapshot = load_snapshot(store.root / "inputs", "", manifest["input_fingerprint"])
+    recorded = resolve_run(store.record_path)
+    inputs = PlanInputs.from_dataset(
+        snapshot, store.read("demand_plan"), accuracy=store.read("accuracy"),
+        params=recorded.params,
+    )  # fmt: skip
+    what_if_plan = replan(inputs, {"demand_change_pct": 20.0}, name="what-if")
+    digest = scenario_plan_hash(what_if_plan, inputs.demand_plan)  # as the dashboard does
+    assert digest != cycle_plan_hash(store)
     log = workspace_log(workspace_copy)
-    what_if = log.record(cycle="2026-11", decision="approve", person="Di Ng", plan_hash="w",
+    what_if = log.record(cycle="2026-11", decision="approve", person="Di Ng", plan_hash=digest,
                          scenario="what-if", inputs={"demand_change_pct": 20.0})  # fmt: skip
     log.dispose()
     monkeypatch.chdir(workspace_copy)
     assert main(["promote", str(what_if["id"])]) == 0
-    store = CycleStore(workspace_copy / "reports", CYCLE)
     assert yaml.safe_load(store.record_path.read_text())["scenario"] == f"what_if_{what_if['id']}"
-    assert store.read_manifest()["status"] == "complete"
-    assert 'data-role="superseded"' in index.read_text()
-    assert f"sop promote {what_if['id']}" in index.read_text()
-    run_cycle(workspace=workspace_copy, only="4", progress=lambda _: None)  # not refused
+    promoted = store.read_manifest()
+    assert promoted["status"] == "complete"
+    assert cycle_plan_hash(store) == digest  # the plan approved is the plan of record
     log = decision_log(None, workspace_copy / "reports")
-    assert log.history("2026-11")["decision"].tolist() == ["approve", "approve"]
+    history = log.history("2026-11")
     log.dispose()
+    assert history["decision"].tolist() == ["approve", "approve"]
+    assert approval_of(history, cycle_plan_hash(store))["person"] == "Di Ng"
+    text = index.read_text()
+    assert 'data-role="superseded"' not in text
+    assert "(another plan)" in text
+    with pytest.raises(StageError, match="was approved by Di Ng"):
+        run_cycle(workspace=workspace_copy, only="4", progress=lambda _: None)
+    assert main(["promote", str(what_if["id"])]) == 0  # already the plan: nothing re-run
+    assert store.read_manifest()["run_id"] == promoted["run_id"]
 
 
 def _free_port() -> int:
