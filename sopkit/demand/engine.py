@@ -83,6 +83,8 @@ MODELS: dict[str, str] = {
 WEIGHTED = "weighted"
 #: candidates for smooth and erratic series, in order of preference on a tie.
 DEFAULT_MODELS = (SEASONAL_NAIVE, "ets", "theta", "arima", "ets+theta+arima")
+#: stage 2's candidates for the levels above SKU x region (``demand.level_models``)
+DEFAULT_LEVEL_MODELS = (SEASONAL_NAIVE, "ets", "theta", "ets+theta")
 #: candidates for intermittent and lumpy series; the first is the rule without a backtest.
 INTERMITTENT_MODELS = ("croston_sba", "tsb")
 #: Syntetos-Boylan-Croston classification: average demand interval above this is
