@@ -30,7 +30,7 @@ import pandas as pd
 from IPython.display import display
 
 from sopkit.config import Scenario
-from sopkit.decisions import DecisionLog, plan_hash, scenario_plan_hash
+from sopkit.decisions import WHAT_IF, DecisionLog, plan_hash, scenario_plan_hash
 from sopkit.errors import SopError
 from sopkit.scenarios import Plan, PlanInputs, describe_inputs, replan, validate_scenario
 
@@ -350,7 +350,7 @@ class DecisionPanel:
             shown = self.shown()
             if shown is not None:
                 what_if, inputs = shown
-                scenario = "what-if"
+                scenario = WHAT_IF
                 digest = (
                     plan_hash(*self._frames(what_if))
                     if self.base_demand is None
@@ -368,7 +368,7 @@ class DecisionPanel:
             )
             return None
         promote = ""
-        if scenario == "what-if" and row["decision"] == "approve":
+        if scenario == WHAT_IF and row["decision"] == "approve":
             promote = (
                 " To make the what-if the cycle's plan, run "
                 f"<code>sop promote {row['id']}</code> in the workspace."

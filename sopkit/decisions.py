@@ -427,14 +427,13 @@ def decide_cycle(
         No completed cycle, a cycle that is not complete, an unknown scenario, or what
         :meth:`DecisionLog.record` refuses.
     """
-    from sopkit.config import find_workspace, resolve_run
+    from sopkit.config import resolve_run
     from sopkit.cycle.context import reports_root
     from sopkit.report import write_index
     from sopkit.store import CycleStore
 
-    ws = Path(workspace).resolve() if workspace else find_workspace()
-    pfile = Path(params_file) if params_file else ws / "parameters" / "default.yaml"
-    run = resolve_run(pfile if pfile.is_absolute() else ws / pfile)
+    ws, pfile = _workspace_params(workspace, params_file)
+    run = resolve_run(pfile)
     reports = reports_root(ws, run.params)
     cycle = cycle or latest_complete_cycle(reports)
     store = CycleStore(reports, cycle)
@@ -472,6 +471,17 @@ def decide_cycle(
     finally:
         log.dispose()
     return row
+
+
+def _workspace_params(
+    workspace: str | Path | None, params_file: str | Path | None
+) -> tuple[Path, Path]:
+    """The workspace folder and its parameters file, absolute (as ``sop run`` finds them)."""
+    from sopkit.config import find_workspace
+
+    ws = Path(workspace).resolve() if workspace else find_workspace()
+    pfile = Path(params_file) if params_file else ws / "parameters" / "default.yaml"
+    return ws, pfile if pfile.is_absolute() else ws / pfile
 
 
 def latest_complete_cycle(reports: str | Path) -> str:
@@ -512,6 +522,8 @@ def _replan_recorded(store: Any, recorded: Any, scenario: str) -> Any:
 
 #: the name a promoted what-if gets in scenarios.yaml, from its decision's id
 WHAT_IF_NAME = "what_if_{id}"
+#: the scenario of a decision on the dashboard's what-if (its inputs are recorded as JSON)
+WHAT_IF = "what-if"
 
 
 def promote_decision(
@@ -545,12 +557,11 @@ def promote_decision(
         scenarios.yaml that cannot be appended to (the message then gives the lines to
         add by hand).
     """
-    from sopkit.config import find_workspace, load_scenarios
+    from sopkit.config import load_scenarios
     from sopkit.scenarios import describe_inputs, validate_scenario
 
-    ws = Path(workspace).resolve() if workspace else find_workspace()
-    pfile = Path(params_file) if params_file else ws / "parameters" / "default.yaml"
-    scen_file = (pfile if pfile.is_absolute() else ws / pfile).parent / "scenarios.yaml"
+    ws, pfile = _workspace_params(workspace, params_file)
+    scen_file = pfile.parent / "scenarios.yaml"
     log = workspace_log(ws)
     try:
         history = log.history()
@@ -569,7 +580,7 @@ def promote_decision(
             "only an approved scenario becomes the cycle's plan."
         )
     known = load_scenarios(scen_file)
-    if row["scenario"] != "what-if":
+    if row["scenario"] != WHAT_IF:
         if row["scenario"] not in known:
             raise SopError(
                 f"decision {decision_id} approved scenario {row['scenario']!r}, which "
@@ -598,7 +609,7 @@ def promote_decision(
         }
     )
     name = name or WHAT_IF_NAME.format(id=decision_id)
-    if not re.fullmatch(r"[A-Za-z0-9_-]{1,100}", name) or name == "what-if":
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,100}", name) or name == WHAT_IF:
         raise SopError(
             f"a scenario's name is 1 to 100 of the letters a-z, A-Z, digits, - and _ (and not "
             f"'what-if', the dashboard's); got {name!r}"
@@ -677,14 +688,13 @@ def promotion_differences(
     none when the promotion can run), and whether the cycle is already complete under
     ``scenario`` (nothing to re-plan).
     """
-    from sopkit.config import describe_difference, find_workspace, resolve_run
+    from sopkit.config import describe_difference, resolve_run
     from sopkit.cycle.context import reports_root
     from sopkit.data import load_dataset
     from sopkit.store import CycleStore, PlanArchive
 
-    ws = Path(workspace).resolve() if workspace else find_workspace()
-    pfile = Path(params_file) if params_file else ws / "parameters" / "default.yaml"
-    run = resolve_run(pfile if pfile.is_absolute() else ws / pfile, scenario=scenario)
+    ws, pfile = _workspace_params(workspace, params_file)
+    run = resolve_run(pfile, scenario=scenario)
     run = run.with_cycle(cycle)
     store = CycleStore(reports_root(ws, run.params), cycle)
     manifest = store.read_manifest()

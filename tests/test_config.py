@@ -271,5 +271,5 @@ def test_the_levels_above_sku_x_region_have_their_own_candidates():
     demand_params = resolve_run(None).params.demand
     assert "arima" in demand_params.models
     assert demand_params.level_models == ["seasonal_naive", "ets", "theta", "ets+theta"]
-    with pytest.raises(ConfigError, match="demand.level_models: expected unknown model"):
+    with pytest.raises(ConfigError, match=r"demand\.level_models: expected unknown model"):
         resolve_run(None, level_models=["nope"])
